@@ -121,7 +121,6 @@ inline std::int64_t lp_best_local(const Placement& p, const CountMatrix& c, cons
   glp_prob* lp = holder.get();
   glp_set_obj_dir(lp, GLP_MAX);
   const int G = p.gpus, E = p.experts;
-  const int nodes = node_size >= 1 ? (G + node_size - 1) / node_size : G;
   const int per = node_size >= 1 ? node_size : 1;
   // Columns: x[e,g] per replica, then z[e,n] per (expert, node with a replica).
   std::vector<int> xe, xg;

@@ -36,8 +36,9 @@ void expect_valid_plan(const Placement& p, const std::vector<std::int64_t>& load
     for (int g = 0; g < p.gpus; ++g) {
       const std::int64_t v = plan.at(e, g);
       ASSERT_GE(v, 0) << "negative tokens, expert " << e << " gpu " << g;
-      if (!std::binary_search(reps.begin(), reps.end(), g))
+      if (!std::binary_search(reps.begin(), reps.end(), g)) {
         ASSERT_EQ(v, 0) << "tokens off the replicas: e " << e << " g " << g;
+      }
       sum += v;
       gl[static_cast<std::size_t>(g)] += v;
     }
@@ -220,7 +221,9 @@ TEST(Solver, CapacityWeightsExact) {
       const auto caps = caps_at(T);
       for (int g = 0; g < p.gpus; ++g)
         ASSERT_LE(plan.gpu_load[static_cast<std::size_t>(g)], caps[static_cast<std::size_t>(g)]);
-      if (T > 0) ASSERT_FALSE(ms::testing::lp_feasible(p, c, caps_at(T - 1))) << "instance " << inst;
+      if (T > 0) {
+        ASSERT_FALSE(ms::testing::lp_feasible(p, c, caps_at(T - 1))) << "instance " << inst;
+      }
     }
   }
 }

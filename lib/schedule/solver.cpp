@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "schedule/solver.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace micromoe::schedule {
+
+namespace {
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {  // b > 0, a >= 0
+  return a <= 0 ? 0 : (a + b - 1) / b;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {  // b > 0, any sign of a
+  std::int64_t q = a / b;
+  if ((a % b != 0) && (a < 0)) --q;
+  return q;
+}
+
+}  // namespace
+
+// ---- CountMatrix ---------------------------------------------------------------------------
+
+std::vector<std::int64_t> CountMatrix::expert_loads() const {
+  std::vector<std::int64_t> loads(static_cast<std::size_t>(experts), 0);
+  for (int s = 0; s < sources; ++s) {
+    const std::int64_t* row = data.data() + static_cast<std::size_t>(s) * experts;
+    for (int e = 0; e < experts; ++e) loads[static_cast<std::size_t>(e)] += row[e];
+  }
+  return loads;
+}
+
+void CountMatrix::validate() const {
+  if (sources < 0 || experts < 0) throw std::invalid_argument("counts: negative shape");
+  if (data.size() != static_cast<std::size_t>(sources) * static_cast<std::size_t>(experts))
+    throw std::invalid_argument(
+        "counts: data has " + std::to_string(data.size()) +
+        " entries, expected sources*experts = " + std::to_string(static_cast<std::size_t>(sources) * experts));
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (data[i] < 0)
+      throw std::invalid_argument("counts: negative count " + std::to_string(data[i]) + " at source " +
+                                  std::to_string(i / static_cast<std::size_t>(experts)) + ", expert " +
+                                  std::to_string(i % static_cast<std::size_t>(experts)));
+}
+
+double Plan::imbalance() const {
+  if (total_tokens <= 0 || gpus <= 0) return 1.0;
+  return static_cast<double>(max_load) * gpus / static_cast<double>(total_tokens);
+}
+
+// ---- Solver --------------------------------------------------------------------------------
+
+Solver::Solver(Placement placement, SolverOptions options)
+    : placement_(std::move(placement)), options_(std::move(options)) {
+  placement_.reindex();
+  G_ = placement_.gpus;
+  S_ = placement_.slots_per_gpu;
+  E_ = placement_.experts;
+  w_.assign(static_cast<std::size_t>(G_), 1);
+  if (!options_.capacity_weights.empty()) {
+    if (options_.capacity_weights.size() != static_cast<std::size_t>(G_))
+      throw std::invalid_argument("solver: capacity_weights has " + std::to_string(options_.capacity_weights.size()) +
+                                  " entries, expected one per GPU (" + std::to_string(G_) + ")");
+    for (int g = 0; g < G_; ++g) {
+      const std::int64_t w = options_.capacity_weights[static_cast<std::size_t>(g)];
+      if (w < 1 || w > (std::int64_t{1} << 20))
+        throw std::invalid_argument("solver: capacity weight of GPU " + std::to_string(g) + " is " + std::to_string(w) +
+                                    ", must be in [1, 2^20]");
+      w_[static_cast<std::size_t>(g)] = w;
+    }
+    wmax_ = *std::max_element(w_.begin(), w_.end());
+    weighted_ = std::any_of(w_.begin(), w_.end(), [&](std::int64_t w) { return w != wmax_; });
+    if (!weighted_) {
+      std::fill(w_.begin(), w_.end(), 1);
+      wmax_ = 1;
+    }
+  }
+  slot_expert_ = placement_.expert_at;
+  arc_begin_.assign(static_cast<std::size_t>(G_) + 1, 0);
+  for (int g = 0; g < G_; ++g) {
+    for (int j = 0; j < S_; ++j) {
+      const int e = slot_expert_[static_cast<std::size_t>(g) * S_ + j];
+      if (e < 0) continue;
+      for (int h : placement_.replicas(e)) {
+        if (h == g) continue;
+        arc_slot_.push_back(j);
+        arc_to_.push_back(h);
+      }
+    }
+    arc_begin_[static_cast<std::size_t>(g) + 1] = static_cast<int>(arc_slot_.size());
+  }
+  const auto GS = static_cast<std::size_t>(G_) * S_;
+  loads_.assign(static_cast<std::size_t>(E_), 0);
+  x_.assign(GS, 0);
+  local_.assign(GS, 0);
+  gpu_load_.assign(static_cast<std::size_t>(G_), 0);
+  capv_.assign(static_cast<std::size_t>(G_), 0);
+  level_.assign(static_cast<std::size_t>(G_), -1);
+  it_.assign(static_cast<std::size_t>(G_), 0);
+  queue_.reserve(static_cast<std::size_t>(G_));
+  mark_.assign(static_cast<std::size_t>(G_), 0);
+}
+
+void Solver::reset() {
+  critical_gpus_.clear();
+  critical_experts_.clear();
+}
+
+std::int64_t Solver::cap(int g, std::int64_t level) const {
+  if (!weighted_) return level;
+  return static_cast<std::int64_t>(static_cast<__int128>(level) * w_[static_cast<std::size_t>(g)] / wmax_);
+}
+
+std::int64_t Solver::set_bound(const std::vector<int>& gpus, std::int64_t load) const {
+  if (load <= 0 || gpus.empty()) return 0;
+  const auto n = static_cast<std::int64_t>(gpus.size());
+  if (!weighted_) return ceil_div(load, n);
+  __int128 W = 0;
+  for (int g : gpus) W += w_[static_cast<std::size_t>(g)];
+  auto lo = static_cast<std::int64_t>((static_cast<__int128>(load) * wmax_ + W - 1) / W);
+  auto hi = static_cast<std::int64_t>((static_cast<__int128>(load + n) * wmax_ + W - 1) / W);
+  auto ok = [&](std::int64_t T) {
+    __int128 sum = 0;
+    for (int g : gpus) sum += cap(g, T);
+    return sum >= load;
+  };
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+std::int64_t Solver::expert_bound(int e, std::int64_t load) const {
+  if (!weighted_) return ceil_div(load, placement_.replica_count(e));
+  return set_bound(placement_.replicas(e), load);
+}
+
+void Solver::set_critical(std::vector<int> gpus) {
+  critical_gpus_ = std::move(gpus);
+  critical_experts_.clear();
+  for (int g : critical_gpus_) mark_[static_cast<std::size_t>(g)] = 1;
+  for (int e = 0; e < E_; ++e) {
+    bool inside = true;
+    for (int g : placement_.replicas(e))
+      if (!mark_[static_cast<std::size_t>(g)]) {
+        inside = false;
+        break;
+      }
+    if (inside) critical_experts_.push_back(e);
+  }
+  for (int g : critical_gpus_) mark_[static_cast<std::size_t>(g)] = 0;
+}
+
+Plan Solver::solve(const CountMatrix& counts) {
+  Plan out;
+  solve(counts, out);
+  return out;
+}
+
+void Solver::solve(const CountMatrix& counts, Plan& out) {
+  if (counts.experts != E_)
+    throw std::invalid_argument("counts: " + std::to_string(counts.experts) + " experts, the placement has " +
+                                std::to_string(E_));
+  if (counts.sources != G_)
+    throw std::invalid_argument("counts: " + std::to_string(counts.sources) + " source rows, expected one per GPU (" +
+                                std::to_string(G_) + ")");
+  if (counts.data.size() != static_cast<std::size_t>(G_) * E_)
+    throw std::invalid_argument("counts: data has " + std::to_string(counts.data.size()) + " entries, expected " +
+                                std::to_string(static_cast<std::size_t>(G_) * E_));
+  std::fill(loads_.begin(), loads_.end(), 0);
+  std::int64_t any_negative = 0;
+  for (int s = 0; s < G_; ++s) {
+    const std::int64_t* row = counts.data.data() + static_cast<std::size_t>(s) * E_;
+    std::int64_t* l = loads_.data();
+    for (int e = 0; e < E_; ++e) {
+      l[e] += row[e];
+      any_negative |= row[e];
+    }
+  }
+  if (any_negative < 0) counts.validate();  // throws naming the entry
+  run(options_.locality ? counts.data.data() : nullptr, G_, out);
+}
+
+Plan Solver::solve_loads(const std::vector<std::int64_t>& loads) {
+  Plan out;
+  solve_loads(loads, out);
+  return out;
+}
+
+void Solver::solve_loads(const std::vector<std::int64_t>& loads, Plan& out) {
+  if (loads.size() != static_cast<std::size_t>(E_))
+    throw std::invalid_argument("loads: " + std::to_string(loads.size()) + " entries, the placement has " +
+                                std::to_string(E_) + " experts");
+  for (int e = 0; e < E_; ++e)
+    if (loads[static_cast<std::size_t>(e)] < 0)
+      throw std::invalid_argument("loads: negative load for expert " + std::to_string(e));
+  std::copy(loads.begin(), loads.end(), loads_.begin());
+  run(nullptr, G_, out);
+}
+
+void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
+  const auto GS = static_cast<std::size_t>(G_) * S_;
+  augment_count_ = 0;
+
+  // Local tokens of every (gpu, slot): what its own GPU holds for the expert there.
+  bool any_local = false;
+  for (int g = 0; g < G_; ++g) {
+    for (int j = 0; j < S_; ++j) {
+      const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
+      const int e = slot_expert_[gj];
+      const std::int64_t c = (counts && e >= 0) ? counts[static_cast<std::size_t>(g) * E_ + e] : 0;
+      local_[gj] = c;
+      any_local |= c > 0;
+    }
+  }
+
+  // Lower bounds: global, per expert, previous critical set.
+  std::int64_t total = 0;
+  for (int e = 0; e < E_; ++e) total += loads_[static_cast<std::size_t>(e)];
+  std::vector<int> all;
+  std::int64_t T = 0;
+  if (weighted_) {
+    all.resize(static_cast<std::size_t>(G_));
+    for (int g = 0; g < G_; ++g) all[static_cast<std::size_t>(g)] = g;
+    T = set_bound(all, total);
+  } else {
+    T = ceil_div(total, G_);
+  }
+  int crit_kind = 0;  // 0 all GPUs, 1 an expert's replica set, 2 the previous critical set, 3 a new set
+  int crit_expert = -1;
+  for (int e = 0; e < E_; ++e) {
+    const std::int64_t b = expert_bound(e, loads_[static_cast<std::size_t>(e)]);
+    if (b > T) {
+      T = b;
+      crit_kind = 1;
+      crit_expert = e;
+    }
+  }
+  const std::int64_t simple_bound = T;
+  if (options_.warm_start && !critical_gpus_.empty()) {
+    std::int64_t l = 0;
+    for (int e : critical_experts_) l += loads_[static_cast<std::size_t>(e)];
+    const std::int64_t b = set_bound(critical_gpus_, l);
+    if (b > T) {
+      T = b;
+      crit_kind = 2;
+    }
+  }
+
+  // Initial plan: local tokens stay, the rest is water-filled into the replicas' remaining capacity.
+  for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
+  std::fill(gpu_load_.begin(), gpu_load_.end(), 0);
+  for (int g = 0; g < G_; ++g) {
+    std::int64_t l = 0;
+    for (int j = 0; j < S_; ++j) {
+      const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
+      x_[gj] = local_[gj];
+      l += local_[gj];
+    }
+    gpu_load_[static_cast<std::size_t>(g)] = l;
+  }
+  {
+    std::vector<std::pair<std::int64_t, int>> sl;  // (slack, gpu), sorted by slack desc, gpu asc
+    for (int e = 0; e < E_; ++e) {
+      const auto& reps = placement_.replicas(e);
+      const int j = placement_.slot_of(e);
+      std::int64_t rem = loads_[static_cast<std::size_t>(e)];
+      for (int g : reps) rem -= local_[static_cast<std::size_t>(g) * S_ + j];
+      if (rem <= 0) continue;
+      if (reps.size() == 1) {
+        const int g = reps[0];
+        x_[static_cast<std::size_t>(g) * S_ + j] += rem;
+        gpu_load_[static_cast<std::size_t>(g)] += rem;
+        continue;
+      }
+      sl.clear();
+      for (int g : reps)
+        sl.emplace_back(capv_[static_cast<std::size_t>(g)] - gpu_load_[static_cast<std::size_t>(g)], g);
+      std::sort(sl.begin(), sl.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      // Find k receivers and level lambda: give s_i - lambda to the k largest slacks.
+      const int d = static_cast<int>(sl.size());
+      std::int64_t prefix = 0;
+      int k = 1;
+      std::int64_t lambda = 0;
+      for (k = 1; k <= d; ++k) {
+        prefix += sl[static_cast<std::size_t>(k - 1)].first;
+        lambda = floor_div(prefix - rem, k);
+        if (k == d || lambda >= sl[static_cast<std::size_t>(k)].first) break;
+      }
+      std::int64_t over = prefix - static_cast<std::int64_t>(k) * lambda - rem;  // in [0, k)
+      for (int i = 0; i < k; ++i) {
+        std::int64_t give = sl[static_cast<std::size_t>(i)].first - lambda;
+        if (over > 0) {
+          --give;
+          --over;
+        }
+        const int g = sl[static_cast<std::size_t>(i)].second;
+        x_[static_cast<std::size_t>(g) * S_ + j] += give;
+        gpu_load_[static_cast<std::size_t>(g)] += give;
+      }
+    }
+  }
+
+  // Balance: max-flow at level T; on failure jump T to the density of the blocked set.
+  int rounds = 0;
+  std::vector<int> new_crit;
+  for (;;) {
+    ++rounds;
+    for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
+    if (options_.locality && any_local) max_flow(T, true);
+    if (max_flow(T, false)) break;
+    new_crit.clear();
+    std::int64_t l = 0;
+    for (int g = 0; g < G_; ++g)
+      if (level_[static_cast<std::size_t>(g)] >= 0) {
+        new_crit.push_back(g);
+        l += gpu_load_[static_cast<std::size_t>(g)];
+      }
+    const std::int64_t b = set_bound(new_crit, l);
+    if (b <= T) throw std::logic_error("solver: density jump did not increase the level (internal error)");
+    T = b;
+    crit_kind = 3;
+  }
+  if (options_.warm_start) {
+    if (crit_kind == 3) {
+      set_critical(new_crit);
+    } else if (crit_kind == 1) {
+      set_critical(placement_.replicas(crit_expert));
+    } else if (crit_kind == 0) {
+      critical_gpus_.clear();  // the global bound is recomputed every call anyway
+      critical_experts_.clear();
+    }
+  }
+
+  // Output.
+  const auto EG = static_cast<std::size_t>(E_) * G_;
+  if (out.tokens.size() != EG || out.gpus != G_ || out.experts != E_) {
+    out.tokens.assign(EG, 0);
+  } else {
+    for (std::size_t i : out.written_) out.tokens[i] = 0;
+  }
+  out.written_.clear();
+  out.gpus = G_;
+  out.experts = E_;
+  out.slots_per_gpu = S_;
+  out.slot_tokens.resize(GS);
+  out.gpu_load.resize(static_cast<std::size_t>(G_));
+  std::int64_t maxl = 0, objective = 0;
+  for (int g = 0; g < G_; ++g) {
+    std::int64_t l = 0;
+    for (int j = 0; j < S_; ++j) {
+      const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
+      const std::int64_t v = x_[gj];
+      out.slot_tokens[gj] = v;
+      l += v;
+      const int e = slot_expert_[gj];
+      if (e >= 0) {
+        const std::size_t idx = static_cast<std::size_t>(e) * G_ + g;
+        out.tokens[idx] = v;
+        out.written_.push_back(idx);
+      }
+    }
+    out.gpu_load[static_cast<std::size_t>(g)] = l;
+    maxl = std::max(maxl, l);
+    const std::int64_t tg =
+        weighted_ ? static_cast<std::int64_t>((static_cast<__int128>(l) * wmax_ + w_[static_cast<std::size_t>(g)] - 1) /
+                                              w_[static_cast<std::size_t>(g)])
+                  : l;
+    objective = std::max(objective, tg);
+  }
+  out.total_tokens = total;
+  out.max_load = maxl;
+  out.objective = objective;
+  out.lower_bound = T;
+  out.simple_bound = simple_bound;
+  out.flow_rounds = rounds;
+  out.augmentations = static_cast<int>(augment_count_);
+  if (objective != T) throw std::logic_error("solver: plan objective differs from the proven bound (internal error)");
+}
+
+// Dinic on the GPU graph, multi-source (load > cap) multi-sink (load < cap). Returns true when
+// no GPU is above its capacity. On false, level_[g] >= 0 marks the GPUs reachable from the
+// remaining excess in the residual graph (the blocked set).
+bool Solver::max_flow(std::int64_t /*level*/, bool restricted) {
+  for (;;) {
+    std::fill(level_.begin(), level_.end(), -1);
+    queue_.clear();
+    for (int g = 0; g < G_; ++g)
+      if (gpu_load_[static_cast<std::size_t>(g)] > capv_[static_cast<std::size_t>(g)]) {
+        level_[static_cast<std::size_t>(g)] = 0;
+        queue_.push_back(g);
+      }
+    if (queue_.empty()) return true;
+    const std::size_t sources = queue_.size();
+    int sink_level = -1;
+    for (std::size_t qi = 0; qi < queue_.size(); ++qi) {
+      const int g = queue_[qi];
+      const int lg = level_[static_cast<std::size_t>(g)];
+      if (sink_level >= 0 && lg >= sink_level) break;
+      const std::int64_t* xg = x_.data() + static_cast<std::size_t>(g) * S_;
+      const std::int64_t* cg = local_.data() + static_cast<std::size_t>(g) * S_;
+      for (int a = arc_begin_[static_cast<std::size_t>(g)]; a < arc_begin_[static_cast<std::size_t>(g) + 1]; ++a) {
+        const int h = arc_to_[static_cast<std::size_t>(a)];
+        if (level_[static_cast<std::size_t>(h)] >= 0) continue;
+        const int j = arc_slot_[static_cast<std::size_t>(a)];
+        const std::int64_t avail = restricted ? xg[j] - cg[j] : xg[j];
+        if (avail <= 0) continue;
+        level_[static_cast<std::size_t>(h)] = lg + 1;
+        queue_.push_back(h);
+        if (sink_level < 0 && gpu_load_[static_cast<std::size_t>(h)] < capv_[static_cast<std::size_t>(h)])
+          sink_level = lg + 1;
+      }
+    }
+    if (sink_level < 0) return false;
+    for (int g = 0; g < G_; ++g) it_[static_cast<std::size_t>(g)] = arc_begin_[static_cast<std::size_t>(g)];
+    bool pushed = false;
+    for (std::size_t si = 0; si < sources; ++si) {
+      const int g = queue_[si];
+      while (gpu_load_[static_cast<std::size_t>(g)] > capv_[static_cast<std::size_t>(g)]) {
+        const std::int64_t f =
+            dfs(g, gpu_load_[static_cast<std::size_t>(g)] - capv_[static_cast<std::size_t>(g)], restricted);
+        if (f == 0) break;
+        gpu_load_[static_cast<std::size_t>(g)] -= f;
+        ++augment_count_;
+        pushed = true;
+      }
+    }
+    if (!pushed) throw std::logic_error("solver: Dinic phase pushed nothing (internal error)");
+  }
+}
+
+std::int64_t Solver::dfs(int g, std::int64_t f, bool restricted) {
+  const auto gi = static_cast<std::size_t>(g);
+  const int lg = level_[gi];
+  if (lg > 0 && gpu_load_[gi] < capv_[gi]) {
+    const std::int64_t push = std::min(f, capv_[gi] - gpu_load_[gi]);
+    gpu_load_[gi] += push;
+    return push;
+  }
+  const int end = arc_begin_[gi + 1];
+  for (int& a = it_[gi]; a < end; ++a) {
+    const int h = arc_to_[static_cast<std::size_t>(a)];
+    if (level_[static_cast<std::size_t>(h)] != lg + 1) continue;
+    const int j = arc_slot_[static_cast<std::size_t>(a)];
+    const std::size_t gj = gi * S_ + j;
+    const std::int64_t avail = restricted ? x_[gj] - local_[gj] : x_[gj];
+    if (avail <= 0) continue;
+    const std::int64_t d = dfs(h, std::min(f, avail), restricted);
+    if (d > 0) {
+      x_[gj] -= d;
+      x_[static_cast<std::size_t>(h) * S_ + j] += d;
+      return d;
+    }
+  }
+  return 0;
+}
+
+}  // namespace micromoe::schedule

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The MicroEP scheduler's solver: an exact integral min-max plan x[expert][gpu] for one
+// micro-batch, locality-aware, deterministic, warm-started from the previous micro-batch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "schedule/placement.hpp"
+
+namespace micromoe::schedule {
+
+/// Routing counts c[source][expert]: tokens (routed copies, top-k counted k times) that
+/// source GPU s holds for expert e. Row-major: data[s * experts + e].
+struct CountMatrix {
+  int sources = 0;
+  int experts = 0;
+  std::vector<std::int64_t> data;
+
+  CountMatrix() = default;
+  CountMatrix(int sources, int experts)
+      : sources(sources), experts(experts), data(static_cast<std::size_t>(sources) * experts, 0) {}
+  CountMatrix(int sources, int experts, std::vector<std::int64_t> data)
+      : sources(sources), experts(experts), data(std::move(data)) {}
+
+  std::int64_t& operator()(int s, int e) { return data[static_cast<std::size_t>(s) * experts + e]; }
+  std::int64_t operator()(int s, int e) const { return data[static_cast<std::size_t>(s) * experts + e]; }
+  /// L[e] = sum over sources of c[s][e].
+  std::vector<std::int64_t> expert_loads() const;
+  /// Throws std::invalid_argument on a wrong data size or a negative count.
+  void validate() const;
+};
+
+/// Solver options.
+struct SolverOptions {
+  /// Optional per-GPU capacity weights (positive integers <= 2^20, e.g. relative speeds; empty
+  /// = all equal). At level T GPU g may compute floor(T * w_g / max_w) tokens: the objective T
+  /// is the load of the fastest GPU, and a GPU of half the weight gets half of it.
+  std::vector<std::int64_t> capacity_weights;
+  /// Prefer plans that keep tokens on their source GPU (the local-first flow): among the plans
+  /// with the optimal objective, tokens are moved off a GPU's own count last.
+  bool locality = true;
+  /// Start from the previous call's critical GPU set (its density under the new loads is a
+  /// lower bound that is usually tight), instead of only the global and per-expert bounds.
+  bool warm_start = true;
+};
+
+/// An integral plan: tokens[e * gpus + g] of expert e computed by its replica on GPU g.
+struct Plan {
+  int gpus = 0;
+  int experts = 0;
+  int slots_per_gpu = 0;
+  std::vector<std::int64_t> tokens;       ///< [e * gpus + g], nonzero only on replicas of e
+  std::vector<std::int64_t> slot_tokens;  ///< [g * slots_per_gpu + slot]: the same plan per GPU slot
+  std::vector<std::int64_t> gpu_load;     ///< [g] = sum over e of tokens[e * gpus + g]
+  std::int64_t total_tokens = 0;          ///< sum of all loads
+  std::int64_t max_load = 0;              ///< max over g of gpu_load[g]
+  /// Proven lower bound on the objective (== objective: every plan is optimal; kept so callers
+  /// and reports can check it).
+  std::int64_t lower_bound = 0;
+  /// The minimised level T: max over g of ceil(gpu_load[g] * max_w / w_g). Equals max_load
+  /// without capacity weights.
+  std::int64_t objective = 0;
+  int flow_rounds = 0;    ///< max-flow rounds (levels tried) in this solve: statistics only
+  int augmentations = 0;  ///< augmenting paths in this solve: statistics only
+
+  /// max(ceil(total / capacity), max over e of ceil(L[e] / d_e)): the simple bound, for reports.
+  std::int64_t simple_bound = 0;
+
+  std::int64_t at(int expert, int gpu) const { return tokens[static_cast<std::size_t>(expert) * gpus + gpu]; }
+  /// max_load / (total_tokens / gpus); 1.0 when there are no tokens. For reports only.
+  double imbalance() const;
+
+ private:
+  friend class Solver;
+  std::vector<std::size_t> written_;  // entries of `tokens` the last solve wrote (cheap clearing on reuse)
+};
+
+/// The exact min-max solver for one placement.
+///
+/// Method: GPU loads are balanced by augmenting paths on the GPU graph (g -> h whenever a
+/// slot j of g holds tokens of an expert that h also holds, necessarily at slot j), which is
+/// the residual graph of the textbook flow network (source -> expert cap L[e] -> replica GPUs
+/// -> sink cap T*w_g). For a level T: a local-first initial plan (each replica keeps its own
+/// GPU's tokens, the rest is poured where capacity remains), then Dinic max-flow from the
+/// overloaded to the underloaded GPUs, first moving only tokens that are not local to their
+/// GPU, then any. If excess remains, the GPUs reachable from it in the residual graph form a
+/// set U whose experts lie entirely inside U and whose load exceeds its capacity at T: its
+/// density is a new lower bound, and T jumps to it. The first feasible T is therefore both a
+/// lower bound and achieved: the exact integral optimum ceil(m*). A solve starts from the
+/// largest of the global bound, the per-expert bounds ceil(L[e] / d_e) and (warm start) the
+/// density of the previous call's critical set under the new loads.
+///
+/// Determinism: integer arithmetic only, fixed iteration orders; same inputs and same call
+/// history give bit-identical plans. With warm_start the plan may depend on the call history
+/// only through the starting level, and the plan for a given (placement, counts, starting
+/// level) is fixed; callers that need history-free plans on every rank call reset() or
+/// construct every rank's solver identically and feed it the same sequence (as the MoE layer does).
+class Solver {
+ public:
+  explicit Solver(Placement placement, SolverOptions options = {});
+
+  /// Solves for counts c[source][expert] (sources == G for locality; any number of sources is
+  /// accepted with locality off). Throws std::invalid_argument on wrong shapes or negative counts.
+  Plan solve(const CountMatrix& counts);
+  /// Same, reusing `out`'s buffers (no allocation in steady state).
+  void solve(const CountMatrix& counts, Plan& out);
+  /// Solves for expert loads only (no locality preference).
+  Plan solve_loads(const std::vector<std::int64_t>& loads);
+  void solve_loads(const std::vector<std::int64_t>& loads, Plan& out);
+
+  /// Forgets the warm-start state.
+  void reset();
+
+  const Placement& placement() const { return placement_; }
+  const SolverOptions& options() const { return options_; }
+  /// GPUs of the last critical set (the densest set found; all GPUs if the global bound was tight).
+  const std::vector<int>& critical_set() const { return critical_gpus_; }
+
+ private:
+  void run(const std::int64_t* counts, int sources, Plan& out);
+  std::int64_t cap(int g, std::int64_t level) const;
+  std::int64_t set_bound(const std::vector<int>& gpus, std::int64_t load) const;
+  std::int64_t expert_bound(int e, std::int64_t load) const;
+  void set_critical(std::vector<int> gpus);
+  bool max_flow(std::int64_t level, bool restricted);
+  std::int64_t dfs(int g, std::int64_t f, bool restricted);
+
+  Placement placement_;
+  SolverOptions options_;
+  int G_ = 0, S_ = 0, E_ = 0;
+  bool weighted_ = false;
+  std::int64_t wmax_ = 1;
+  std::vector<std::int64_t> w_;
+  // Arcs of the GPU graph: for GPU g, arcs_[arc_begin_[g] .. arc_begin_[g+1]) = (slot, to).
+  std::vector<int> arc_begin_;
+  std::vector<int> arc_slot_, arc_to_;
+  std::vector<int> slot_expert_;  // [g*S+j] expert or -1
+
+  // Per-solve state.
+  std::vector<std::int64_t> loads_, x_, local_, gpu_load_, capv_;
+  std::vector<int> level_, it_, queue_;
+  std::int64_t augment_count_ = 0;
+
+  // Warm start: the critical set and the experts inside it.
+  std::vector<int> critical_gpus_;
+  std::vector<int> critical_experts_;
+  std::vector<char> mark_;
+};
+
+}  // namespace micromoe::schedule
