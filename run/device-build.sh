@@ -6,7 +6,8 @@
 # `run/bootstrap.sh sources`), build MicroMoE with CUDA + NCCL, and run the tests labelled
 # gpu and mpi with as many ranks as GPUs (MPI-backend tests also at 2 and 4 ranks sharing
 # the GPUs). Expects nvcc 13, an MPI, NCCL, HDF5, CMake >= 3.22, GoogleTest, nlohmann-json and
-# CLI11 on the machine (the Ubuntu 24.04 H200 machine has them); toml++ comes from
+# CLI11 on the machine (the Ubuntu 24.04 H200 machine has them; GLPK, only an oracle of
+# the CPU scheduler tests, is not needed); toml++ comes from
 # .deps/sources/include. Logs go to OUT_DIR (default build-device/logs).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,7 @@ ranks="1;2;4"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DKokkos_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
   -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_TEST_RANKS="$ranks" \
+  -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_BENCHMARKS=${MICROMOE_ENABLE_BENCHMARKS:-ON} \
   -DMPIEXEC_PREFLAGS="$mpi_flags" 2>&1 | tee "$OUT/configure.log" | tail -n 3
 cmake --build "$BUILD" -j "$(nproc)" 2>&1 | tee "$OUT/build.log" | tail -n 3
 echo "device-build: built after $((SECONDS - start)) s"

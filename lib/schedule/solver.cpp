@@ -78,6 +78,8 @@ Solver::Solver(Placement placement, SolverOptions options)
     }
   }
   slot_expert_ = placement_.expert_at;
+  replica_count_.resize(static_cast<std::size_t>(E_));
+  for (int e = 0; e < E_; ++e) replica_count_[static_cast<std::size_t>(e)] = placement_.replica_count(e);
   arc_begin_.assign(static_cast<std::size_t>(G_) + 1, 0);
   for (int g = 0; g < G_; ++g) {
     for (int j = 0; j < S_; ++j) {
@@ -235,7 +237,10 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   int crit_kind = 0;  // 0 all GPUs, 1 an expert's replica set, 2 the previous critical set, 3 a new set
   int crit_expert = -1;
   for (int e = 0; e < E_; ++e) {
-    const std::int64_t b = expert_bound(e, loads_[static_cast<std::size_t>(e)]);
+    // Only divide when the expert can raise the bound: L[e] > cap of its replicas at T.
+    const std::int64_t l = loads_[static_cast<std::size_t>(e)];
+    if (!weighted_ && l <= T * replica_count_[static_cast<std::size_t>(e)]) continue;
+    const std::int64_t b = expert_bound(e, l);
     if (b > T) {
       T = b;
       crit_kind = 1;
@@ -277,6 +282,24 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
         const int g = reps[0];
         x_[static_cast<std::size_t>(g) * S_ + j] += rem;
         gpu_load_[static_cast<std::size_t>(g)] += rem;
+        continue;
+      }
+      if (reps.size() == 2) {  // the common case, without sorting or division
+        int a = reps[0], b = reps[1];
+        std::int64_t sa = capv_[static_cast<std::size_t>(a)] - gpu_load_[static_cast<std::size_t>(a)];
+        std::int64_t sb = capv_[static_cast<std::size_t>(b)] - gpu_load_[static_cast<std::size_t>(b)];
+        if (sb > sa) {
+          std::swap(a, b);
+          std::swap(sa, sb);
+        }
+        std::int64_t ga = std::min(rem, sa - sb), gb = 0;
+        const std::int64_t rest = rem - ga;
+        ga += rest - (rest >> 1);
+        gb += rest >> 1;
+        x_[static_cast<std::size_t>(a) * S_ + j] += ga;
+        gpu_load_[static_cast<std::size_t>(a)] += ga;
+        x_[static_cast<std::size_t>(b) * S_ + j] += gb;
+        gpu_load_[static_cast<std::size_t>(b)] += gb;
         continue;
       }
       sl.clear();

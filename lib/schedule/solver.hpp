@@ -136,6 +136,7 @@ class Solver {
   std::vector<int> arc_begin_;
   std::vector<int> arc_slot_, arc_to_;
   std::vector<int> slot_expert_;  // [g*S+j] expert or -1
+  std::vector<std::int64_t> replica_count_;  // d_e
 
   // Per-solve state.
   std::vector<std::int64_t> loads_, x_, local_, gpu_load_, capv_;
