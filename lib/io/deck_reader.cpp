@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// parse_deck / apply_override: TOML -> RunConfig with per-key checks against the schema.
+// toml++ 3.4+ ships toml.hpp; 3.3 (Debian 12) only toml.h.
+#if __has_include(<toml++/toml.hpp>)
+#include <toml++/toml.hpp>
+#else
+#include <toml++/toml.h>
+#endif
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/deck.hpp"
+#include "io/deck_schema.hpp"
+#include "io/nearest_name.hpp"
+
+namespace micromoe::io {
+namespace {
+
+std::string node_kind(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a bool";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "nothing";
+  }
+}
+
+std::string example_of(const KeySpec& key) {
+  switch (key.type) {
+    case KeyType::integer:
+      return "a whole number in " + describe_range(key) + ", e.g. " + key.name + " = " + to_toml(key.default_value);
+    case KeyType::real:
+      return "a number in " + describe_range(key) + ", e.g. " + key.name + " = " + to_toml(key.default_value);
+    case KeyType::boolean:
+      return "true or false, e.g. " + key.name + " = " + to_toml(key.default_value);
+    case KeyType::string:
+      return "a quoted string, e.g. " + key.name + " = \"...\"";
+    case KeyType::enumeration:
+      return "one of the quoted names " + describe_range(key) + ", e.g. " + key.name + " = " +
+             to_toml(key.default_value);
+    case KeyType::string_list:
+      return "a list of quoted names, e.g. " + key.name + " = " + to_toml(key.default_value);
+  }
+  return "?";
+}
+
+/// The value of `node` as the key's type; an empty `problem` on success.
+DeckValue convert(const KeySpec& key, const toml::node& node, std::string& problem) {
+  const std::string got = "expected " + type_name(key.type) + ", got " + node_kind(node);
+  const std::string fix = "; fix: write " + example_of(key);
+  switch (key.type) {
+    case KeyType::integer:
+      if (auto v = node.value_exact<std::int64_t>()) return *v;
+      if (node.is_floating_point())
+        problem = "expected an integer, got the float " + to_toml(*node.value_exact<double>()) + fix;
+      else
+        problem = got + fix;
+      return {};
+    case KeyType::real:
+      if (auto v = node.value_exact<double>()) return *v;
+      if (auto v = node.value_exact<std::int64_t>()) return static_cast<double>(*v);
+      problem = got + fix;
+      return {};
+    case KeyType::boolean:
+      if (auto v = node.value_exact<bool>()) return *v;
+      problem = got + fix;
+      return {};
+    case KeyType::string:
+    case KeyType::enumeration:
+      if (auto v = node.value_exact<std::string>()) return *v;
+      problem = got + fix;
+      return {};
+    case KeyType::string_list: {
+      const auto* array = node.as_array();
+      if (!array) {
+        problem = got + fix;
+        return {};
+      }
+      std::vector<std::string> items;
+      for (const auto& item : *array) {
+        auto v = item.value_exact<std::string>();
+        if (!v) {
+          problem = "expected a list of strings, got " + node_kind(item) + " in the list" + fix;
+          return {};
+        }
+        items.push_back(*v);
+      }
+      return items;
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> keys_of(const std::string& section) {
+  std::vector<std::string> names;
+  for (const auto& key : deck_schema())
+    if (key.section == section) names.push_back(key.name);
+  return names;
+}
+
+std::string find_key_section(const std::string& name) {
+  for (const auto& key : deck_schema())
+    if (key.name == name) return key.section;
+  return "?";
+}
+
+/// "did you mean ..." for a key `name` not found in `section` (or outside any section).
+std::string suggest_key(const std::string& section, const std::string& name) {
+  for (const auto& key : deck_schema())
+    if (key.name == name && key.section != section)
+      return "fix: '" + name + "' belongs in [" + key.section + "]; move it there";
+  if (!section.empty()) return "fix: did you mean '" + nearest_name(name, keys_of(section)) + "'?";
+  std::vector<std::string> all;
+  for (const auto& key : deck_schema()) all.push_back(key.name);
+  const std::string best = nearest_name(name, all);
+  return "fix: did you mean '" + best + "' in [" + find_key_section(best) + "]?";
+}
+
+[[noreturn]] void fail(const std::string& where, const std::string& message) { throw InputError(where + message); }
+
+/// Stores a converted value after its range check.
+void store(RunConfig& config, const KeySpec& key, const DeckValue& value, const std::string& where) {
+  const std::string problem = range_problem(key, value);
+  if (!problem.empty()) fail(where, "[" + key.section + "] " + key.name + ": " + problem);
+  key.set(config, value);
+}
+
+std::string trim(const std::string& s) {
+  const auto begin = s.find_first_not_of(" \t");
+  if (begin == std::string::npos) return {};
+  const auto end = s.find_last_not_of(" \t");
+  return s.substr(begin, end - begin + 1);
+}
+
+RunConfig defaults() {
+  RunConfig config;
+  for (const auto& key : deck_schema())
+    if (!key.required) key.set(config, key.default_value);
+  return config;
+}
+
+}  // namespace
+
+RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError("deck " + path + ": cannot open: " + std::strerror(errno) +
+                     "; fix: check the path (relative paths start at the current directory)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_deck_text(text.str(), path, overrides);
+}
+
+RunConfig parse_deck_text(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
+  const std::string where = "deck " + name + ": ";
+  toml::table table;
+  try {
+    table = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    fail(where, "not valid TOML: " + std::string(e.description()) + " (line " + std::to_string(begin.line) +
+                    ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
+  }
+
+  RunConfig config = defaults();
+  std::vector<std::string> seen;
+  for (const auto& [section_key, section_node] : table) {
+    const std::string section(section_key.str());
+    if (!section_node.is_table()) {
+      fail(where, "key '" + section + "' is outside any section; " + suggest_key("", section));
+    }
+    const auto& sections = deck_sections();
+    if (std::find(sections.begin(), sections.end(), section) == sections.end())
+      fail(where, "unknown section [" + section + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
+    for (const auto& [key_name, node] : *section_node.as_table()) {
+      const std::string name_str(key_name.str());
+      const KeySpec* key = find_key(section, name_str);
+      if (!key) fail(where, "[" + section + "] unknown key '" + name_str + "'; " + suggest_key(section, name_str));
+      std::string problem;
+      const DeckValue value = convert(*key, node, problem);
+      if (!problem.empty()) fail(where, "[" + section + "] " + name_str + ": " + problem);
+      store(config, *key, value, where);
+      seen.push_back(key->qualified());
+    }
+  }
+  for (const auto& key : deck_schema())
+    if (key.required && std::find(seen.begin(), seen.end(), key.qualified()) == seen.end())
+      fail(where, "[" + key.section + "] " + key.name + ": required key is missing; fix: add " + key.name +
+                      " = ... to [" + key.section + "] (" + key.doc + ")");
+  for (const auto& o : overrides) apply_override(config, o);
+  config.source = name;
+  return config;
+}
+
+void apply_override(RunConfig& config, const std::string& override_text) {
+  const std::string where = "override '" + override_text + "': ";
+  const std::string syntax = "; fix: write section.key=value, e.g. training.iterations=10";
+  const auto eq = override_text.find('=');
+  if (eq == std::string::npos) fail(where, "no '='" + syntax);
+  const std::string lhs = trim(override_text.substr(0, eq));
+  const std::string raw = trim(override_text.substr(eq + 1));
+  const auto dot = lhs.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == lhs.size() || lhs.find('.', dot + 1) != std::string::npos)
+    fail(where, "'" + lhs + "' is not section.key" + syntax);
+  if (raw.find_first_of("\r\n") != std::string::npos) fail(where, "the value spans lines" + syntax);
+  const std::string section = lhs.substr(0, dot);
+  const std::string name = lhs.substr(dot + 1);
+  const auto& sections = deck_sections();
+  if (std::find(sections.begin(), sections.end(), section) == sections.end())
+    fail(where, "unknown section [" + section + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
+  const KeySpec* key = find_key(section, name);
+  if (!key) fail(where, "[" + section + "] unknown key '" + name + "'; " + suggest_key(section, name));
+
+  // The value as TOML; strings, enum values and lists may also be written bare.
+  std::optional<toml::table> parsed;
+  if (!raw.empty()) {
+    try {
+      parsed = toml::parse("value = " + raw);
+    } catch (const toml::parse_error&) {
+    }
+  }
+  const toml::node* node = parsed ? parsed->get("value") : nullptr;
+  DeckValue value;
+  std::string problem;
+  const bool textual = key->type == KeyType::string || key->type == KeyType::enumeration;
+  if (textual && !(node && node->is_string())) {
+    value = raw;  // bare text
+  } else if (key->type == KeyType::string_list && !(node && node->is_array())) {
+    std::vector<std::string> items;
+    std::stringstream list(raw);
+    for (std::string item; std::getline(list, item, ',');) {
+      item = trim(item);
+      if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+      if (item.empty())
+        fail(where, "[" + section + "] " + name +
+                        ": empty name in the list; fix: write names "
+                        "separated by commas, e.g. " +
+                        lhs + "=ep,microep");
+      items.push_back(item);
+    }
+    value = items;
+  } else if (!node) {
+    fail(where, "[" + section + "] " + name + ": expected " + type_name(key->type) + ", got '" + raw +
+                    "'; fix: write " + lhs + "=" + to_toml(key->default_value) + " (a value in " +
+                    describe_range(*key) + ")");
+  } else {
+    value = convert(*key, *node, problem);
+    if (!problem.empty()) fail(where, "[" + section + "] " + name + ": " + problem);
+  }
+  store(config, *key, value, where);
+}
+
+}  // namespace micromoe::io

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The table of deck keys. To add a key: add the RunConfig field, one entry here, and
+// regenerate docs/deck.md (see docs/deck.md's first lines).
+#include "io/deck_schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <type_traits>
+
+#include "io/nearest_name.hpp"
+
+namespace micromoe::io {
+namespace {
+
+constexpr std::int64_t kMaxInt = 2147483647;  // int fields
+
+template <class Section>
+using SectionPtr = Section RunConfig::*;
+
+// ---- binders: one per field type -------------------------------------------------------------
+
+template <class Section, class Field>
+KeySpec bind_field(const std::string& section, const std::string& name, SectionPtr<Section> sec, Field Section::*field,
+                   KeyType type, DeckValue default_value, const std::string& doc) {
+  KeySpec k;
+  k.section = section;
+  k.name = name;
+  k.type = type;
+  k.default_value = std::move(default_value);
+  k.doc = doc;
+  if constexpr (std::is_same_v<Field, bool>) {
+    k.set = [sec, field](RunConfig& c, const DeckValue& v) { (c.*sec).*field = std::get<bool>(v); };
+    k.get = [sec, field](const RunConfig& c) { return DeckValue((c.*sec).*field); };
+  } else if constexpr (std::is_same_v<Field, double>) {
+    k.set = [sec, field](RunConfig& c, const DeckValue& v) { (c.*sec).*field = std::get<double>(v); };
+    k.get = [sec, field](const RunConfig& c) { return DeckValue((c.*sec).*field); };
+  } else if constexpr (std::is_same_v<Field, std::string>) {
+    k.set = [sec, field](RunConfig& c, const DeckValue& v) { (c.*sec).*field = std::get<std::string>(v); };
+    k.get = [sec, field](const RunConfig& c) { return DeckValue((c.*sec).*field); };
+  } else if constexpr (std::is_integral_v<Field>) {
+    k.set = [sec, field](RunConfig& c, const DeckValue& v) {
+      (c.*sec).*field = static_cast<Field>(std::get<std::int64_t>(v));
+    };
+    k.get = [sec, field](const RunConfig& c) { return DeckValue(static_cast<std::int64_t>((c.*sec).*field)); };
+  } else {
+    static_assert(std::is_enum_v<Field>, "unsupported deck field type");
+  }
+  return k;
+}
+
+template <class Section>
+KeySpec int_key(const std::string& section, const std::string& name, SectionPtr<Section> sec, int Section::*field,
+                std::int64_t def, std::int64_t lo, std::int64_t hi, const std::string& doc) {
+  KeySpec k = bind_field(section, name, sec, field, KeyType::integer, DeckValue(def), doc);
+  k.int_min = lo;
+  k.int_max = hi;
+  return k;
+}
+
+template <class Section>
+KeySpec real_key(const std::string& section, const std::string& name, SectionPtr<Section> sec, double Section::*field,
+                 double def, double lo, double hi, bool lo_open, bool hi_open, const std::string& doc) {
+  KeySpec k = bind_field(section, name, sec, field, KeyType::real, DeckValue(def), doc);
+  k.real_min = lo;
+  k.real_max = hi;
+  k.real_min_open = lo_open;
+  k.real_max_open = hi_open;
+  return k;
+}
+
+// Enumerations: `choices` lists the names in the order of the enum's values 0, 1, ...
+template <class Section, class Enum>
+KeySpec enum_key(const std::string& section, const std::string& name, SectionPtr<Section> sec, Enum Section::*field,
+                 std::vector<std::string> choices, Enum def, const std::string& doc) {
+  KeySpec k;
+  k.section = section;
+  k.name = name;
+  k.type = KeyType::enumeration;
+  k.default_value = choices.at(static_cast<std::size_t>(def));
+  k.choices = choices;
+  k.doc = doc;
+  k.set = [sec, field, choices](RunConfig& c, const DeckValue& v) {
+    const auto& s = std::get<std::string>(v);
+    const auto it = std::find(choices.begin(), choices.end(), s);
+    (c.*sec).*field = static_cast<Enum>(it - choices.begin());
+  };
+  k.get = [sec, field, choices](const RunConfig& c) {
+    return DeckValue(choices.at(static_cast<std::size_t>((c.*sec).*field)));
+  };
+  return k;
+}
+
+std::vector<KeySpec> build_schema() {
+  using M = ModelConfig;
+  using P = ParallelConfig;
+  using W = WorkloadConfig;
+  using T = TrainingConfig;
+  using R = RunSection;
+  const auto model = &RunConfig::model;
+  const auto parallel = &RunConfig::parallel;
+  const auto workload = &RunConfig::workload;
+  const auto training = &RunConfig::training;
+  const auto run = &RunConfig::run;
+  const RunConfig d;  // the struct's defaults are the schema's defaults (a test checks both ways)
+  std::vector<KeySpec> s;
+
+  // [model]
+  s.push_back(
+      int_key("model", "hidden", model, &M::hidden, d.model.hidden, 1, 65536, "model width H (features per token)"));
+  s.push_back(int_key("model", "ffn", model, &M::ffn, d.model.ffn, 1, 262144, "inner width of each expert's FFN"));
+  s.push_back(int_key("model", "experts", model, &M::experts, d.model.experts, 1, 4096,
+                      "experts per MoE layer E (must be a multiple of parallel.ep_size)"));
+  s.push_back(int_key("model", "top_k", model, &M::top_k, d.model.top_k, 1, 64,
+                      "experts each token is routed to (at most model.experts)"));
+  s.push_back(int_key("model", "layers", model, &M::layers, d.model.layers, 1, 1024, "MoE layers in the stack"));
+  s.push_back(enum_key("model", "activation", model, &M::activation, {"gelu", "silu", "swiglu"}, d.model.activation,
+                       "expert activation (swiglu: gated, two input projections)"));
+  s.push_back(bind_field("model", "renormalize", model, &M::renormalize, KeyType::boolean,
+                         DeckValue(d.model.renormalize), "renormalise the top-k gate probabilities to sum to 1"));
+  s.push_back(enum_key("model", "precision", model, &M::precision, {"fp32", "tf32", "bf16"}, d.model.precision,
+                       "expert GEMM precision; tf32 and bf16 are GPU-only (CUDA builds)"));
+
+  // [parallel]
+  s.push_back(int_key("parallel", "ep_size", parallel, &P::ep_size, d.parallel.ep_size, 0, 1048576,
+                      "GPUs (ranks) per EP group; must divide the rank count; 0 = ranks / microep_group"));
+  s.push_back(int_key("parallel", "microep_group", parallel, &P::microep_group, d.parallel.microep_group, 0, 1048576,
+                      "d: EP groups merged into one MicroEP group; must divide ranks / ep_size; 0 = automatic "
+                      "(ranks / ep_size, or 2 when ep_size is 0 too and ranks is even, else 1)"));
+  s.push_back(int_key("parallel", "gpus_per_node", parallel, &P::gpus_per_node, d.parallel.gpus_per_node, 0, 1024,
+                      "ranks per node, for locality-aware scheduling; 0 = detect at run time"));
+  s.push_back(enum_key("parallel", "placement", parallel, &P::placement, {"symmetric", "random"}, d.parallel.placement,
+                       "microep expert placement: structured symmetric or shuffled random"));
+  s.push_back(enum_key("parallel", "backend", parallel, &P::backend, {"mpi", "nccl"}, d.parallel.backend,
+                       "token-exchange backend; nccl needs a CUDA build with NCCL"));
+  s.push_back(real_key(
+      "parallel", "capacity_factor", parallel, &P::capacity_factor, d.parallel.capacity_factor, 0.0, 64.0, true, false,
+      "ep-capacity: expert capacity = factor * tokens * top_k / experts; tokens above it are dropped"));
+  s.push_back(int_key("parallel", "eplb_redundant_slots", parallel, &P::eplb_redundant_slots,
+                      d.parallel.eplb_redundant_slots, 0, 1024,
+                      "eplb: extra expert slots per GPU holding replicas of hot experts"));
+  s.push_back(int_key("parallel", "replace_interval", parallel, &P::replace_interval, d.parallel.replace_interval, 1,
+                      kMaxInt, "K: iterations between re-placements of eplb and microep-adaptive"));
+
+  // [workload]
+  s.push_back(enum_key("workload", "kind", workload, &W::kind, {"synthetic", "trace"}, d.workload.kind,
+                       "synthetic: Zipf clusters with drift and bursts; trace: replay per-expert counts"));
+  s.push_back(real_key("workload", "zipf_s", workload, &W::zipf_s, d.workload.zipf_s, 0.0, 10.0, false, false,
+                       "Zipf exponent s of cluster popularity (0 = uniform)"));
+  s.push_back(int_key("workload", "clusters", workload, &W::clusters, d.workload.clusters, 1, 1048576,
+                      "token clusters whose popularity follows Zipf(s)"));
+  s.push_back(real_key("workload", "drift", workload, &W::drift, d.workload.drift, 0.0, 1.0, false, false,
+                       "per-iteration popularity drift rate (0 = static popularity)"));
+  s.push_back(real_key("workload", "burst_probability", workload, &W::burst_probability, d.workload.burst_probability,
+                       0.0, 1.0, false, false, "probability that a micro-batch has a burst of one cluster"));
+  s.push_back(real_key("workload", "burst_factor", workload, &W::burst_factor, d.workload.burst_factor, 1.0, 1000.0,
+                       false, false, "popularity multiplier of the bursting cluster"));
+  s.push_back(
+      bind_field("workload", "trace_file", workload, &W::trace_file, KeyType::string, DeckValue(d.workload.trace_file),
+                 "per-iteration/layer/micro-batch expert counts to replay (HDF5 or CSV; needed when kind = trace)"));
+
+  // [training]
+  s.push_back(int_key("training", "iterations", training, &T::iterations, d.training.iterations, 1, kMaxInt,
+                      "training steps per strategy"));
+  s.push_back(int_key("training", "warmup_iterations", training, &T::warmup_iterations, d.training.warmup_iterations, 0,
+                      kMaxInt, "first iterations left out of the summary statistics (fewer than iterations)"));
+  s.push_back(int_key("training", "micro_batches", training, &T::micro_batches, d.training.micro_batches, 1, 65536,
+                      "micro-batches (gradient-accumulation steps) per iteration"));
+  s.push_back(int_key("training", "tokens_per_micro_batch", training, &T::tokens_per_micro_batch,
+                      d.training.tokens_per_micro_batch, 1, 16777216, "tokens per micro-batch on each rank"));
+  s.push_back(enum_key("training", "optimizer", training, &T::optimizer, {"sgd", "adam"}, d.training.optimizer,
+                       "optimizer of all weights"));
+  s.push_back(real_key("training", "learning_rate", training, &T::learning_rate, d.training.learning_rate, 0.0, 10.0,
+                       true, false, "optimizer step size"));
+  s.push_back(real_key("training", "momentum", training, &T::momentum, d.training.momentum, 0.0, 1.0, false, true,
+                       "SGD momentum, or Adam's beta1"));
+  {
+    KeySpec k = bind_field("training", "seed", training, &T::seed, KeyType::integer,
+                           DeckValue(static_cast<std::int64_t>(d.training.seed)),
+                           "seed of weights and workload: same seed, same run (every strategy sees the same data)");
+    k.int_min = 0;
+    s.push_back(std::move(k));
+  }
+
+  // [run]
+  {
+    KeySpec k;
+    k.section = "run";
+    k.name = "strategies";
+    k.type = KeyType::string_list;
+    k.choices = strategy_names();
+    std::vector<std::string> names;
+    for (auto kind : d.run.strategies) names.push_back(to_string(kind));
+    k.default_value = names;
+    k.doc = "strategies to train side by side, in this order (each one once)";
+    k.set = [](RunConfig& c, const DeckValue& v) {
+      c.run.strategies.clear();
+      for (const auto& name : std::get<std::vector<std::string>>(v)) c.run.strategies.push_back(parse_strategy(name));
+    };
+    k.get = [](const RunConfig& c) {
+      std::vector<std::string> out;
+      for (auto kind : c.run.strategies) out.push_back(to_string(kind));
+      return DeckValue(out);
+    };
+    s.push_back(std::move(k));
+  }
+  s.push_back(bind_field("run", "report", run, &R::report, KeyType::string, DeckValue(d.run.report),
+                         "HDF5 report path; relative paths are relative to the current working directory"));
+  s.push_back(bind_field("run", "quiet", run, &R::quiet, KeyType::boolean, DeckValue(d.run.quiet),
+                         "no per-iteration progress lines"));
+  s.push_back(int_key("run", "dump_layer", run, &R::dump_layer, d.run.dump_layer, -1, kMaxInt,
+                      "verification dump: layer to dump (-1 = off; set together with dump_micro_batch)"));
+  s.push_back(int_key("run", "dump_micro_batch", run, &R::dump_micro_batch, d.run.dump_micro_batch, -1, kMaxInt,
+                      "verification dump: micro-batch to dump (-1 = off; set together with dump_layer)"));
+  return s;
+}
+
+std::string format_real(double v) {
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof(buf), v);
+  std::string text(buf, result.ptr);
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // keep it a TOML float
+  return text;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& deck_schema() {
+  static const std::vector<KeySpec> schema = build_schema();
+  return schema;
+}
+
+const std::vector<std::string>& deck_sections() {
+  static const std::vector<std::string> sections = {"model", "parallel", "workload", "training", "run"};
+  return sections;
+}
+
+const KeySpec* find_key(const std::string& section, const std::string& name) {
+  for (const auto& k : deck_schema())
+    if (k.section == section && k.name == name) return &k;
+  return nullptr;
+}
+
+std::string type_name(KeyType type) {
+  switch (type) {
+    case KeyType::integer:
+      return "integer";
+    case KeyType::real:
+      return "float";
+    case KeyType::boolean:
+      return "bool";
+    case KeyType::string:
+      return "string";
+    case KeyType::enumeration:
+      return "enum";
+    case KeyType::string_list:
+      return "list of strings";
+  }
+  return "?";
+}
+
+std::string describe_range(const KeySpec& key) {
+  switch (key.type) {
+    case KeyType::integer: {
+      const bool has_max = key.int_max != std::numeric_limits<std::int64_t>::max();
+      return "[" + std::to_string(key.int_min) + ", " + (has_max ? std::to_string(key.int_max) + "]" : "inf)");
+    }
+    case KeyType::real:
+      return std::string(key.real_min_open ? "(" : "[") + format_real(key.real_min) + ", " + format_real(key.real_max) +
+             (key.real_max_open ? ")" : "]");
+    case KeyType::boolean:
+      return "true | false";
+    case KeyType::string:
+      return "any";
+    case KeyType::enumeration:
+      return join(key.choices, " | ");
+    case KeyType::string_list:
+      return key.choices.empty() ? "any strings" : "each of " + join(key.choices, " | ");
+  }
+  return "?";
+}
+
+std::string to_toml(const DeckValue& value) {
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+  if (const auto* r = std::get_if<double>(&value)) return format_real(*r);
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  if (const auto* s = std::get_if<std::string>(&value)) return quote(*s);
+  const auto& list = std::get<std::vector<std::string>>(value);
+  std::vector<std::string> quoted;
+  for (const auto& item : list) quoted.push_back(quote(item));
+  return "[" + join(quoted, ", ") + "]";
+}
+
+std::string range_problem(const KeySpec& key, const DeckValue& value) {
+  const std::string fix_range = "; fix: use a value in " + describe_range(key);
+  switch (key.type) {
+    case KeyType::integer: {
+      const auto v = std::get<std::int64_t>(value);
+      if (v < key.int_min)
+        return std::to_string(v) + " is below the minimum " + std::to_string(key.int_min) + fix_range;
+      if (v > key.int_max)
+        return std::to_string(v) + " is above the maximum " + std::to_string(key.int_max) + fix_range;
+      return {};
+    }
+    case KeyType::real: {
+      const auto v = std::get<double>(value);
+      if (std::isnan(v) || std::isinf(v)) return format_real(v) + " is not a finite number" + fix_range;
+      if (v < key.real_min || (key.real_min_open && v == key.real_min))
+        return format_real(v) + " is below the " + (key.real_min_open ? "exclusive " : "") + "minimum " +
+               format_real(key.real_min) + fix_range;
+      if (v > key.real_max || (key.real_max_open && v == key.real_max))
+        return format_real(v) + " is above the " + (key.real_max_open ? "exclusive " : "") + "maximum " +
+               format_real(key.real_max) + fix_range;
+      return {};
+    }
+    case KeyType::enumeration: {
+      const auto& v = std::get<std::string>(value);
+      if (std::find(key.choices.begin(), key.choices.end(), v) != key.choices.end()) return {};
+      return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+             quote(nearest_name(v, key.choices)) + "?";
+    }
+    case KeyType::string_list: {
+      if (key.choices.empty()) return {};
+      for (const auto& v : std::get<std::vector<std::string>>(value))
+        if (std::find(key.choices.begin(), key.choices.end(), v) == key.choices.end())
+          return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+                 quote(nearest_name(v, key.choices)) + "?";
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
+}  // namespace micromoe::io

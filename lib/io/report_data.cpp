@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "io/report_data.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+namespace micromoe::io {
+
+const std::array<const char*, kPhaseCount>& phase_names() {
+  static const std::array<const char*, kPhaseCount> names = {"gate",          "count_exchange", "schedule", "permute",
+                                                             "dispatch",      "expert_compute", "combine",  "backward",
+                                                             "gradient_sync", "optimizer"};
+  return names;
+}
+
+void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, int ranks_) {
+  iterations = iterations_;
+  layers = layers_;
+  micro_batches = micro_batches_;
+  ranks = ranks_;
+  const std::size_t ilm = static_cast<std::size_t>(iterations) * layers * micro_batches;
+  loads.assign(ilm * ranks, 0);
+  bytes_sent.assign(ilm * ranks, 0);
+  imbalance.assign(ilm, 0.0);
+  tokens_dropped.assign(ilm, 0);
+  schedule_us.assign(ilm, 0.0);
+  phase_times.assign(static_cast<std::size_t>(iterations) * kPhaseCount * ranks, 0.0);
+  loss.assign(iterations, 0.0);
+  step_time.assign(iterations, 0.0);
+  tokens_per_second.assign(iterations, 0.0);
+}
+
+void StrategyResults::compute_imbalance() {
+  const std::size_t cells = static_cast<std::size_t>(iterations) * layers * micro_batches;
+  imbalance.assign(cells, 1.0);
+  for (std::size_t c = 0; c < cells && ranks > 0; ++c) {
+    const auto first = loads.begin() + static_cast<std::ptrdiff_t>(c * ranks);
+    const auto last = first + ranks;
+    const std::int64_t max = *std::max_element(first, last);
+    std::int64_t sum = 0;
+    for (auto it = first; it != last; ++it) sum += *it;
+    if (sum > 0) imbalance[c] = static_cast<double>(max) * ranks / static_cast<double>(sum);
+  }
+}
+
+std::string StrategyResults::shape_problem() const {
+  if (iterations < 0 || layers < 1 || micro_batches < 1 || ranks < 1)
+    return "dims must be iterations >= 0 and layers, micro_batches, ranks >= 1 (got " + std::to_string(iterations) +
+           ", " + std::to_string(layers) + ", " + std::to_string(micro_batches) + ", " + std::to_string(ranks) + ")";
+  const std::size_t ilm = static_cast<std::size_t>(iterations) * layers * micro_batches;
+  const std::size_t r = static_cast<std::size_t>(ranks);
+  const std::size_t i = static_cast<std::size_t>(iterations);
+  const std::pair<const char*, std::pair<std::size_t, std::size_t>> checks[] = {
+      {"loads", {loads.size(), ilm * r}},
+      {"bytes_sent", {bytes_sent.size(), ilm * r}},
+      {"imbalance", {imbalance.size(), ilm}},
+      {"tokens_dropped", {tokens_dropped.size(), ilm}},
+      {"schedule_us", {schedule_us.size(), ilm}},
+      {"phase_times", {phase_times.size(), i * kPhaseCount * r}},
+      {"loss", {loss.size(), i}},
+      {"step_time", {step_time.size(), i}},
+      {"tokens_per_second", {tokens_per_second.size(), i}},
+  };
+  for (const auto& [field, sizes] : checks)
+    if (sizes.first != sizes.second)
+      return std::string(field) + " has " + std::to_string(sizes.first) + " values, its dims need " +
+             std::to_string(sizes.second);
+  return {};
+}
+
+StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const StrategyResults* ep) {
+  StrategySummary s;
+  s.peak_memory_bytes = r.peak_memory_bytes;
+  for (auto d : r.tokens_dropped) s.tokens_dropped += d;
+  if (r.iterations <= 0) return s;
+  const int first = warmup_iterations < r.iterations ? std::max(warmup_iterations, 0) : 0;
+  s.measured_iterations = r.iterations - first;
+  double time = 0, tokens = 0;
+  for (int i = first; i < r.iterations; ++i) {
+    time += r.step_time[static_cast<std::size_t>(i)];
+    tokens += r.tokens_per_second[static_cast<std::size_t>(i)] * r.step_time[static_cast<std::size_t>(i)];
+  }
+  s.mean_step_time = time / s.measured_iterations;
+  s.tokens_per_second = time > 0 ? tokens / time : 0.0;
+  const std::size_t begin = r.index(first, 0, 0);
+  const std::size_t end = r.index(r.iterations, 0, 0);
+  double sum = 0, max = 0, sched = 0;
+  for (std::size_t c = begin; c < end; ++c) {
+    sum += r.imbalance[c];
+    max = std::max(max, r.imbalance[c]);
+    sched += r.schedule_us[c];
+  }
+  const double cells = static_cast<double>(end - begin);
+  s.mean_imbalance = sum / cells;
+  s.max_imbalance = max;
+  s.mean_schedule_us = sched / cells;
+  if (ep && ep != &r) {
+    const StrategySummary base = summarize(*ep, warmup_iterations, nullptr);
+    if (base.mean_step_time > 0 && s.mean_step_time > 0) s.speedup_over_ep = base.mean_step_time / s.mean_step_time;
+  } else if (ep == &r && s.mean_step_time > 0) {
+    s.speedup_over_ep = 1.0;
+  }
+  return s;
+}
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace micromoe::io

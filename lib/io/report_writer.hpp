@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The HDF5 report (schema: docs/report.md, format_version 1). Serial HDF5: rank 0 only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/report_data.hpp"
+
+namespace micromoe::io {
+
+/// The format version written to the root attribute "format_version".
+constexpr std::int64_t kReportFormatVersion = 1;
+
+/// Writes the report to `path + ".tmp"` and renames it to `path` once complete: a report exists
+/// whole or not at all. On any failure the temporary file is removed (an older file at `path`
+/// is left untouched) and micromoe::Error is thrown. Strategy names must be unique, non-empty,
+/// without '/', and not "run"; every StrategyResults must have the shapes its dims say.
+void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies);
+
+}  // namespace micromoe::io

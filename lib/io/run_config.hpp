@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The typed result of reading a deck: every key of every section, defaults filled in.
+// docs/deck.md lists each key with its type, default, range and meaning (generated from the
+// schema in deck_schema.cpp; a test keeps the two equal).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "comm/backend.hpp"
+
+namespace micromoe::io {
+
+/// [model]: the stack of MoE layers every strategy trains.
+struct ModelConfig {
+  enum class Activation { gelu, silu, swiglu };
+  /// fp32 runs everywhere; tf32 and bf16 are GPU-only fast paths of the expert GEMMs.
+  enum class Precision { fp32, tf32, bf16 };
+
+  int hidden = 128;                          ///< model (token) width H
+  int ffn = 256;                             ///< expert FFN inner width
+  int experts = 16;                          ///< experts per layer E
+  int top_k = 2;                             ///< experts per token
+  int layers = 2;                            ///< MoE layers in the stack
+  Activation activation = Activation::gelu;  ///< expert activation
+  bool renormalize = true;                   ///< renormalise the top-k gate probabilities to sum 1
+  Precision precision = Precision::fp32;     ///< expert compute precision
+};
+
+/// [parallel]: how ranks form EP groups and MicroEP groups, and how tokens travel.
+struct ParallelConfig {
+  enum class Placement { symmetric, random };
+
+  int ep_size = 0;        ///< GPUs per EP group; 0 = ranks / microep_group (resolve_layout)
+  int microep_group = 0;  ///< d: EP groups merged into one MicroEP group; 0 = automatic (resolve_layout)
+  int gpus_per_node = 0;  ///< ranks per node for locality; 0 = detect at run time
+  Placement placement = Placement::symmetric;  ///< shuffled placement of microep
+  comm::Backend backend = comm::Backend::mpi;  ///< token-exchange backend
+  double capacity_factor = 1.25;               ///< ep-capacity: capacity = factor * tokens*k / experts
+  int eplb_redundant_slots = 1;                ///< eplb: extra expert slots per GPU
+  int replace_interval = 50;                   ///< K: eplb / microep-adaptive re-placement period (iterations)
+};
+
+/// [workload]: where the tokens (and their imbalance) come from.
+struct WorkloadConfig {
+  enum class Kind { synthetic, trace };
+
+  Kind kind = Kind::synthetic;
+  double zipf_s = 1.0;              ///< Zipf exponent of cluster popularity
+  int clusters = 64;                ///< token clusters
+  double drift = 0.02;              ///< per-iteration popularity drift rate
+  double burst_probability = 0.05;  ///< probability that a micro-batch bursts
+  double burst_factor = 4.0;        ///< popularity multiplier of the bursting cluster
+  std::string trace_file;           ///< per-expert counts to replay (kind = trace)
+};
+
+/// [training]
+struct TrainingConfig {
+  enum class Optimizer { sgd, adam };
+
+  int iterations = 20;
+  int warmup_iterations = 2;         ///< excluded from the summary statistics
+  int micro_batches = 4;             ///< gradient-accumulation steps per iteration
+  int tokens_per_micro_batch = 512;  ///< per rank
+  Optimizer optimizer = Optimizer::adam;
+  double learning_rate = 1e-3;
+  double momentum = 0.9;  ///< SGD momentum; Adam beta1
+  std::uint64_t seed = 42;
+};
+
+/// The strategies MicroMoE compares (names as in decks and report groups: "ep-capacity", ...).
+enum class StrategyKind { ep, ep_capacity, eplb, microep, microep_adaptive, balanced };
+
+/// [run]
+struct RunSection {
+  std::vector<StrategyKind> strategies = {
+      StrategyKind::ep,      StrategyKind::ep_capacity,      StrategyKind::eplb,
+      StrategyKind::microep, StrategyKind::microep_adaptive, StrategyKind::balanced};
+  std::string report = "micromoe_report.h5";  ///< relative to the current working directory
+  bool quiet = false;                         ///< no per-iteration progress lines
+  int dump_layer = -1;                        ///< verification dump: layer, -1 = off
+  int dump_micro_batch = -1;                  ///< verification dump: micro-batch, -1 = off
+};
+
+/// A whole deck. Default-constructed = the deck with every default.
+struct RunConfig {
+  ModelConfig model;
+  ParallelConfig parallel;
+  WorkloadConfig workload;
+  TrainingConfig training;
+  RunSection run;
+  /// Where the values came from (deck path, or "<defaults>"): used in error messages only,
+  /// not a deck key and not compared by operator==.
+  std::string source = "<defaults>";
+
+  /// True when the verification dump is on (both dump_layer and dump_micro_batch >= 0).
+  bool dump_enabled() const { return run.dump_layer >= 0 && run.dump_micro_batch >= 0; }
+};
+
+/// Equal when every deck key has the same value (source is ignored).
+bool operator==(const RunConfig& a, const RunConfig& b);
+inline bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b); }
+
+/// Names as written in decks: "gelu", "fp32", "symmetric", "synthetic", "adam", "ep-capacity", ...
+std::string to_string(ModelConfig::Activation v);
+std::string to_string(ModelConfig::Precision v);
+std::string to_string(ParallelConfig::Placement v);
+std::string to_string(WorkloadConfig::Kind v);
+std::string to_string(TrainingConfig::Optimizer v);
+std::string to_string(StrategyKind v);
+
+/// All strategy names, in the order of StrategyKind.
+const std::vector<std::string>& strategy_names();
+/// The strategy named `name`; throws micromoe::InputError naming the valid names otherwise.
+StrategyKind parse_strategy(const std::string& name);
+
+}  // namespace micromoe::io

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Small, deterministic, realistic-looking report contents for the writer and post-processing tests.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "io/report_data.hpp"
+
+namespace micromoe::io::testing {
+
+/// A strategy's results: loads skewed by `skew` (1 = balanced), step time growing with it.
+inline StrategyResults sample_results(const std::string& name, double skew, int iterations = 5, int layers = 2,
+                                      int micro_batches = 3, int ranks = 4) {
+  StrategyResults r;
+  r.name = name;
+  r.resize(iterations, layers, micro_batches, ranks);
+  for (int i = 0; i < iterations; ++i) {
+    for (int l = 0; l < layers; ++l)
+      for (int m = 0; m < micro_batches; ++m) {
+        for (int g = 0; g < ranks; ++g) {
+          const double w = g == (i + l + m) % ranks ? skew : 1.0;
+          r.loads[r.index(i, l, m, g)] = static_cast<std::int64_t>(100 * w) + g;
+          r.bytes_sent[r.index(i, l, m, g)] = 4096 * (g + 1) + i;
+        }
+        r.tokens_dropped[r.index(i, l, m)] = name == "ep-capacity" ? 7 * (m + 1) : 0;
+        r.schedule_us[r.index(i, l, m)] = name.rfind("microep", 0) == 0 ? 20.0 + i + 3 * m : 1.0;
+      }
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      for (int g = 0; g < ranks; ++g)
+        r.phase_times[r.phase_index(i, static_cast<Phase>(p), g)] = 0.001 * (p + 1) * (g == 0 ? skew : 1.0);
+    r.loss[i] = 2.0 * std::exp(-0.3 * i);
+    r.step_time[i] = 0.05 * skew + 0.001 * i;
+    r.tokens_per_second[i] = ranks * micro_batches * 512 / r.step_time[i];
+  }
+  r.compute_imbalance();
+  r.peak_memory_bytes = 1 << 20;
+  return r;
+}
+
+inline RunInfo sample_run_info(int ranks = 4) {
+  RunInfo info;
+  info.build_info = {{"version", "0.1.0"}, {"git_revision", "abc123"}, {"kokkos", "3.4.01 (Serial, OpenMP)"}};
+  info.deck = "[model]\nhidden = 128\n";
+  info.command_line = "micromoe run sample.toml";
+  for (int g = 0; g < ranks; ++g) info.hosts.push_back("node" + std::to_string(g / 2));
+  info.ranks = ranks;
+  info.start_time = "2026-11-29T00:00:00Z";
+  info.end_time = utc_timestamp();
+  info.iterations_completed = 5;
+  info.warmup_iterations = 1;
+  return info;
+}
+
+}  // namespace micromoe::io::testing

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The effective deck round-trips; the schema, the struct defaults and docs/deck.md agree.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "io/deck.hpp"
+#include "io/deck_schema.hpp"
+
+namespace micromoe::io {
+namespace {
+
+TEST(DeckRender, DefaultsRoundTrip) {
+  for (bool comments : {true, false}) {
+    const std::string text = render_deck(RunConfig{}, comments);
+    EXPECT_EQ(parse_deck_text(text, "effective.toml"), RunConfig{}) << text;
+  }
+}
+
+TEST(DeckRender, EveryKeyChangedRoundTrips) {
+  RunConfig c;
+  c.model = {96, 200, 32, 4, 3, ModelConfig::Activation::swiglu, false, ModelConfig::Precision::bf16};
+  c.parallel.ep_size = 4;
+  c.parallel.microep_group = 2;
+  c.parallel.gpus_per_node = 8;
+  c.parallel.placement = ParallelConfig::Placement::random;
+  c.parallel.backend = comm::Backend::nccl;
+  c.parallel.capacity_factor = 0.1 + 0.2;  // not exactly representable in short decimal
+  c.parallel.eplb_redundant_slots = 3;
+  c.parallel.replace_interval = 7;
+  c.workload = {WorkloadConfig::Kind::trace, 1.0 / 3.0, 5, 1e-7, 0.5, 2.5, "dir with space/\"q\"\\t.h5"};
+  c.training = {11, 1, 3, 17, TrainingConfig::Optimizer::sgd, 3e-4, 0.0, 9007199254740993ull};
+  c.run.strategies = {StrategyKind::balanced, StrategyKind::ep_capacity};
+  c.run.report = "r\n\u00e9.h5";
+  c.run.quiet = true;
+  c.run.dump_layer = 2;
+  c.run.dump_micro_batch = 1;
+  for (const auto& key : deck_schema())
+    EXPECT_NE(key.get(c), key.get(RunConfig{})) << key.qualified() << " is not changed by this test";
+  const std::string text = render_deck(c);
+  EXPECT_EQ(parse_deck_text(text, "effective.toml"), c) << text;
+}
+
+TEST(DeckRender, EveryKeyIsRenderedWithItsDoc) {
+  const std::string text = render_deck(RunConfig{});
+  for (const auto& key : deck_schema()) {
+    EXPECT_NE(text.find("\n" + key.name + " = "), std::string::npos) << key.qualified();
+    EXPECT_NE(text.find(key.doc), std::string::npos) << key.qualified();
+  }
+}
+
+TEST(DeckSchema, StructDefaultsAreSchemaDefaults) {
+  const RunConfig defaults;
+  for (const auto& key : deck_schema()) {
+    EXPECT_FALSE(key.doc.empty()) << key.qualified();
+    if (key.required) continue;
+    EXPECT_EQ(key.get(defaults), key.default_value) << key.qualified();
+    EXPECT_EQ(range_problem(key, key.default_value), "") << key.qualified();
+  }
+}
+
+TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {
+  const auto& sections = deck_sections();
+  for (const auto& key : deck_schema()) {
+    EXPECT_NE(std::find(sections.begin(), sections.end(), key.section), sections.end()) << key.qualified();
+    EXPECT_EQ(find_key(key.section, key.name), &key) << key.qualified() << " is listed twice";
+  }
+}
+
+TEST(DeckDocs, DocsDeckMdIsGeneratedFromTheSchema) {
+  const std::string path = std::string(MICROMOE_SOURCE_DIR) + "/docs/deck.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "missing " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const auto& key : deck_schema())
+    EXPECT_NE(text.str().find("| `" + key.name + "` |"), std::string::npos) << key.qualified() << " not in " << path;
+  EXPECT_EQ(text.str(), deck_reference_markdown())
+      << path << " is out of date; regenerate it: <build>/tests/io/micromoe_deck_docs > docs/deck.md";
+}
+
+}  // namespace
+}  // namespace micromoe::io

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The report writer: contents read back with the HDF5 C API, summaries, and "whole or nothing".
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "io/hdf5_handles.hpp"
+#include "io/report_writer.hpp"
+#include "sample_results.hpp"
+
+namespace micromoe::io {
+namespace {
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "micromoe_" + std::to_string(getpid()) + "_" + name;
+}
+
+TEST(ReportWriter, WritesTheSchema) {
+  const std::string path = temp_path("report.h5");
+  const RunInfo info = testing::sample_run_info();
+  const std::vector<StrategyResults> results = {testing::sample_results("ep", 2.0),
+                                                testing::sample_results("microep", 1.1)};
+  write_report(path, info, results);
+  ASSERT_TRUE(exists(path));
+  EXPECT_FALSE(exists(path + ".tmp"));
+
+  auto file = h5::open_file_readonly(path);
+  EXPECT_EQ(h5::read_int_attribute(file.id(), "format_version"), 1);
+  auto run = h5::open_group(file.id(), "run");
+  EXPECT_EQ(h5::read_string_attribute(run.id(), "deck"), info.deck);
+  EXPECT_EQ(h5::read_string_attribute(run.id(), "build.git_revision"), "abc123");
+  EXPECT_EQ(h5::read_int_attribute(run.id(), "ranks"), 4);
+  EXPECT_EQ(h5::read_int_attribute(run.id(), "truncated"), 0);
+  EXPECT_EQ(h5::read_int_attribute(run.id(), "iterations_completed"), 5);
+  EXPECT_EQ(h5::read_string_attribute(run.id(), "start_time"), info.start_time);
+  EXPECT_EQ(h5::read_string_array_attribute(run.id(), "strategies"), (std::vector<std::string>{"ep", "microep"}));
+  {
+    auto hosts = h5::open_dataset(run.id(), "hosts");
+    auto space = h5::dataset_space(hosts.id());
+    EXPECT_EQ(h5::extents(space.id()), (std::vector<hsize_t>{4}));
+  }
+
+  for (const auto& r : results) {
+    auto g = h5::open_group(file.id(), r.name);
+    std::vector<hsize_t> dims;
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "loads", &dims), r.loads);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 4}));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "imbalance", &dims), r.imbalance);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3}));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "phase_times", &dims), r.phase_times);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, kPhaseCount, 4}));
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "bytes_sent", &dims), r.bytes_sent);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 4}));
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "tokens_dropped", &dims), r.tokens_dropped);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "schedule_us", &dims), r.schedule_us);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3}));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "loss", &dims), r.loss);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5}));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "step_time"), r.step_time);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "tokens_per_second"), r.tokens_per_second);
+    {
+      auto d = h5::open_dataset(g.id(), "phase_times");
+      const auto names = h5::read_string_array_attribute(d.id(), "phase_names");
+      ASSERT_EQ(names.size(), kPhaseCount);
+      EXPECT_EQ(names.front(), "gate");
+      EXPECT_EQ(names[static_cast<std::size_t>(Phase::gradient_sync)], "gradient_sync");
+      EXPECT_EQ(h5::read_string_attribute(d.id(), "unit"), "s");
+    }
+    const StrategySummary s = summarize(r, 1, &results[0]);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "mean_step_time"), s.mean_step_time);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "tokens_per_second"), s.tokens_per_second);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "mean_imbalance"), s.mean_imbalance);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "max_imbalance"), s.max_imbalance);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "speedup_over_ep"), s.speedup_over_ep);
+    EXPECT_EQ(h5::read_int_attribute(g.id(), "peak_memory_bytes"), 1 << 20);
+    EXPECT_EQ(h5::read_int_attribute(g.id(), "iterations_completed"), 5);
+  }
+  auto ep = h5::open_group(file.id(), "ep");
+  auto microep = h5::open_group(file.id(), "microep");
+  EXPECT_DOUBLE_EQ(h5::read_double_attribute(ep.id(), "speedup_over_ep"), 1.0);
+  EXPECT_GT(h5::read_double_attribute(microep.id(), "speedup_over_ep"), 1.5);
+  EXPECT_LT(h5::read_double_attribute(microep.id(), "mean_imbalance"),
+            h5::read_double_attribute(ep.id(), "mean_imbalance"));
+  std::remove(path.c_str());
+}
+
+TEST(ReportWriter, SummaryIsNanFree) {
+  StrategyResults empty = testing::sample_results("microep", 1.0, 0);
+  const StrategySummary s = summarize(empty, 2, nullptr);
+  EXPECT_EQ(s.measured_iterations, 0);
+  EXPECT_EQ(s.mean_step_time, -1);
+  EXPECT_EQ(s.speedup_over_ep, -1);
+  const StrategyResults r = testing::sample_results("microep", 1.0);
+  EXPECT_EQ(summarize(r, 2, nullptr).speedup_over_ep, -1);  // no ep group
+  EXPECT_EQ(summarize(r, 2, nullptr).measured_iterations, 3);
+  EXPECT_EQ(summarize(r, 99, nullptr).measured_iterations, 5);  // warm-up longer than the run: all
+  // A truncated run: a strategy with no completed iteration is still written.
+  const std::string path = temp_path("truncated.h5");
+  RunInfo info = testing::sample_run_info();
+  info.truncated = true;
+  write_report(path, info, {testing::sample_results("ep", 2.0, 3), empty});
+  auto file = h5::open_file_readonly(path);
+  auto run = h5::open_group(file.id(), "run");
+  EXPECT_EQ(h5::read_int_attribute(run.id(), "truncated"), 1);
+  auto g = h5::open_group(file.id(), "microep");
+  std::vector<hsize_t> dims;
+  EXPECT_TRUE(h5::read_dataset<std::int64_t>(g.id(), "loads", &dims).empty());
+  EXPECT_EQ(dims, (std::vector<hsize_t>{0, 2, 3, 4}));
+  EXPECT_EQ(h5::read_double_attribute(g.id(), "mean_step_time"), -1);
+  std::remove(path.c_str());
+}
+
+TEST(ReportWriter, ComputesImbalanceFromLoads) {
+  StrategyResults r;
+  r.resize(1, 1, 2, 2);
+  r.loads = {3, 1, 0, 0};
+  r.compute_imbalance();
+  EXPECT_DOUBLE_EQ(r.imbalance[0], 1.5);
+  EXPECT_DOUBLE_EQ(r.imbalance[1], 1.0);
+}
+
+TEST(ReportWriter, NoFileOnFailure) {
+  const std::string path = temp_path("failed.h5");
+  std::vector<StrategyResults> results = {testing::sample_results("ep", 2.0), testing::sample_results("microep", 1.0)};
+  results[1].loss.pop_back();  // fails after the file was created and the ep group written
+  EXPECT_THROW(write_report(path, testing::sample_run_info(), results), Error);
+  EXPECT_FALSE(exists(path));
+  EXPECT_FALSE(exists(path + ".tmp"));
+
+  // An older report at the path survives a failed write untouched.
+  write_report(path, testing::sample_run_info(), {testing::sample_results("ep", 2.0)});
+  EXPECT_THROW(write_report(path, testing::sample_run_info(), results), Error);
+  EXPECT_TRUE(exists(path));
+  EXPECT_FALSE(exists(path + ".tmp"));
+  {
+    auto file = h5::open_file_readonly(path);
+    EXPECT_FALSE(h5::has_link(file.id(), "microep"));
+  }
+  std::remove(path.c_str());
+
+  try {
+    write_report(path, testing::sample_run_info(),
+                 {testing::sample_results("ep", 1.0), testing::sample_results("ep", 1.0)});
+    ADD_FAILURE() << "repeated group names must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("repeated"), std::string::npos);
+  }
+  EXPECT_THROW(write_report("/nonexistent-dir/r.h5", testing::sample_run_info(), {}), Error);
+  EXPECT_FALSE(exists(path));
+}
+
+TEST(Hdf5Handles, MoveOnlyAndClosedOnce) {
+  const std::string path = temp_path("handles.h5");
+  {
+    auto file = h5::create_file(path);
+    auto group = h5::create_group(file.id(), "g");
+    h5::Group moved = std::move(group);
+    EXPECT_FALSE(group.valid());
+    EXPECT_TRUE(moved.valid());
+    EXPECT_GT(H5Iis_valid(moved.id()), 0);
+    const hid_t id = moved.id();
+    moved.reset();
+    EXPECT_LE(H5Iis_valid(id), 0);
+    h5::QuietErrors quiet;
+    EXPECT_THROW(h5::open_group(file.id(), "missing"), Error);
+  }
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace micromoe::io
