@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Reader of MicroMoE HDF5 reports (schema: docs/report.md).
+
+    from micromoe_report import open_report, ReportError
+    report = open_report("micromoe_report.h5")      # raises ReportError if it is not a report
+    for s in report.strategies: print(s.name, s.summary["mean_imbalance"])
+
+open_report() checks that the file exists, is HDF5, carries a supported format_version, and has
+/run and every strategy group with its datasets in the documented shapes; the error says which.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    raise ImportError("micromoe_report needs h5py: apt-get install python3-h5py (use /usr/bin/python3)") from exc
+
+SUPPORTED_FORMAT_VERSIONS = (1,)
+
+PHASES = ("gate", "count_exchange", "schedule", "permute", "dispatch", "expert_compute", "combine", "backward",
+          "gradient_sync", "optimizer")
+
+# dataset -> the names of its dimensions (I iterations, L layers, M micro-batches, P phases, R ranks)
+DATASETS = {
+    "loads": "ILMR",
+    "imbalance": "ILM",
+    "phase_times": "IPR",
+    "bytes_sent": "ILMR",
+    "tokens_dropped": "ILM",
+    "schedule_us": "ILM",
+    "loss": "I",
+    "step_time": "I",
+    "tokens_per_second": "I",
+}
+
+SUMMARY_ATTRIBUTES = ("mean_step_time", "tokens_per_second", "mean_imbalance", "max_imbalance", "speedup_over_ep",
+                      "peak_memory_bytes")
+
+
+class ReportError(Exception):
+    """The file is missing, not HDF5, or not a (supported) MicroMoE report; the message says which."""
+
+
+@dataclass
+class Strategy:
+    """One strategy group: datasets as numpy arrays, summary attributes as a dict."""
+    name: str
+    summary: dict
+    phase_names: list
+    data: dict = field(default_factory=dict)
+
+    def __getattr__(self, item):
+        data = self.__dict__.get("data", {})
+        if item in data:
+            return data[item]
+        raise AttributeError(item)
+
+    @property
+    def iterations(self):
+        return int(self.data["loss"].shape[0])
+
+    @property
+    def dropped_tokens(self):
+        return int(self.data["tokens_dropped"].sum())
+
+
+@dataclass
+class Report:
+    path: str
+    format_version: int
+    run: dict            # /run attributes (build.*, deck, ranks, start_time, end_time, truncated, ...)
+    hosts: list
+    strategies: list     # of Strategy, in run order
+
+    @property
+    def truncated(self):
+        return bool(self.run.get("truncated", 0))
+
+    @property
+    def deck(self):
+        return self.run.get("deck", "")
+
+    @property
+    def warmup_iterations(self):
+        return int(self.run.get("warmup_iterations", 0))
+
+    def strategy(self, name):
+        for s in self.strategies:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return [_text(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def open_report(path):
+    """Reads and validates the report at `path`. Raises ReportError saying what is wrong."""
+    if not os.path.exists(path):
+        raise ReportError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ReportError(f"{path}: is a directory, not a report file")
+    if not h5py.is_hdf5(path):
+        raise ReportError(f"{path}: not an HDF5 file (a MicroMoE report is HDF5, written by 'micromoe run')")
+    try:
+        with h5py.File(path, "r") as f:
+            return _read(path, f)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot be read as HDF5: {exc}") from exc
+
+
+def _read(path, f):
+    if "format_version" not in f.attrs:
+        raise ReportError(f"{path}: not a MicroMoE report (no 'format_version' attribute at the root)")
+    version = int(_text(f.attrs["format_version"]))
+    if version not in SUPPORTED_FORMAT_VERSIONS:
+        raise ReportError(f"{path}: report format_version {version} is not supported by this reader "
+                          f"(supported: {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}); use the matching MicroMoE")
+    if "run" not in f or not isinstance(f["run"], h5py.Group):
+        raise ReportError(f"{path}: not a complete MicroMoE report (missing group /run)")
+    run = {key: _text(value) for key, value in f["run"].attrs.items()}
+    for key in ("deck", "ranks", "truncated", "strategies"):
+        if key not in run:
+            raise ReportError(f"{path}: not a complete MicroMoE report (missing /run attribute '{key}')")
+    hosts = [_text(h) for h in f["run"]["hosts"][()]] if "hosts" in f["run"] else []
+    names = run["strategies"]
+    if isinstance(names, str):
+        names = [names]
+    strategies = []
+    for name in names:
+        if name not in f or not isinstance(f[name], h5py.Group):
+            raise ReportError(f"{path}: not a complete MicroMoE report (missing group /{name} listed in /run strategies)")
+        strategies.append(_read_strategy(path, name, f[name]))
+    return Report(path=path, format_version=version, run=run, hosts=hosts, strategies=strategies)
+
+
+def _read_strategy(path, name, group):
+    data = {}
+    sizes = {}
+    for dataset, dims in DATASETS.items():
+        if dataset not in group or not isinstance(group[dataset], h5py.Dataset):
+            raise ReportError(f"{path}: not a complete MicroMoE report (missing dataset /{name}/{dataset})")
+        array = group[dataset][()]
+        if array.ndim != len(dims):
+            raise ReportError(f"{path}: /{name}/{dataset} has {array.ndim} dimensions, the schema says {len(dims)} "
+                              f"([{']['.join(dims)}])")
+        for axis, dim in enumerate(dims):
+            if sizes.setdefault(dim, array.shape[axis]) != array.shape[axis]:
+                raise ReportError(f"{path}: /{name}/{dataset} has {array.shape[axis]} along {dim}, "
+                                  f"other datasets of /{name} have {sizes[dim]}")
+        data[dataset] = array
+    phase_names = list(PHASES)
+    if "phase_names" in group["phase_times"].attrs:
+        phase_names = _text(group["phase_times"].attrs["phase_names"])
+    summary = {key: _text(value) for key, value in group.attrs.items()}
+    for key in SUMMARY_ATTRIBUTES:
+        if key not in summary:
+            raise ReportError(f"{path}: not a complete MicroMoE report (missing attribute '{key}' of /{name})")
+    return Strategy(name=name, summary=summary, phase_names=phase_names, data=data)
+
+
+def _number(value, digits=3):
+    if value is None or (isinstance(value, float) and (value < 0 or value != value)):
+        return "-"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
+        return f"{int(value):,}"
+    return f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def summary_rows(report):
+    """One dict per strategy: strategy, mean step time (s), tokens/s, mean/max imbalance, speed-up over ep,
+    dropped tokens, mean scheduler time (us). Undefined values are None."""
+    rows = []
+    for s in report.strategies:
+        get = s.summary.get
+
+        def defined(key):
+            value = get(key)
+            return None if value is None or value < 0 else float(value)
+
+        rows.append({
+            "strategy": s.name,
+            "iterations": s.iterations,
+            "mean_step_time": defined("mean_step_time"),
+            "tokens_per_second": defined("tokens_per_second"),
+            "mean_imbalance": defined("mean_imbalance"),
+            "max_imbalance": defined("max_imbalance"),
+            "speedup_over_ep": defined("speedup_over_ep"),
+            "dropped_tokens": s.dropped_tokens,
+            "mean_schedule_us": defined("mean_schedule_us"),
+        })
+    return rows
+
+
+def markdown_table(report):
+    """The summary table as Markdown (with a line on truncation, when the run was cut short)."""
+    lines = ["| strategy | iterations | mean step time (s) | tokens/s | mean imbalance | max imbalance | "
+             "speed-up over ep | dropped tokens | mean schedule time (us) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in summary_rows(report):
+        speedup = "-" if r["speedup_over_ep"] is None else f"{r['speedup_over_ep']:.2f}x"
+        lines.append(f"| {r['strategy']} | {r['iterations']} | {_number(r['mean_step_time'], 4)} | "
+                     f"{_number(r['tokens_per_second'], 0)} | {_number(r['mean_imbalance'])} | "
+                     f"{_number(r['max_imbalance'])} | {speedup} | {r['dropped_tokens']:,} | "
+                     f"{_number(r['mean_schedule_us'], 1)} |")
+    text = "\n".join(lines) + "\n"
+    if report.truncated:
+        text += ("\n**Truncated run** (stopped by SIGTERM after "
+                 f"{report.run.get('iterations_completed', '?')} iterations of the last strategy).\n")
+    return text

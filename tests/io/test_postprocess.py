@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""postprocess/ on a report written by the real C++ writer (micromoe_write_sample_report):
+plots and the summary table are produced, and files that are not reports are refused clearly.
+
+    /usr/bin/python3 tests/io/test_postprocess.py BUILD/tests/io/micromoe_write_sample_report
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SOURCE_DIR = os.environ.get("MICROMOE_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+POSTPROCESS = os.path.join(SOURCE_DIR, "postprocess")
+PLOT = os.path.join(POSTPROCESS, "plot_report.py")
+sys.path.insert(0, POSTPROCESS)
+
+import h5py  # noqa: E402
+
+from micromoe_report import ReportError, markdown_table, open_report  # noqa: E402
+
+WRITER = None  # set from argv
+PLOTS = ("imbalance.png", "step_time_breakdown.png", "throughput.png", "schedule_time.png")
+
+
+def plot(*args):
+    return subprocess.run([sys.executable, PLOT, *args], capture_output=True, text=True,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+
+
+class PostProcess(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="micromoe_postprocess_")
+        cls.report = os.path.join(cls.tmp, "report.h5")
+        cls.truncated = os.path.join(cls.tmp, "truncated.h5")
+        subprocess.run([WRITER, cls.report], check=True)
+        subprocess.run([WRITER, cls.truncated, "--truncated"], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_reader_sees_every_strategy(self):
+        report = open_report(self.report)
+        self.assertEqual(report.format_version, 1)
+        self.assertEqual([s.name for s in report.strategies], ["ep", "ep-capacity", "microep", "balanced"])
+        ep, microep = report.strategy("ep"), report.strategy("microep")
+        self.assertEqual(ep.loads.shape, (5, 2, 3, 4))
+        self.assertEqual(ep.phase_times.shape, (5, 10, 4))
+        self.assertEqual(ep.phase_names[0], "gate")
+        self.assertLess(microep.summary["mean_imbalance"], ep.summary["mean_imbalance"])
+        self.assertEqual(report.strategy("ep-capacity").dropped_tokens, 5 * 2 * (7 + 14 + 21))
+        self.assertIn("[model]", report.deck)
+        self.assertEqual(len(report.hosts), 4)
+        self.assertFalse(report.truncated)
+
+    def test_plots_and_table(self):
+        out = os.path.join(self.tmp, "plots")
+        result = plot(self.report, "--out", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for name in PLOTS:
+            with open(os.path.join(out, name), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
+        with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+            summary = f.read()
+        for text in ("| strategy |", "mean imbalance", "speed-up over ep", "dropped tokens", "| ep |", "| microep |",
+                     "| ep-capacity |", "| balanced |", "1.00x"):
+            self.assertIn(text, summary)
+            self.assertIn(text, result.stdout)
+
+    def test_default_output_directory_is_beside_the_report(self):
+        result = plot(self.report)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "report_plots", "summary.md")))
+
+    def test_truncated_report(self):
+        out = os.path.join(self.tmp, "truncated_plots")
+        result = plot(self.truncated, "--out", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Truncated run", result.stdout)
+        self.assertEqual(open_report(self.truncated).strategy("balanced").iterations, 2)
+
+    def assert_refused(self, path, message):
+        result = plot(path, "--out", os.path.join(self.tmp, "refused"))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(message, result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        with self.assertRaises(ReportError):
+            open_report(path)
+
+    def test_missing_file(self):
+        self.assert_refused(os.path.join(self.tmp, "absent.h5"), "no such file")
+
+    def test_not_hdf5(self):
+        path = os.path.join(self.tmp, "deck.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("[model]\nhidden = 3\n")
+        self.assert_refused(path, "not an HDF5 file")
+
+    def test_hdf5_but_not_a_report(self):
+        path = os.path.join(self.tmp, "other.h5")
+        with h5py.File(path, "w") as f:
+            f["x"] = [1, 2, 3]
+        self.assert_refused(path, "not a MicroMoE report (no 'format_version'")
+
+    def test_incomplete_report(self):
+        path = os.path.join(self.tmp, "incomplete.h5")
+        shutil.copy(self.report, path)
+        with h5py.File(path, "a") as f:
+            del f["microep"]["imbalance"]
+        self.assert_refused(path, "missing dataset /microep/imbalance")
+
+    def test_unsupported_version(self):
+        path = os.path.join(self.tmp, "future.h5")
+        shutil.copy(self.report, path)
+        with h5py.File(path, "a") as f:
+            f.attrs["format_version"] = 99
+        self.assert_refused(path, "format_version 99 is not supported")
+
+    def test_markdown_table_has_a_row_per_strategy(self):
+        table = markdown_table(open_report(self.report))
+        self.assertEqual(len(table.strip().splitlines()), 2 + 4)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: test_postprocess.py PATH/TO/micromoe_write_sample_report")
+    WRITER = sys.argv.pop(1)
+    unittest.main()
