@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "moe/kernels.hpp"
+
+#include "core/kokkos_compat.hpp"
+
+namespace micromoe::moe::detail {
+
+namespace {
+using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+constexpr std::int64_t chunk = 256;  // copies per chunk of the counting sort
+
+KOKKOS_INLINE_FUNCTION float sigmoid(float x) { return 1.0f / (1.0f + compat::exp(-x)); }
+}  // namespace
+
+void gate_select(const ExecSpace& exec, const Matrix& logits, const Matrix& probs, const IntMatrix& idx,
+                 const Matrix& gw, bool renormalize, bool forced, std::int64_t forced_offset) {
+  const std::int64_t T = static_cast<std::int64_t>(logits.extent(0));
+  const int E = static_cast<int>(logits.extent(1));
+  const int k = static_cast<int>(idx.extent(1));
+  Kokkos::parallel_for(
+      "micromoe::moe::gate_select", Range(exec, 0, T), KOKKOS_LAMBDA(const std::int64_t t) {
+        float m = logits(t, 0);
+        for (int e = 1; e < E; ++e) m = logits(t, e) > m ? logits(t, e) : m;
+        float sum = 0.0f;
+        for (int e = 0; e < E; ++e) {
+          const float p = compat::exp(logits(t, e) - m);
+          probs(t, e) = p;
+          sum += p;
+        }
+        for (int e = 0; e < E; ++e) probs(t, e) /= sum;
+        for (int i = 0; i < k; ++i) {
+          int best = -1;
+          if (forced) {
+            best = static_cast<int>((t * k + i + forced_offset) % E);
+          } else {
+            for (int e = 0; e < E; ++e) {
+              bool taken = false;
+              for (int j = 0; j < i; ++j) taken = taken || idx(t, j) == e;
+              if (!taken && (best < 0 || logits(t, e) > logits(t, best))) best = e;
+            }
+          }
+          idx(t, i) = best;
+        }
+        float z = 0.0f;
+        for (int i = 0; i < k; ++i) z += probs(t, idx(t, i));
+        for (int i = 0; i < k; ++i) gw(t, i) = renormalize ? probs(t, idx(t, i)) / z : probs(t, idx(t, i));
+      });
+}
+
+void bucket_positions(const ExecSpace& exec, const IntMatrix& idx, int experts, const I64& pos, const I64& start,
+                      const I64& counts, I64& scratch) {
+  const std::int64_t k = static_cast<std::int64_t>(idx.extent(1));
+  const std::int64_t N = static_cast<std::int64_t>(idx.extent(0)) * k;
+  const std::int64_t chunks = (N + chunk - 1) / chunk;
+  const std::int64_t E = experts;
+  if (static_cast<std::int64_t>(scratch.extent(0)) < E * chunks + 1)
+    scratch = I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::sort_scratch"),
+                  E * chunks + 1);
+  const I64 hist = scratch;
+  // Histogram per chunk, expert-major: hist[e * chunks + c].
+  Kokkos::parallel_for(
+      "micromoe::moe::bucket_histogram", Range(exec, 0, chunks), KOKKOS_LAMBDA(const std::int64_t c) {
+        for (std::int64_t e = 0; e < E; ++e) hist(e * chunks + c) = 0;
+        const std::int64_t end = (c + 1) * chunk < N ? (c + 1) * chunk : N;
+        for (std::int64_t n = c * chunk; n < end; ++n) hist(idx(n / k, n % k) * chunks + c) += 1;
+      });
+  // Exclusive scan: the first position of every (expert, chunk).
+  Kokkos::parallel_scan(
+      "micromoe::moe::bucket_scan", Range(exec, 0, E * chunks),
+      KOKKOS_LAMBDA(const std::int64_t i, std::int64_t& acc, const bool final) {
+        const std::int64_t v = hist(i);
+        if (final) hist(i) = acc;
+        acc += v;
+      });
+  Kokkos::parallel_for(
+      "micromoe::moe::bucket_bounds", Range(exec, 0, E), KOKKOS_LAMBDA(const std::int64_t e) {
+        const std::int64_t first = chunks > 0 ? hist(e * chunks) : 0;
+        const std::int64_t last = chunks == 0 ? 0 : (e + 1 < E ? hist((e + 1) * chunks) : N);
+        start(e) = first;
+        counts(e) = last - first;
+      });
+  // Place: each chunk walks its copies in order, using its column of `hist` as cursors.
+  Kokkos::parallel_for(
+      "micromoe::moe::bucket_place", Range(exec, 0, chunks), KOKKOS_LAMBDA(const std::int64_t c) {
+        const std::int64_t end = (c + 1) * chunk < N ? (c + 1) * chunk : N;
+        for (std::int64_t n = c * chunk; n < end; ++n) {
+          const std::int64_t slot = idx(n / k, n % k) * chunks + c;
+          pos(n) = hist(slot);
+          hist(slot) += 1;
+        }
+      });
+}
+
+void assign_send_rows(const ExecSpace& exec, const IntMatrix& idx, const I64& pos, const I64& start, const I64& kept,
+                      const I64& leg_first, const Blocks& legs, const I64& copy_row) {
+  const std::int64_t k = static_cast<std::int64_t>(idx.extent(1));
+  const std::int64_t N = static_cast<std::int64_t>(idx.extent(0)) * k;
+  Kokkos::parallel_for(
+      "micromoe::moe::assign_send_rows", Range(exec, 0, N), KOKKOS_LAMBDA(const std::int64_t n) {
+        const int e = idx(n / k, n % k);
+        const std::int64_t r = pos(n) - start(e);
+        std::int64_t row = -1;
+        if (r < kept(e)) {
+          for (std::int64_t l = leg_first(e); l < leg_first(e + 1); ++l)
+            if (r >= legs(l, 0) && r < legs(l, 0) + legs(l, 1)) row = legs(l, 2) + r - legs(l, 0);
+        }
+        copy_row(n) = row;
+      });
+}
+
+void gather_rows(const ExecSpace& exec, const ConstMatrix& x, int k, const I64& copy_row, const Matrix& send) {
+  const std::int64_t H = static_cast<std::int64_t>(x.extent(1));
+  const std::int64_t N = static_cast<std::int64_t>(x.extent(0)) * k;
+  Kokkos::parallel_for(
+      "micromoe::moe::gather_rows", Range(exec, 0, N * H), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t n = i / H, h = i % H;
+        const std::int64_t row = copy_row(n);
+        if (row >= 0) send(row, h) = x(n / k, h);
+      });
+}
+
+void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, const Blocks& blocks, int nblocks,
+                bool reverse) {
+  if (nblocks == 0) return;
+  const std::int64_t H = static_cast<std::int64_t>(from.extent(1));
+  using Team = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "micromoe::moe::block_copy", Team(exec, nblocks, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& team) {
+        const int b = team.league_rank();
+        const std::int64_t src = reverse ? blocks(b, 1) : blocks(b, 0);
+        const std::int64_t dst = reverse ? blocks(b, 0) : blocks(b, 1);
+        const std::int64_t n = blocks(b, 2);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * H), [&](const std::int64_t i) {
+          to(dst + i / H, i % H) = from(src + i / H, i % H);
+        });
+      });
+}
+
+void activation_forward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& a, std::int64_t rows,
+                        int ffn) {
+  const std::int64_t F = ffn;
+  Kokkos::parallel_for(
+      "micromoe::moe::activation_forward", Range(exec, 0, rows * F), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t r = i / F, f = i % F;
+        const float x = h(r, f);
+        float y;
+        if (act == Activation::gelu)
+          y = 0.5f * x * (1.0f + compat::erf(x * 0.70710678118654752f));
+        else if (act == Activation::silu)
+          y = x * sigmoid(x);
+        else
+          y = x * sigmoid(x) * h(r, F + f);
+        a(r, f) = y;
+      });
+}
+
+void activation_backward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& da, std::int64_t rows,
+                         int ffn) {
+  const std::int64_t F = ffn;
+  Kokkos::parallel_for(
+      "micromoe::moe::activation_backward", Range(exec, 0, rows * F), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t r = i / F, f = i % F;
+        const float x = h(r, f);
+        const float g = da(r, f);
+        if (act == Activation::gelu) {
+          const float cdf = 0.5f * (1.0f + compat::erf(x * 0.70710678118654752f));
+          const float pdf = 0.39894228040143268f * compat::exp(-0.5f * x * x);
+          h(r, f) = g * (cdf + x * pdf);
+        } else {
+          const float s = sigmoid(x);
+          const float dsilu = s * (1.0f + x * (1.0f - s));
+          if (act == Activation::silu) {
+            h(r, f) = g * dsilu;
+          } else {
+            const float b = h(r, F + f);
+            h(r, F + f) = g * x * s;
+            h(r, f) = g * b * dsilu;
+          }
+        }
+      });
+}
+
+void combine_rows(const ExecSpace& exec, const Matrix& back, const I64& copy_row, const Matrix& gw, const Matrix& y) {
+  const std::int64_t H = static_cast<std::int64_t>(y.extent(1));
+  const std::int64_t T = static_cast<std::int64_t>(y.extent(0));
+  const std::int64_t k = static_cast<std::int64_t>(gw.extent(1));
+  Kokkos::parallel_for(
+      "micromoe::moe::combine_rows", Range(exec, 0, T * H), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t t = i / H, h = i % H;
+        float acc = 0.0f;
+        for (std::int64_t j = 0; j < k; ++j) {
+          const std::int64_t row = copy_row(t * k + j);
+          if (row >= 0) acc += gw(t, j) * back(row, h);
+        }
+        y(t, h) = acc;
+      });
+}
+
+void scatter_output_grad(const ExecSpace& exec, const ConstMatrix& dy, const Matrix& back, const I64& copy_row,
+                         const Matrix& gw, const Matrix& dsend, const Matrix& dgw) {
+  const std::int64_t H = static_cast<std::int64_t>(dy.extent(1));
+  const std::int64_t T = static_cast<std::int64_t>(dy.extent(0));
+  const std::int64_t k = static_cast<std::int64_t>(gw.extent(1));
+  Kokkos::parallel_for(
+      "micromoe::moe::scatter_output_grad", Range(exec, 0, T * k * H), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t n = i / H, h = i % H;
+        const std::int64_t row = copy_row(n);
+        if (row >= 0) dsend(row, h) = gw(n / k, n % k) * dy(n / k, h);
+      });
+  Kokkos::parallel_for(
+      "micromoe::moe::gate_weight_grad", Range(exec, 0, T * k), KOKKOS_LAMBDA(const std::int64_t n) {
+        const std::int64_t row = copy_row(n);
+        float acc = 0.0f;
+        if (row >= 0)
+          for (std::int64_t h = 0; h < H; ++h) acc += dy(n / k, h) * back(row, h);
+        dgw(n / k, n % k) = acc;
+      });
+}
+
+void gate_backward(const ExecSpace& exec, const Matrix& probs, const IntMatrix& idx, const Matrix& dgw,
+                   bool renormalize, const Matrix& dlogits) {
+  const std::int64_t T = static_cast<std::int64_t>(probs.extent(0));
+  const int E = static_cast<int>(probs.extent(1));
+  const int k = static_cast<int>(idx.extent(1));
+  Kokkos::parallel_for(
+      "micromoe::moe::gate_backward", Range(exec, 0, T), KOKKOS_LAMBDA(const std::int64_t t) {
+        // dp[e] for chosen e, held in dlogits(t, :) first.
+        for (int e = 0; e < E; ++e) dlogits(t, e) = 0.0f;
+        if (renormalize) {
+          float z = 0.0f, dot = 0.0f;
+          for (int i = 0; i < k; ++i) z += probs(t, idx(t, i));
+          for (int i = 0; i < k; ++i) dot += dgw(t, i) * probs(t, idx(t, i));
+          dot /= z;  // sum_i dgw_i * w_i
+          for (int i = 0; i < k; ++i) dlogits(t, idx(t, i)) += (dgw(t, i) - dot) / z;
+        } else {
+          for (int i = 0; i < k; ++i) dlogits(t, idx(t, i)) += dgw(t, i);
+        }
+        // Softmax: dl_e = p_e (dp_e - sum_f p_f dp_f).
+        float s = 0.0f;
+        for (int e = 0; e < E; ++e) s += probs(t, e) * dlogits(t, e);
+        for (int e = 0; e < E; ++e) dlogits(t, e) = probs(t, e) * (dlogits(t, e) - s);
+      });
+}
+
+void add_copy_grads(const ExecSpace& exec, const Matrix& dback, const I64& copy_row, int k, const Matrix& dx) {
+  const std::int64_t H = static_cast<std::int64_t>(dx.extent(1));
+  const std::int64_t T = static_cast<std::int64_t>(dx.extent(0));
+  Kokkos::parallel_for(
+      "micromoe::moe::add_copy_grads", Range(exec, 0, T * H), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t t = i / H, h = i % H;
+        float acc = dx(t, h);
+        for (std::int64_t j = 0; j < k; ++j) {
+          const std::int64_t row = copy_row(t * k + j);
+          if (row >= 0) acc += dback(row, h);
+        }
+        dx(t, h) = acc;
+      });
+}
+
+void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
+                      const Flat& g, const Flat& s1, const Flat& s2) {
+  const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
+  const float lr = cfg.lr;
+  if (cfg.kind == OptimizerKind::sgd) {
+    const float mu = cfg.momentum;
+    Kokkos::parallel_for(
+        "micromoe::moe::sgd", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
+          const float v = mu * s1(i) + g(i);
+          s1(i) = v;
+          w(i) -= lr * v;
+        });
+  } else {
+    const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
+    Kokkos::parallel_for(
+        "micromoe::moe::adam", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
+          const float gi = g(i);
+          const float m = b1 * s1(i) + (1.0f - b1) * gi;
+          const float v = b2 * s2(i) + (1.0f - b2) * gi * gi;
+          s1(i) = m;
+          s2(i) = v;
+          w(i) -= lr * (m / c1) / (compat::sqrt(v / c2) + eps);
+        });
+  }
+}
+
+void init_uniform(const ExecSpace& exec, const Flat& w, std::uint64_t seed, std::uint64_t stream, float scale) {
+  const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
+  Kokkos::parallel_for(
+      "micromoe::moe::init_uniform", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
+        // SplitMix64 of (seed, stream, i).
+        std::uint64_t z = seed * 0x9E3779B97F4A7C15ULL + stream * 0xD1B54A32D192ED03ULL + static_cast<std::uint64_t>(i);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        const float u = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);  // [0, 1), 24 bits
+        w(i) = scale * (2.0f * u - 1.0f);
+      });
+}
+
+}  // namespace micromoe::moe::detail

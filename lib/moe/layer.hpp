@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The distributed MoE layer: gate, count all-gather, strategy routing, permutation, dispatch,
+// expert FFNs, combine, and the whole backward pass, on Kokkos Views; expert-gradient
+// synchronisation among replicas; SGD/Adam; weight + optimizer-state migration on re-placement.
+//
+// API for a training driver (every call is collective over the group communicator; all ranks
+// call in the same order):
+//
+//   moe::LayerConfig cfg;  cfg.hidden = 1024; cfg.ffn = 4096; cfg.experts = 64; cfg.top_k = 2;
+//   cfg.strategy.name = "microep"; cfg.strategy.ep_size = 8; cfg.backend = comm::Backend::nccl;
+//   moe::MoELayer layer(cfg, group);                  // group: comm::Communicator of the MicroEP group
+//   for each iteration:
+//     for each micro-batch:
+//       RowMatrix<float> y  = layer.forward(exec, x);    // x: [T, H] tokens of this rank (T may be 0)
+//       RowMatrix<float> dx = layer.backward(exec, dy);  // dy: [T, H]; accumulates gradients
+//       const moe::MicroBatchStats& s = layer.last_stats();  // loads, imbalance, bytes, drops
+//     layer.step(exec);   // gradient sync among replicas + optimizer + zero gradients +
+//                         // strategy re-placement (eplb, microep-adaptive: migration)
+//   layer.timers().seconds(moe::Phase::dispatch) ...  // per-phase times (fenced), reset_timers()
+//   layer.peak_bytes()                                  // peak memory of the layer on this rank
+//
+// The loss is whatever produced dy: gradients are plain sums over the tokens of all ranks (the
+// gate gradient is all-reduced over the group, each expert's over its replicas). One forward
+// must be followed by its backward before the next forward (one micro-batch in flight).
+// Kokkos Kernels 3.x runs its GEMMs on the default instance: pass ExecSpace() there.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.hpp"
+#include "comm/exchange_layout.hpp"
+#include "comm/token_exchange.hpp"
+#include "core/kokkos_types.hpp"
+#include "moe/layer_config.hpp"
+#include "schedule/solver.hpp"
+#include "strategy/strategy.hpp"
+
+namespace micromoe::moe {
+
+/// Phases of the layer, timed separately. backward covers the whole backward pass.
+enum class Phase {
+  gate,
+  count_exchange,
+  schedule,
+  permute,
+  dispatch,
+  expert_compute,
+  combine,
+  backward,
+  gradient_sync,
+  optimizer,
+  migration,
+  count_
+};
+constexpr int phase_count = static_cast<int>(Phase::count_);
+const char* phase_name(Phase p);
+
+/// Accumulated seconds per phase. Every phase ends with a fence of the execution space, so
+/// GPU work is inside the phase that launched it.
+class PhaseTimers {
+ public:
+  double seconds(Phase p) const { return seconds_[static_cast<std::size_t>(p)]; }
+  double total() const;
+  void reset() { seconds_.fill(0.0); }
+  void add(Phase p, double s) { seconds_[static_cast<std::size_t>(p)] += s; }
+
+ private:
+  std::array<double, phase_count> seconds_{};
+};
+
+/// Statistics of the last forward pass (one micro-batch), identical on every rank except the
+/// rank-local fields.
+struct MicroBatchStats {
+  std::vector<std::int64_t> gpu_load;  ///< token copies computed by each rank of the group
+  std::int64_t total_copies = 0;       ///< copies computed in the group (after drops)
+  std::int64_t max_load = 0;
+  double imbalance = 1.0;              ///< max load / mean load
+  std::int64_t lower_bound = 0;        ///< scheduler's proven optimum (microep*), else 0
+  std::int64_t tokens_dropped = 0;     ///< copies dropped in the group (ep-capacity)
+  std::int64_t bytes_sent = 0;         ///< rank-local: dispatch + combine bytes to other ranks (forward)
+  std::int64_t rows_received = 0;      ///< rank-local: copies this rank computed
+};
+
+/// Which tensors to read or write.
+enum class Tensor { weights, gradients, state1, state2 };
+
+/// A whole layer's parameters on the host, indexed by expert (not by slot):
+/// gate [H][E], w1 [E][H][F1], w2 [E][F][H] (F1 = 2F for swiglu, else F), row-major.
+struct HostTensors {
+  std::vector<float> gate;
+  std::vector<float> w1;
+  std::vector<float> w2;
+};
+
+/// Per-slot expert tensors of this rank: w1 [S][H][F1], w2 [S][F][H] (slot j holds
+/// placement().expert(rank, j), or nothing when that is -1).
+struct HostSlots {
+  std::vector<float> w1;
+  std::vector<float> w2;
+};
+
+class MoELayer {
+ public:
+  using Matrix = RowMatrix<float>;
+  using ConstMatrix = Kokkos::View<const float**, TokenLayout, MemSpace>;
+  using Slots = Kokkos::View<float***, TokenLayout, MemSpace>;
+
+  /// Collective over `group` (duplicated inside). Throws InputError on a bad config (every rank).
+  MoELayer(const LayerConfig& config, const comm::Communicator& group);
+  ~MoELayer();
+  MoELayer(const MoELayer&) = delete;
+  MoELayer& operator=(const MoELayer&) = delete;
+
+  /// y [T, H] for this rank's tokens x [T, H]. Collective.
+  Matrix forward(const ExecSpace& exec, const ConstMatrix& x);
+  /// dx [T, H] for dy [T, H] of the last forward; accumulates weight gradients. Collective.
+  Matrix backward(const ExecSpace& exec, const ConstMatrix& dy);
+
+  /// All-reduces the gate gradient over the group and each expert's gradient over its replicas
+  /// (one communicator per replica set, in slot order). Collective.
+  void sync_gradients(const ExecSpace& exec);
+  /// One optimizer step on the (synchronised) gradients. Local.
+  void optimizer_step(const ExecSpace& exec);
+  void zero_gradients(const ExecSpace& exec);
+  /// End of a training iteration: sync_gradients, optimizer_step, zero_gradients, then the
+  /// strategy's re-placement; on a new placement, weights and optimizer state migrate. Collective.
+  void step(const ExecSpace& exec);
+
+  const LayerConfig& config() const { return config_; }
+  const strategy::Strategy& strategy() const { return *strategy_; }
+  const schedule::Placement& placement() const { return strategy_->placement(); }
+  int rank() const { return comm_.rank(); }
+  int ranks() const { return comm_.size(); }
+  const MicroBatchStats& last_stats() const { return stats_; }
+  const PhaseTimers& timers() const { return timers_; }
+  void reset_timers() { timers_.reset(); }
+  /// Bytes the layer holds now / at most so far on this rank (parameters, gradients, optimizer
+  /// state, activations saved for backward, exchange buffers).
+  std::size_t current_bytes() const;
+  std::size_t peak_bytes() const { return peak_bytes_; }
+  std::int64_t optimizer_steps() const { return steps_; }
+  std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
+
+  /// Sets all parameters from host data indexed by expert (every rank passes the same);
+  /// optimizer state and gradients are zeroed.
+  void set_parameters(const ExecSpace& exec, const HostTensors& params);
+  /// Collective: the layer's tensors by expert, each expert from its lowest-rank replica; the
+  /// gate part is this rank's copy.
+  HostTensors gather(const ExecSpace& exec, Tensor which) const;
+  /// This rank's per-slot expert tensors and its gate tensor.
+  HostSlots local_slots(Tensor which) const;
+  std::vector<float> local_gate(Tensor which) const;
+  /// Experts chosen for the last forward's tokens, [T][k] (after balanced's override).
+  std::vector<int> last_choices() const;
+  /// Device views of the parameters (for the HDF5 dump and drivers).
+  const Matrix& gate_weights() const { return wg_; }
+  const Slots& w1() const { return w1_; }
+  const Slots& w2() const { return w2_; }
+
+ private:
+  struct Impl;
+  void build_replica_comms();
+  void allocate_parameters();
+  void allocate_slots();
+  void init_parameters(const ExecSpace& exec);
+  void plan_exchange();
+  void migrate(const ExecSpace& exec, const schedule::Placement& from);
+  void account();
+  const Slots& slots_of(Tensor which, int w) const;
+  const Matrix& gate_of(Tensor which) const;
+
+  LayerConfig config_;
+  comm::Communicator comm_;
+  std::unique_ptr<comm::TokenExchange> exchange_;
+  std::unique_ptr<strategy::Strategy> strategy_;
+  int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1, S_ = 0;
+
+  // Parameters, gradients, optimizer state.
+  Matrix wg_, dwg_, wg_s1_, wg_s2_;
+  Slots w1_, w2_, dw1_, dw2_, w1_s1_, w2_s1_, w1_s2_, w2_s2_;
+  std::int64_t steps_ = 0;
+  std::int64_t migrations_ = 0;
+
+  // One communicator per distinct replica set (size > 1); slot j of this rank uses
+  // replica_comms_[slot_comm_[j]] or nothing (-1).
+  std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
+  std::vector<int> slot_comm_;
+
+  std::unique_ptr<Impl> impl_;  // per-micro-batch buffers and plan tables
+  MicroBatchStats stats_;
+  PhaseTimers timers_;
+  std::vector<std::int64_t> iteration_loads_;
+  std::size_t peak_bytes_ = 0;
+};
+
+}  // namespace micromoe::moe

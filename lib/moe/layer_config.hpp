@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The configuration of one distributed MoE layer: sizes, activation, gate options, strategy,
+// exchange backend and optimizer. Plain data; MoELayer checks it (InputError on every rank).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "comm/backend.hpp"
+#include "strategy/strategy.hpp"
+
+namespace micromoe::moe {
+
+/// Expert FFN activation. swiglu: W1 has 2F columns [a | b], the FFN computes silu(a) * b.
+enum class Activation { gelu, silu, swiglu };
+
+/// "gelu" | "silu" | "swiglu"; InputError otherwise.
+Activation parse_activation(std::string_view name);
+std::string to_string(Activation a);
+
+enum class OptimizerKind { sgd, adam };
+/// "sgd" | "adam"; InputError otherwise.
+OptimizerKind parse_optimizer(std::string_view name);
+std::string to_string(OptimizerKind k);
+
+/// SGD with momentum: s1 = momentum * s1 + g;  w -= lr * s1.
+/// Adam: s1 = b1 s1 + (1-b1) g;  s2 = b2 s2 + (1-b2) g^2;
+///       w -= lr * (s1 / (1-b1^t)) / (sqrt(s2 / (1-b2^t)) + eps), t = optimizer steps taken.
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::adam;
+  float lr = 1e-3f;
+  float momentum = 0.9f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+};
+
+struct LayerConfig {
+  int hidden = 0;   ///< H: token width
+  int ffn = 0;      ///< F: expert hidden width (swiglu: W1 is H x 2F)
+  int experts = 0;  ///< E
+  int top_k = 1;    ///< k in [1, E]
+  Activation activation = Activation::gelu;
+  bool renormalize = true;  ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
+  strategy::StrategyConfig strategy;  ///< name, ep_size, capacity factor, re-placement interval, ...
+  comm::Backend backend = comm::Backend::mpi;
+  OptimizerConfig optimizer;
+  std::uint64_t seed = 1;  ///< weight initialisation (identical on every replica)
+};
+
+}  // namespace micromoe::moe

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "strategy/strategy.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "schedule/routes.hpp"
+
+namespace micromoe::strategy {
+
+// ---- Routing ----------------------------------------------------------------------------------
+
+void Routing::reset(int s, int e, int g) {
+  sources = s;
+  experts = e;
+  gpus = g;
+  const std::size_t n = static_cast<std::size_t>(s) * static_cast<std::size_t>(e);
+  kept.assign(n, 0);
+  leg_begin.assign(n + 1, 0);
+  leg_gpu.clear();
+  leg_tokens.clear();
+  gpu_load.assign(static_cast<std::size_t>(g), 0);
+  dropped = 0;
+  lower_bound = 0;
+  filled_ = 0;
+}
+
+void Routing::finish() {
+  const auto size = static_cast<std::int64_t>(leg_gpu.size());
+  for (auto j = filled_ + 1; j < static_cast<std::int64_t>(leg_begin.size()); ++j) leg_begin[static_cast<std::size_t>(j)] = size;
+  filled_ = static_cast<std::int64_t>(leg_begin.size()) - 1;
+}
+
+void Routing::add_leg(int s, int e, int gpu, std::int64_t tokens) {
+  if (tokens <= 0) return;
+  const std::int64_t k = static_cast<std::int64_t>(s) * experts + e;
+  MICROMOE_REQUIRE(k >= filled_, "routing: legs added out of (source, expert) order");
+  const auto size = static_cast<std::int64_t>(leg_gpu.size());
+  for (auto j = filled_ + 1; j <= k; ++j) leg_begin[static_cast<std::size_t>(j)] = size;
+  filled_ = k;
+  leg_gpu.push_back(gpu);
+  leg_tokens.push_back(tokens);
+  gpu_load[static_cast<std::size_t>(gpu)] += tokens;
+}
+
+std::int64_t Routing::max_load() const {
+  return gpu_load.empty() ? 0 : *std::max_element(gpu_load.begin(), gpu_load.end());
+}
+
+double Routing::imbalance() const {
+  const std::int64_t total = std::accumulate(gpu_load.begin(), gpu_load.end(), std::int64_t{0});
+  if (total == 0 || gpu_load.empty()) return 1.0;
+  return static_cast<double>(max_load()) * static_cast<double>(gpu_load.size()) / static_cast<double>(total);
+}
+
+void Routing::check(const schedule::Placement& placement, const schedule::CountMatrix& counts) const {
+  MICROMOE_REQUIRE(counts.sources == sources && counts.experts == experts, "routing: shape differs from the counts");
+  for (int s = 0; s < sources; ++s)
+    for (int e = 0; e < experts; ++e) {
+      const std::size_t k = static_cast<std::size_t>(s) * experts + e;
+      MICROMOE_REQUIRE(kept[k] >= 0 && kept[k] <= counts(s, e), "routing: kept copies exceed the counts");
+      std::int64_t sum = 0;
+      for (std::int64_t l = leg_begin[k]; l < leg_begin[k + 1]; ++l) {
+        const int g = leg_gpu[static_cast<std::size_t>(l)];
+        const auto& reps = placement.replicas(e);
+        MICROMOE_REQUIRE(std::binary_search(reps.begin(), reps.end(), g),
+                         "routing: a leg of expert " + std::to_string(e) + " goes to GPU " + std::to_string(g) +
+                             ", which does not hold it");
+        sum += leg_tokens[static_cast<std::size_t>(l)];
+      }
+      MICROMOE_REQUIRE(sum == kept[k], "routing: legs of (source " + std::to_string(s) + ", expert " +
+                                           std::to_string(e) + ") do not sum to the kept copies");
+    }
+}
+
+std::int64_t capacity_per_expert(double capacity_factor, std::int64_t copies_of_source, int experts) {
+  const double c = capacity_factor * static_cast<double>(copies_of_source) / static_cast<double>(experts);
+  auto cap = static_cast<std::int64_t>(c);
+  if (static_cast<double>(cap) < c) ++cap;
+  return cap;
+}
+
+namespace {
+
+int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+
+std::vector<std::int64_t> ones(int n) { return std::vector<std::int64_t>(static_cast<std::size_t>(n), 1); }
+
+/// Standard EP routes: every source sends its copies of e to e's replica in its EP group.
+void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMatrix& c, const std::vector<std::int64_t>* cap,
+              Routing& out) {
+  out.reset(c.sources, c.experts, p.gpus);
+  for (int s = 0; s < c.sources; ++s)
+    for (int e = 0; e < c.experts; ++e) {
+      const std::size_t k = static_cast<std::size_t>(s) * c.experts + e;
+      const std::int64_t n = cap ? std::min(c(s, e), (*cap)[static_cast<std::size_t>(s)]) : c(s, e);
+      out.kept[k] = n;
+      out.dropped += c(s, e) - n;
+      int dst = -1;
+      for (int g : p.replicas(e))
+        if (g / ep_size == s / ep_size) dst = g;
+      MICROMOE_REQUIRE(dst >= 0, "ep routing: expert has no replica in the source's EP group");
+      out.add_leg(s, e, dst, n);
+    }
+  out.finish();
+}
+
+/// Copies of (s, e) split evenly over e's replicas (EPLB), starting at replica s mod d.
+void route_even(const schedule::Placement& p, const schedule::CountMatrix& c, Routing& out) {
+  out.reset(c.sources, c.experts, p.gpus);
+  for (int s = 0; s < c.sources; ++s)
+    for (int e = 0; e < c.experts; ++e) {
+      const std::size_t k = static_cast<std::size_t>(s) * c.experts + e;
+      const auto& reps = p.replicas(e);
+      const auto d = static_cast<std::int64_t>(reps.size());
+      const std::int64_t n = c(s, e);
+      out.kept[k] = n;
+      const std::int64_t q = n / d, r = n % d;
+      for (std::int64_t i = 0; i < d; ++i)
+        out.add_leg(s, e, reps[static_cast<std::size_t>((s + i) % d)], q + (i < r ? 1 : 0));
+    }
+  out.finish();
+}
+
+/// Converts the scheduler's routes.
+void from_routes(const schedule::Routes& r, const schedule::CountMatrix& c, int gpus, Routing& out) {
+  out.reset(c.sources, c.experts, gpus);
+  for (int s = 0; s < c.sources; ++s)
+    for (int e = 0; e < c.experts; ++e) {
+      out.kept[static_cast<std::size_t>(s) * c.experts + e] = c(s, e);
+      for (const auto& leg : r.legs(s, e)) out.add_leg(s, e, leg.gpu, leg.tokens);
+    }
+  out.finish();
+}
+
+/// Sum of loads since the last re-placement: the forecast of eplb and microep-adaptive.
+class LoadHistory {
+ public:
+  void add(const std::vector<std::int64_t>& loads) {
+    if (sum_.size() != loads.size()) sum_.assign(loads.size(), 0);
+    for (std::size_t e = 0; e < loads.size(); ++e) sum_[e] += loads[e];
+    ++iterations_;
+  }
+  int iterations() const { return iterations_; }
+  /// The forecast (+1 per expert so unseen experts keep a replica weight) and a reset.
+  std::vector<std::int64_t> take() {
+    std::vector<std::int64_t> f = sum_;
+    for (auto& v : f) v += 1;
+    std::fill(sum_.begin(), sum_.end(), 0);
+    iterations_ = 0;
+    return f;
+  }
+
+ private:
+  std::vector<std::int64_t> sum_;
+  int iterations_ = 0;
+};
+
+std::int64_t count_migrations(const schedule::Placement& from, const schedule::Placement& to) {
+  std::int64_t m = 0;
+  for (int g = 0; g < to.gpus; ++g)
+    for (int j = 0; j < to.slots_per_gpu; ++j) {
+      const int e = to.expert(g, j);
+      if (e < 0) continue;
+      const auto& reps = from.replicas(e);
+      if (!std::binary_search(reps.begin(), reps.end(), g)) ++m;
+    }
+  return m;
+}
+
+class EpStrategy : public Strategy {
+ public:
+  EpStrategy(int gpus, int experts, int ep_size, bool capacity, double factor, bool balanced)
+      : ep_size_(ep_size), capacity_(capacity), factor_(factor), balanced_(balanced) {
+    placement_ = schedule::make_ep_placement(gpus, experts, ep_size);
+  }
+  std::string name() const override { return balanced_ ? "balanced" : capacity_ ? "ep-capacity" : "ep"; }
+  bool exact() const override { return !capacity_ && !balanced_; }
+  bool forced_balance() const override { return balanced_; }
+  void route(const schedule::CountMatrix& c, Routing& out) override {
+    if (!capacity_) return route_ep(placement_, ep_size_, c, nullptr, out);
+    std::vector<std::int64_t> cap(static_cast<std::size_t>(c.sources));
+    for (int s = 0; s < c.sources; ++s) {
+      std::int64_t copies = 0;
+      for (int e = 0; e < c.experts; ++e) copies += c(s, e);
+      cap[static_cast<std::size_t>(s)] = capacity_per_expert(factor_, copies, c.experts);
+    }
+    route_ep(placement_, ep_size_, c, &cap, out);
+  }
+
+ private:
+  int ep_size_;
+  bool capacity_;
+  double factor_;
+  bool balanced_;
+};
+
+class EplbStrategy : public Strategy {
+ public:
+  EplbStrategy(int gpus, int experts, int ep_size, int extra, int interval)
+      : gpus_(gpus), experts_(experts), ep_size_(ep_size), extra_(extra), interval_(interval) {
+    placement_ = schedule::make_redundant_placement(gpus, experts, ep_size, extra, ones(experts));
+  }
+  std::string name() const override { return "eplb"; }
+  void route(const schedule::CountMatrix& c, Routing& out) override { route_even(placement_, c, out); }
+  bool end_iteration(const std::vector<std::int64_t>& loads) override {
+    history_.add(loads);
+    if (history_.iterations() < interval_) return false;
+    auto next = schedule::make_redundant_placement(gpus_, experts_, ep_size_, extra_, history_.take());
+    if (next == placement_) return false;
+    last_migrations_ = count_migrations(placement_, next);
+    placement_ = std::move(next);
+    return true;
+  }
+
+ private:
+  int gpus_, experts_, ep_size_, extra_, interval_;
+  LoadHistory history_;
+};
+
+class MicroEpStrategy : public Strategy {
+ public:
+  MicroEpStrategy(const StrategyConfig& cfg, int gpus, int experts, int ep_size, bool adaptive)
+      : cfg_(cfg), adaptive_(adaptive) {
+    const int slots = experts / ep_size;
+    if (cfg.placement == "symmetric")
+      placement_ = schedule::make_symmetric_placement(gpus, slots, experts, cfg.seed);
+    else if (cfg.placement == "random")
+      placement_ = schedule::make_random_placement(gpus, slots, experts, cfg.seed);
+    else
+      throw InputError("strategy placement '" + cfg.placement + "' is not one of: symmetric, random");
+    gpus_per_node_ = cfg.gpus_per_node > 0 ? cfg.gpus_per_node : gpus;
+    solver_ = std::make_unique<schedule::Solver>(placement_);
+  }
+  std::string name() const override { return adaptive_ ? "microep-adaptive" : "microep"; }
+  void route(const schedule::CountMatrix& c, Routing& out) override {
+    solver_->solve(c, plan_);
+    const auto routes = schedule::build_routes(placement_, c, plan_, gpus_per_node_);
+    from_routes(routes, c, placement_.gpus, out);
+    out.lower_bound = plan_.lower_bound;
+  }
+  bool end_iteration(const std::vector<std::int64_t>& loads) override {
+    if (!adaptive_) return false;
+    history_.add(loads);
+    if (history_.iterations() < cfg_.replace_interval) return false;
+    schedule::AdaptiveOptions opt;
+    opt.seed = cfg_.seed;
+    opt.search_iterations = cfg_.adaptive_search_iterations;
+    auto next = schedule::make_adaptive_placement(placement_.gpus, placement_.slots_per_gpu, history_.take(), &placement_, opt);
+    if (next.placement == placement_) return false;
+    last_migrations_ = count_migrations(placement_, next.placement);
+    placement_ = std::move(next.placement);
+    solver_ = std::make_unique<schedule::Solver>(placement_);
+    return true;
+  }
+
+ private:
+  StrategyConfig cfg_;
+  bool adaptive_;
+  int gpus_per_node_ = 1;
+  std::unique_ptr<schedule::Solver> solver_;
+  schedule::Plan plan_;
+  LoadHistory history_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& strategy_names() {
+  static const std::vector<std::string> names{"ep", "ep-capacity", "eplb", "microep", "microep-adaptive", "balanced"};
+  return names;
+}
+
+int resolve_ep_size(const StrategyConfig& config, int gpus, int experts) {
+  const int p = config.ep_size > 0 ? config.ep_size : gcd(gpus, experts);
+  if (gpus % p != 0 || experts % p != 0)
+    throw InputError("strategy ep_size " + std::to_string(p) + " must divide the group size " + std::to_string(gpus) +
+                     " and the expert count " + std::to_string(experts));
+  return p;
+}
+
+std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, int gpus, int experts) {
+  if (gpus < 1 || experts < 1) throw InputError("strategy: need at least one GPU and one expert");
+  const int p = resolve_ep_size(config, gpus, experts);
+  if (config.replace_interval < 1) throw InputError("strategy replace_interval must be >= 1");
+  try {
+    const auto& n = config.name;
+    if (n == "ep") return std::make_unique<EpStrategy>(gpus, experts, p, false, 1.0, false);
+    if (n == "ep-capacity") {
+      if (!(config.capacity_factor > 0.0)) throw InputError("strategy capacity_factor must be > 0");
+      return std::make_unique<EpStrategy>(gpus, experts, p, true, config.capacity_factor, false);
+    }
+    if (n == "balanced") return std::make_unique<EpStrategy>(gpus, experts, p, false, 1.0, true);
+    if (n == "eplb") {
+      if (config.eplb_extra_slots < 1) throw InputError("strategy eplb_extra_slots must be >= 1");
+      return std::make_unique<EplbStrategy>(gpus, experts, p, config.eplb_extra_slots, config.replace_interval);
+    }
+    if (n == "microep") return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, false);
+    if (n == "microep-adaptive") return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, true);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("strategy '" + config.name + "': " + e.what());
+  }
+  std::string list;
+  for (const auto& s : strategy_names()) list += (list.empty() ? "" : ", ") + s;
+  throw InputError("unknown strategy '" + config.name + "'; valid: " + list);
+}
+
+}  // namespace micromoe::strategy

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Load-balancing strategies of the MoE layer behind one interface: where expert replicas sit
+// (a schedule::Placement) and, every micro-batch, how many token copies each source sends to
+// each replica (a Routing). Pure host code, deterministic: every rank of a MicroEP group calls
+// the same methods with the same arguments and gets bit-identical answers, so no routing
+// information is ever exchanged.
+//
+//   ep               Megatron-style dropless EP: the replica in the source's own EP group.
+//   ep-capacity      ep with a capacity factor: per source and expert at most
+//                    ceil(capacity_factor * copies_of_source / E) copies, the rest dropped.
+//   eplb             EPLB-style: extra redundant slots for hot experts, re-placed every K
+//                    iterations from the load history, copies split evenly among replicas.
+//   microep          symmetric (or random) shuffled placement + the exact scheduler every micro-batch.
+//   microep-adaptive microep + asymmetric re-placement from the forecast every K iterations
+//                    (the layer migrates weights and optimizer state).
+//   balanced         force-balanced routing: top-k replaced by round-robin experts (math changes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schedule/placement.hpp"
+#include "schedule/solver.hpp"
+
+namespace micromoe::strategy {
+
+/// Parameters of every strategy (each uses the ones it needs; the rest are ignored).
+struct StrategyConfig {
+  std::string name = "microep";  ///< ep | ep-capacity | eplb | microep | microep-adaptive | balanced
+  int ep_size = 0;               ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
+  double capacity_factor = 1.0;  ///< ep-capacity
+  int eplb_extra_slots = 1;      ///< eplb: extra slot indices per GPU (more memory)
+  int replace_interval = 50;     ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
+  std::string placement = "symmetric";  ///< microep(-adaptive) initial placement: symmetric | random
+  std::uint64_t seed = 0;        ///< placement seeds
+  int gpus_per_node = 0;         ///< locality order of routes; 0: all GPUs on one node
+  int adaptive_search_iterations = 400;  ///< microep-adaptive local search
+};
+
+/// The routing of one micro-batch: for every (source s, expert e) the first kept(s, e) of s's
+/// copies of e (in copy order) go to the legs of (s, e) in order; the rest are dropped.
+struct Routing {
+  int sources = 0;
+  int experts = 0;
+  int gpus = 0;
+  std::vector<std::int64_t> kept;       ///< [s*E+e]
+  std::vector<std::int64_t> leg_begin;  ///< [s*E+e], size S*E+1: legs of (s,e) are [leg_begin[k], leg_begin[k+1])
+  std::vector<int> leg_gpu;             ///< destination GPU of each leg
+  std::vector<std::int64_t> leg_tokens; ///< copies of each leg (> 0)
+  std::vector<std::int64_t> gpu_load;   ///< [g]: copies computed by GPU g
+  std::int64_t dropped = 0;             ///< copies dropped in the whole group
+  std::int64_t lower_bound = 0;         ///< exact optimum of max load where a solver ran, else 0
+  std::int64_t filled_ = 0;             ///< leg_begin is final up to this index
+
+  void reset(int sources, int experts, int gpus);
+  /// Appends a leg to (s, e) (ignored unless tokens > 0); legs are added in (s, e) row-major order.
+  void add_leg(int s, int e, int gpu, std::int64_t tokens);
+  /// Completes leg_begin after the last add_leg.
+  void finish();
+  std::int64_t max_load() const;
+  /// max load / mean load (1 when there are no copies).
+  double imbalance() const;
+  /// Throws micromoe::Error when legs do not sum to kept, kept exceeds the counts, or a leg
+  /// goes to a GPU that does not hold the expert.
+  void check(const schedule::Placement& placement, const schedule::CountMatrix& counts) const;
+};
+
+/// One strategy instance per layer; all ranks of the group construct it identically.
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+  /// False for ep-capacity and balanced, whose math differs from the reference layer.
+  virtual bool exact() const { return true; }
+  /// True for balanced: the layer replaces top-k by round-robin experts.
+  virtual bool forced_balance() const { return false; }
+  const schedule::Placement& placement() const { return placement_; }
+  /// Every rank calls with the same all-gathered counts c[s][e]; deterministic.
+  virtual void route(const schedule::CountMatrix& counts, Routing& out) = 0;
+  /// Called once per training iteration, after the optimizer step, with the iteration's expert
+  /// loads L[e] (summed over micro-batches). Returns true when the placement changed: the layer
+  /// then migrates expert weights and optimizer state to placement().
+  virtual bool end_iteration(const std::vector<std::int64_t>& expert_loads) {
+    (void)expert_loads;
+    return false;
+  }
+  /// (gpu, expert) pairs new in the last placement change (weights moved).
+  std::int64_t last_migrations() const { return last_migrations_; }
+
+ protected:
+  schedule::Placement placement_;
+  std::int64_t last_migrations_ = 0;
+};
+
+/// Builds the named strategy for a MicroEP group of `gpus` ranks and `experts` experts. Throws
+/// micromoe::InputError for an unknown name or impossible sizes.
+std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, int gpus, int experts);
+/// The valid strategy names.
+const std::vector<std::string>& strategy_names();
+/// The EP size a config resolves to for G ranks and E experts.
+int resolve_ep_size(const StrategyConfig& config, int gpus, int experts);
+
+/// Per-source capacity of ep-capacity: ceil(factor * copies / experts).
+std::int64_t capacity_per_expert(double capacity_factor, std::int64_t copies_of_source, int experts);
+
+}  // namespace micromoe::strategy

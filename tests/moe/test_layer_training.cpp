@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Training: several optimizer steps (SGD with momentum, Adam) of the distributed layer follow
+// the serial reference; microep-adaptive's re-placement migrates expert weights and optimizer
+// state bit-exactly (the same bits as a run that did not migrate) and training then continues
+// as if nothing had moved.
+#include "moe_harness.hpp"
+
+namespace micromoe::moe::testing {
+namespace {
+
+constexpr double kTrainTolerance = 1e-4;  // several steps of fp32 rounding
+
+/// Runs `steps` iterations (one micro-batch each, new data per step) of the layer and of the
+/// reference; after each step the next forward outputs and the parameters must agree.
+void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr) {
+  const int G = ranks(), r = rank(), H = c.hidden;
+  const LayerConfig cfg = config_of(c);
+  comm::Communicator world(MPI_COMM_WORLD);
+  MoELayer layer(cfg, world);
+  ReferenceMoE ref(cfg);
+  {
+    const Data d0 = make_data(c, G, 0);
+    layer.set_parameters(ExecSpace(), d0.params);
+    ref.params = d0.params;
+  }
+  for (int s = 0; s < steps; ++s) {
+    const Data d = make_data(c, G, s);
+    const ExecSpace exec;
+    const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+    const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+    const auto y = to_host(layer.forward(exec, x));
+    const auto dx = to_host(layer.backward(exec, dy));
+    const auto ry = ref.forward(d.x, d.total);
+    const auto rdx = ref.backward(d.dy);
+    const std::string what = c.strategy + " step " + std::to_string(s);
+    EXPECT_LE(rel_error(y, slice(ry, d.first[r], d.count[r], H)), kTrainTolerance) << what << ": y";
+    EXPECT_LE(rel_error(dx, slice(rdx, d.first[r], d.count[r], H)), kTrainTolerance) << what << ": dx";
+    layer.step(exec);
+    ref.step();
+    expect_tensors_match(layer, Tensor::weights, ref.params, kTrainTolerance, what + ": weights");
+    expect_tensors_match(layer, Tensor::state1, ref.state1, 10 * kTrainTolerance, what + ": state1");
+  }
+  if (migrations) *migrations = layer.migrations();
+}
+
+TEST(Training, SgdMomentumFollowsReference) {
+  for (const char* s : {"ep", "eplb", "microep"}) {
+    Case c;
+    c.strategy = s;
+    c.skew = true;
+    c.optimizer.kind = OptimizerKind::sgd;
+    c.optimizer.lr = 0.05f;
+    c.replace_interval = 2;
+    train_against_reference(c, 4);
+  }
+}
+
+TEST(Training, AdamFollowsReference) {
+  Case c;
+  c.strategy = "microep";
+  c.skew = true;
+  c.optimizer.kind = OptimizerKind::adam;
+  c.optimizer.lr = 1e-3f;
+  c.optimizer.eps = 1e-3f;  // keeps near-zero gradient entries from amplifying rounding
+  train_against_reference(c, 3);
+}
+
+TEST(Training, AdaptiveWithMigrationFollowsReference) {
+  for (auto kind : {OptimizerKind::sgd, OptimizerKind::adam}) {
+    Case c;
+    c.strategy = "microep-adaptive";
+    c.skew = true;
+    c.replace_interval = 1;  // re-place after every step
+    c.optimizer.kind = kind;
+    c.optimizer.lr = kind == OptimizerKind::sgd ? 0.05f : 1e-3f;
+    c.optimizer.eps = 1e-3f;
+    std::int64_t migrations = 0;
+    train_against_reference(c, 4, &migrations);
+    // At G = 2 every expert already sits on both ranks: nothing can move.
+    if (ranks() >= 4) EXPECT_GT(migrations, 0) << "the skewed load never moved an expert";
+  }
+}
+
+TEST(Training, MigrationMovesExactBits) {
+  // Two layers, identical first iteration; one re-places after it (interval 1), the other never
+  // (interval 1000). The migrated weights and optimizer state must carry the same bits.
+  const int G = ranks(), r = rank(), H = 16;
+  Case c;
+  c.strategy = "microep-adaptive";
+  c.skew = true;
+  c.optimizer.kind = OptimizerKind::adam;
+  comm::Communicator world(MPI_COMM_WORLD);
+  Case moving = c, still = c;
+  moving.replace_interval = 1;
+  still.replace_interval = 1000;
+  MoELayer a(config_of(moving), world), b(config_of(still), world);
+  const Data d = make_data(c, G, 0);
+  for (MoELayer* l : {&a, &b}) {
+    const ExecSpace exec;
+    l->set_parameters(exec, d.params);
+    const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+    const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+    l->forward(exec, x);
+    l->backward(exec, dy);
+    l->step(exec);
+  }
+  if (G >= 4) EXPECT_NE(a.placement(), b.placement()) << "no re-placement happened";
+  for (Tensor t : {Tensor::weights, Tensor::state1, Tensor::state2}) {
+    const HostTensors ta = a.gather(ExecSpace(), t), tb = b.gather(ExecSpace(), t);
+    EXPECT_TRUE(same_bits(ta.w1, tb.w1)) << "w1 tensor " << static_cast<int>(t);
+    EXPECT_TRUE(same_bits(ta.w2, tb.w2)) << "w2 tensor " << static_cast<int>(t);
+    EXPECT_TRUE(same_bits(ta.gate, tb.gate));
+    // Every replica of the migrated layer holds those bits.
+    const HostSlots s = a.local_slots(t);
+    const std::size_t n1 = static_cast<std::size_t>(H) * c.ffn, n2 = n1;
+    for (int j = 0; j < a.placement().slots_per_gpu; ++j) {
+      const int e = a.placement().expert(r, j);
+      if (e < 0) continue;
+      EXPECT_TRUE(std::equal(s.w1.begin() + j * n1, s.w1.begin() + (j + 1) * n1, ta.w1.begin() + e * n1));
+      EXPECT_TRUE(std::equal(s.w2.begin() + j * n2, s.w2.begin() + (j + 1) * n2, ta.w2.begin() + e * n2));
+    }
+  }
+  // Gradients after migration are zero and the next step runs.
+  const HostSlots g = a.local_slots(Tensor::gradients);
+  EXPECT_TRUE(std::all_of(g.w1.begin(), g.w1.end(), [](float v) { return v == 0.0f; }));
+}
+
+TEST(Timers, EveryPhaseIsTimedAndPeakMemoryReported) {
+  Case c;
+  c.strategy = "microep";
+  const Data d = make_data(c, ranks());
+  comm::Communicator world(MPI_COMM_WORLD);
+  MoELayer layer(config_of(c), world);
+  run_once(layer, c, d);
+  layer.optimizer_step(ExecSpace());
+  for (Phase p : {Phase::gate, Phase::count_exchange, Phase::schedule, Phase::permute, Phase::dispatch,
+                  Phase::expert_compute, Phase::combine, Phase::backward, Phase::gradient_sync, Phase::optimizer})
+    EXPECT_GT(layer.timers().seconds(p), 0.0) << phase_name(p);
+  EXPECT_GE(layer.peak_bytes(), layer.current_bytes());
+}
+
+}  // namespace
+}  // namespace micromoe::moe::testing
