@@ -2,6 +2,7 @@
 #include "schedule/solver.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -78,6 +79,24 @@ Solver::Solver(Placement placement, SolverOptions options)
     }
   }
   slot_expert_ = placement_.expert_at;
+  static std::atomic<std::uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1);
+  token_index_.resize(static_cast<std::size_t>(G_) * S_);
+  for (int g = 0; g < G_; ++g)
+    for (int j = 0; j < S_; ++j) {
+      const int e = slot_expert_[static_cast<std::size_t>(g) * S_ + j];
+      token_index_[static_cast<std::size_t>(g) * S_ + j] = e < 0 ? -1 : static_cast<std::int64_t>(e) * G_ + g;
+    }
+  rep_begin_.assign(static_cast<std::size_t>(E_) + 1, 0);
+  for (int e = 0; e < E_; ++e) {
+    for (int g : placement_.replicas(e)) {
+      rep_gpu_.push_back(g);
+      rep_x_.push_back(static_cast<std::int64_t>(g) * S_ + placement_.slot_of(e));
+    }
+    rep_begin_[static_cast<std::size_t>(e) + 1] = static_cast<int>(rep_gpu_.size());
+  }
+  all_gpus_.resize(static_cast<std::size_t>(G_));
+  for (int g = 0; g < G_; ++g) all_gpus_[static_cast<std::size_t>(g)] = g;
   replica_count_.resize(static_cast<std::size_t>(E_));
   for (int e = 0; e < E_; ++e) replica_count_[static_cast<std::size_t>(e)] = placement_.replica_count(e);
   arc_begin_.assign(static_cast<std::size_t>(G_) + 1, 0);
@@ -95,6 +114,7 @@ Solver::Solver(Placement placement, SolverOptions options)
   }
   const auto GS = static_cast<std::size_t>(G_) * S_;
   loads_.assign(static_cast<std::size_t>(E_), 0);
+  prev_loads_.assign(static_cast<std::size_t>(E_), 0);
   x_.assign(GS, 0);
   local_.assign(GS, 0);
   gpu_load_.assign(static_cast<std::size_t>(G_), 0);
@@ -108,6 +128,7 @@ Solver::Solver(Placement placement, SolverOptions options)
 void Solver::reset() {
   critical_gpus_.clear();
   critical_experts_.clear();
+  have_prev_ = false;
 }
 
 std::int64_t Solver::cap(int g, std::int64_t level) const {
@@ -199,10 +220,16 @@ void Solver::solve_loads(const std::vector<std::int64_t>& loads, Plan& out) {
   if (loads.size() != static_cast<std::size_t>(E_))
     throw std::invalid_argument("loads: " + std::to_string(loads.size()) + " entries, the placement has " +
                                 std::to_string(E_) + " experts");
-  for (int e = 0; e < E_; ++e)
-    if (loads[static_cast<std::size_t>(e)] < 0)
-      throw std::invalid_argument("loads: negative load for expert " + std::to_string(e));
-  std::copy(loads.begin(), loads.end(), loads_.begin());
+  std::int64_t any_negative = 0;
+  for (int e = 0; e < E_; ++e) {
+    const std::int64_t l = loads[static_cast<std::size_t>(e)];
+    any_negative |= l;
+    loads_[static_cast<std::size_t>(e)] = l;
+  }
+  if (any_negative < 0)
+    for (int e = 0; e < E_; ++e)
+      if (loads[static_cast<std::size_t>(e)] < 0)
+        throw std::invalid_argument("loads: negative load for expert " + std::to_string(e));
   run(nullptr, G_, out);
 }
 
@@ -210,41 +237,90 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   const auto GS = static_cast<std::size_t>(G_) * S_;
   augment_count_ = 0;
 
-  // Local tokens of every (gpu, slot): what its own GPU holds for the expert there.
-  bool any_local = false;
-  for (int g = 0; g < G_; ++g) {
-    for (int j = 0; j < S_; ++j) {
-      const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
-      const int e = slot_expert_[gj];
-      const std::int64_t c = (counts && e >= 0) ? counts[static_cast<std::size_t>(g) * E_ + e] : 0;
-      local_[gj] = c;
-      any_local |= c > 0;
+  const bool warm_plan = options_.warm_start && !counts && have_prev_;
+
+  // One pass over the experts: the total, the expert with the largest load per replica and, for
+  // a warm loads-only solve, the previous plan updated by each expert's load change (added to the
+  // least loaded replica, taken from the most loaded ones; the flow below evens it out).
+  std::int64_t total = 0;
+  int top = -1;
+  std::int64_t top_load = 0, top_d = 1;
+  const int* rep_begin = rep_begin_.data();
+  const int* rep_gpu = rep_gpu_.data();
+  const std::int64_t* rep_x = rep_x_.data();
+  for (int e = 0; e < E_; ++e) {
+    const auto ei = static_cast<std::size_t>(e);
+    const std::int64_t l = loads_[ei];
+    total += l;
+    const std::int64_t d = rep_begin[e + 1] - rep_begin[e];
+    if (l * top_d > top_load * d) {
+      top = e;
+      top_load = l;
+      top_d = d;
+    }
+    if (!warm_plan) continue;
+    std::int64_t delta = l - prev_loads_[ei];
+    prev_loads_[ei] = l;
+    if (delta == 0) continue;
+    const int b = rep_begin[e], n = rep_begin[e + 1] - b;
+    if (n == 2) {  // the common case, branch-free: add to the lighter replica, take from the heavier first
+      const auto g0 = static_cast<std::size_t>(rep_gpu[b]), g1 = static_cast<std::size_t>(rep_gpu[b + 1]);
+      const auto x0 = static_cast<std::size_t>(rep_x[b]), x1 = static_cast<std::size_t>(rep_x[b + 1]);
+      const bool first_lighter = gpu_load_[g0] <= gpu_load_[g1];
+      const std::size_t lo_g = first_lighter ? g0 : g1, hi_g = first_lighter ? g1 : g0;
+      const std::size_t lo_x = first_lighter ? x0 : x1, hi_x = first_lighter ? x1 : x0;
+      const std::int64_t pos = delta > 0 ? delta : 0, neg = delta < 0 ? -delta : 0;
+      const std::int64_t from_hi = std::min(neg, x_[hi_x]);
+      const std::int64_t lo_change = pos - (neg - from_hi);
+      x_[hi_x] -= from_hi;
+      gpu_load_[hi_g] -= from_hi;
+      x_[lo_x] += lo_change;
+      gpu_load_[lo_g] += lo_change;
+      continue;
+    }
+    if (delta > 0) {
+      int best = b;
+      for (int k = b + 1; k < b + n; ++k)
+        if (gpu_load_[static_cast<std::size_t>(rep_gpu[k])] < gpu_load_[static_cast<std::size_t>(rep_gpu[best])])
+          best = k;
+      x_[static_cast<std::size_t>(rep_x[best])] += delta;
+      gpu_load_[static_cast<std::size_t>(rep_gpu[best])] += delta;
+    } else {
+      std::int64_t need = -delta;
+      while (need > 0) {
+        int worst = -1;
+        for (int k = b; k < b + n; ++k)
+          if (x_[static_cast<std::size_t>(rep_x[k])] > 0 &&
+              (worst < 0 ||
+               gpu_load_[static_cast<std::size_t>(rep_gpu[k])] > gpu_load_[static_cast<std::size_t>(rep_gpu[worst])]))
+            worst = k;
+        std::int64_t& xv = x_[static_cast<std::size_t>(rep_x[worst])];
+        const std::int64_t t = std::min(need, xv);
+        xv -= t;
+        gpu_load_[static_cast<std::size_t>(rep_gpu[worst])] -= t;
+        need -= t;
+      }
     }
   }
 
   // Lower bounds: global, per expert, previous critical set.
-  std::int64_t total = 0;
-  for (int e = 0; e < E_; ++e) total += loads_[static_cast<std::size_t>(e)];
-  std::vector<int> all;
-  std::int64_t T = 0;
-  if (weighted_) {
-    all.resize(static_cast<std::size_t>(G_));
-    for (int g = 0; g < G_; ++g) all[static_cast<std::size_t>(g)] = g;
-    T = set_bound(all, total);
-  } else {
-    T = ceil_div(total, G_);
-  }
+  std::int64_t T = weighted_ ? set_bound(all_gpus_, total) : ceil_div(total, G_);
   int crit_kind = 0;  // 0 all GPUs, 1 an expert's replica set, 2 the previous critical set, 3 a new set
   int crit_expert = -1;
-  for (int e = 0; e < E_; ++e) {
-    // Only divide when the expert can raise the bound: L[e] > cap of its replicas at T.
-    const std::int64_t l = loads_[static_cast<std::size_t>(e)];
-    if (!weighted_ && l <= T * replica_count_[static_cast<std::size_t>(e)]) continue;
-    const std::int64_t b = expert_bound(e, l);
-    if (b > T) {
-      T = b;
+  if (!weighted_) {
+    if (top >= 0 && ceil_div(top_load, top_d) > T) {
+      T = ceil_div(top_load, top_d);
       crit_kind = 1;
-      crit_expert = e;
+      crit_expert = top;
+    }
+  } else {
+    for (int e = 0; e < E_; ++e) {
+      const std::int64_t b = expert_bound(e, loads_[static_cast<std::size_t>(e)]);
+      if (b > T) {
+        T = b;
+        crit_kind = 1;
+        crit_expert = e;
+      }
     }
   }
   const std::int64_t simple_bound = T;
@@ -257,80 +333,98 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
       crit_kind = 2;
     }
   }
-
-  // Initial plan: local tokens stay, the rest is water-filled into the replicas' remaining capacity.
   for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
-  std::fill(gpu_load_.begin(), gpu_load_.end(), 0);
-  for (int g = 0; g < G_; ++g) {
-    std::int64_t l = 0;
-    for (int j = 0; j < S_; ++j) {
-      const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
-      x_[gj] = local_[gj];
-      l += local_[gj];
-    }
-    gpu_load_[static_cast<std::size_t>(g)] = l;
+
+  // Local tokens of every (gpu, slot): what its own GPU holds for the expert there.
+  bool any_local = false;
+  if (counts) {
+    for (int g = 0; g < G_; ++g)
+      for (int j = 0; j < S_; ++j) {
+        const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
+        const int e = slot_expert_[gj];
+        const std::int64_t c = e >= 0 ? counts[static_cast<std::size_t>(g) * E_ + e] : 0;
+        local_[gj] = c;
+        any_local |= c > 0;
+      }
   }
-  {
-    std::vector<std::pair<std::int64_t, int>> sl;  // (slack, gpu), sorted by slack desc, gpu asc
-    for (int e = 0; e < E_; ++e) {
-      const auto& reps = placement_.replicas(e);
-      const int j = placement_.slot_of(e);
-      std::int64_t rem = loads_[static_cast<std::size_t>(e)];
-      for (int g : reps) rem -= local_[static_cast<std::size_t>(g) * S_ + j];
-      if (rem <= 0) continue;
-      if (reps.size() == 1) {
-        const int g = reps[0];
-        x_[static_cast<std::size_t>(g) * S_ + j] += rem;
-        gpu_load_[static_cast<std::size_t>(g)] += rem;
-        continue;
+
+  // Cold initial plan: local tokens stay, the rest is water-filled into the replicas' room.
+  if (!warm_plan) {
+    std::fill(gpu_load_.begin(), gpu_load_.end(), 0);
+    for (int g = 0; g < G_; ++g) {
+      std::int64_t l = 0;
+      for (int j = 0; j < S_; ++j) {
+        const std::size_t gj = static_cast<std::size_t>(g) * S_ + j;
+        const std::int64_t c = counts ? local_[gj] : 0;
+        x_[gj] = c;
+        l += c;
       }
-      if (reps.size() == 2) {  // the common case, without sorting or division
-        int a = reps[0], b = reps[1];
-        std::int64_t sa = capv_[static_cast<std::size_t>(a)] - gpu_load_[static_cast<std::size_t>(a)];
-        std::int64_t sb = capv_[static_cast<std::size_t>(b)] - gpu_load_[static_cast<std::size_t>(b)];
-        if (sb > sa) {
-          std::swap(a, b);
-          std::swap(sa, sb);
+      gpu_load_[static_cast<std::size_t>(g)] = l;
+    }
+    {
+      std::vector<std::pair<std::int64_t, int>> sl;  // (slack, gpu), sorted by slack desc, gpu asc
+      for (int e = 0; e < E_; ++e) {
+        const auto& reps = placement_.replicas(e);
+        const int j = placement_.slot_of(e);
+        std::int64_t rem = loads_[static_cast<std::size_t>(e)];
+        if (counts)
+          for (int g : reps) rem -= local_[static_cast<std::size_t>(g) * S_ + j];
+        if (rem <= 0) continue;
+        if (reps.size() == 1) {
+          const int g = reps[0];
+          x_[static_cast<std::size_t>(g) * S_ + j] += rem;
+          gpu_load_[static_cast<std::size_t>(g)] += rem;
+          continue;
         }
-        std::int64_t ga = std::min(rem, sa - sb), gb = 0;
-        const std::int64_t rest = rem - ga;
-        ga += rest - (rest >> 1);
-        gb += rest >> 1;
-        x_[static_cast<std::size_t>(a) * S_ + j] += ga;
-        gpu_load_[static_cast<std::size_t>(a)] += ga;
-        x_[static_cast<std::size_t>(b) * S_ + j] += gb;
-        gpu_load_[static_cast<std::size_t>(b)] += gb;
-        continue;
-      }
-      sl.clear();
-      for (int g : reps)
-        sl.emplace_back(capv_[static_cast<std::size_t>(g)] - gpu_load_[static_cast<std::size_t>(g)], g);
-      std::sort(sl.begin(), sl.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
-      });
-      // Find k receivers and level lambda: give s_i - lambda to the k largest slacks.
-      const int d = static_cast<int>(sl.size());
-      std::int64_t prefix = 0;
-      int k = 1;
-      std::int64_t lambda = 0;
-      for (k = 1; k <= d; ++k) {
-        prefix += sl[static_cast<std::size_t>(k - 1)].first;
-        lambda = floor_div(prefix - rem, k);
-        if (k == d || lambda >= sl[static_cast<std::size_t>(k)].first) break;
-      }
-      std::int64_t over = prefix - static_cast<std::int64_t>(k) * lambda - rem;  // in [0, k)
-      for (int i = 0; i < k; ++i) {
-        std::int64_t give = sl[static_cast<std::size_t>(i)].first - lambda;
-        if (over > 0) {
-          --give;
-          --over;
+        if (reps.size() == 2) {  // the common case, without sorting or division
+          int a = reps[0], b = reps[1];
+          std::int64_t sa = capv_[static_cast<std::size_t>(a)] - gpu_load_[static_cast<std::size_t>(a)];
+          std::int64_t sb = capv_[static_cast<std::size_t>(b)] - gpu_load_[static_cast<std::size_t>(b)];
+          if (sb > sa) {
+            std::swap(a, b);
+            std::swap(sa, sb);
+          }
+          std::int64_t ga = std::min(rem, sa - sb), gb = 0;
+          const std::int64_t rest = rem - ga;
+          ga += rest - (rest >> 1);
+          gb += rest >> 1;
+          x_[static_cast<std::size_t>(a) * S_ + j] += ga;
+          gpu_load_[static_cast<std::size_t>(a)] += ga;
+          x_[static_cast<std::size_t>(b) * S_ + j] += gb;
+          gpu_load_[static_cast<std::size_t>(b)] += gb;
+          continue;
         }
-        const int g = sl[static_cast<std::size_t>(i)].second;
-        x_[static_cast<std::size_t>(g) * S_ + j] += give;
-        gpu_load_[static_cast<std::size_t>(g)] += give;
+        sl.clear();
+        for (int g : reps)
+          sl.emplace_back(capv_[static_cast<std::size_t>(g)] - gpu_load_[static_cast<std::size_t>(g)], g);
+        std::sort(sl.begin(), sl.end(), [](const auto& a, const auto& b) {
+          return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        // Find k receivers and level lambda: give s_i - lambda to the k largest slacks.
+        const int d = static_cast<int>(sl.size());
+        std::int64_t prefix = 0;
+        int k = 1;
+        std::int64_t lambda = 0;
+        for (k = 1; k <= d; ++k) {
+          prefix += sl[static_cast<std::size_t>(k - 1)].first;
+          lambda = floor_div(prefix - rem, k);
+          if (k == d || lambda >= sl[static_cast<std::size_t>(k)].first) break;
+        }
+        std::int64_t over = prefix - static_cast<std::int64_t>(k) * lambda - rem;  // in [0, k)
+        for (int i = 0; i < k; ++i) {
+          std::int64_t give = sl[static_cast<std::size_t>(i)].first - lambda;
+          if (over > 0) {
+            --give;
+            --over;
+          }
+          const int g = sl[static_cast<std::size_t>(i)].second;
+          x_[static_cast<std::size_t>(g) * S_ + j] += give;
+          gpu_load_[static_cast<std::size_t>(g)] += give;
+        }
       }
     }
-  }
+
+  }  // cold initial plan
 
   // Balance: max-flow at level T; on failure jump T to the density of the blocked set.
   int rounds = 0;
@@ -363,20 +457,30 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     }
   }
 
-  // Output.
+  if (!warm_plan) std::copy(loads_.begin(), loads_.end(), prev_loads_.begin());
+  have_prev_ = true;
+
+  // Output. A Plan reused with the same solver keeps its nonzero positions: overwrite only.
   const auto EG = static_cast<std::size_t>(E_) * G_;
-  if (out.tokens.size() != EG || out.gpus != G_ || out.experts != E_) {
-    out.tokens.assign(EG, 0);
-  } else {
-    for (std::size_t i : out.written_) out.tokens[i] = 0;
+  const bool same_layout = out.layout_id_ == id_ && out.tokens.size() == EG && out.gpus == G_ && out.experts == E_;
+  if (!same_layout) {
+    if (out.tokens.size() != EG || out.gpus != G_ || out.experts != E_) {
+      out.tokens.assign(EG, 0);
+    } else {
+      for (std::size_t i : out.written_) out.tokens[i] = 0;
+    }
+    out.written_.clear();
+    for (std::size_t gj = 0; gj < GS; ++gj)
+      if (token_index_[gj] >= 0) out.written_.push_back(static_cast<std::size_t>(token_index_[gj]));
+    out.layout_id_ = id_;
   }
-  out.written_.clear();
   out.gpus = G_;
   out.experts = E_;
   out.slots_per_gpu = S_;
   out.slot_tokens.resize(GS);
   out.gpu_load.resize(static_cast<std::size_t>(G_));
   std::int64_t maxl = 0, objective = 0;
+  std::int64_t* tokens = out.tokens.data();
   for (int g = 0; g < G_; ++g) {
     std::int64_t l = 0;
     for (int j = 0; j < S_; ++j) {
@@ -384,12 +488,8 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
       const std::int64_t v = x_[gj];
       out.slot_tokens[gj] = v;
       l += v;
-      const int e = slot_expert_[gj];
-      if (e >= 0) {
-        const std::size_t idx = static_cast<std::size_t>(e) * G_ + g;
-        out.tokens[idx] = v;
-        out.written_.push_back(idx);
-      }
+      const std::int64_t idx = token_index_[gj];
+      if (idx >= 0) tokens[idx] = v;
     }
     out.gpu_load[static_cast<std::size_t>(g)] = l;
     maxl = std::max(maxl, l);

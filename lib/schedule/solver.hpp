@@ -74,6 +74,7 @@ struct Plan {
  private:
   friend class Solver;
   std::vector<std::size_t> written_;  // entries of `tokens` the last solve wrote (cheap clearing on reuse)
+  std::uint64_t layout_id_ = 0;       // the solver that wrote them (same solver: same positions)
 };
 
 /// The exact min-max solver for one placement.
@@ -103,7 +104,8 @@ class Solver {
   /// Solves for counts c[source][expert] (sources == G for locality; any number of sources is
   /// accepted with locality off). Throws std::invalid_argument on wrong shapes or negative counts.
   Plan solve(const CountMatrix& counts);
-  /// Same, reusing `out`'s buffers (no allocation in steady state).
+  /// Same, reusing `out`'s buffers (no allocation in steady state). `out` must not have been
+  /// edited since this solver last wrote it (only the replica positions are rewritten).
   void solve(const CountMatrix& counts, Plan& out);
   /// Solves for expert loads only (no locality preference).
   Plan solve_loads(const std::vector<std::int64_t>& loads);
@@ -135,13 +137,21 @@ class Solver {
   // Arcs of the GPU graph: for GPU g, arcs_[arc_begin_[g] .. arc_begin_[g+1]) = (slot, to).
   std::vector<int> arc_begin_;
   std::vector<int> arc_slot_, arc_to_;
-  std::vector<int> slot_expert_;  // [g*S+j] expert or -1
+  std::vector<int> slot_expert_;             // [g*S+j] expert or -1
   std::vector<std::int64_t> replica_count_;  // d_e
+  std::vector<int> rep_begin_, rep_gpu_;     // replicas in CSR form: rep_gpu_[rep_begin_[e] ..]
+  std::vector<std::int64_t> rep_x_;          // and their index g*S+j into x_
+  std::vector<int> all_gpus_;
+  std::vector<std::int64_t> token_index_;  // [g*S+j] -> e*G+g in Plan::tokens, or -1
+  std::uint64_t id_ = 0;                   // identity for Plan buffer reuse
 
   // Per-solve state.
   std::vector<std::int64_t> loads_, x_, local_, gpu_load_, capv_;
   std::vector<int> level_, it_, queue_;
   std::int64_t augment_count_ = 0;
+  // Warm plan: x_ / gpu_load_ hold the previous plan for prev_loads_.
+  std::vector<std::int64_t> prev_loads_;
+  bool have_prev_ = false;
 
   // Warm start: the critical set and the experts inside it.
   std::vector<int> critical_gpus_;

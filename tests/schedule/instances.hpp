@@ -67,7 +67,8 @@ class DriftingZipf {
     return c;
   }
 
-  /// Next micro-batch from expected counts (fast: O(G * E)); used at large sizes.
+  /// Next micro-batch with the statistics of next() at O(G * E) cost, for large sizes: every
+  /// count is its expected value plus Poisson-like noise (normal, variance = mean).
   CountMatrix next_expected() {
     drift();
     CountMatrix c(G_, E_);
@@ -77,8 +78,9 @@ class DriftingZipf {
       for (int r = 0; r < E_; ++r) {
         const int e = rank_[static_cast<std::size_t>(r)];
         const double mean = static_cast<double>(tokens_) * k_ * weight_[static_cast<std::size_t>(r)] / total;
-        const double noise = 0.9 + 0.2 * uniform();
-        c(g, e) = static_cast<std::int64_t>(mean * noise + uniform());
+        const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+        c(g, e) = std::max<std::int64_t>(0, std::llround(mean + std::sqrt(mean) * z));
       }
     return c;
   }
