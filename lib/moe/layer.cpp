@@ -676,7 +676,7 @@ std::vector<float> MoELayer::local_gate(Tensor which) const {
   return std::vector<float>(h.data(), h.data() + h.span());
 }
 
-HostTensors MoELayer::gather(const ExecSpace& exec, Tensor which) const {
+HostTensors MoELayer::gather(const ExecSpace& exec, Tensor which, bool sum_replicas) const {
   compat::fence(exec, "micromoe::MoELayer::gather");
   const std::size_t n1 = static_cast<std::size_t>(H_) * F1_, n2 = static_cast<std::size_t>(F_) * H_;
   HostTensors out;
@@ -687,10 +687,12 @@ HostTensors MoELayer::gather(const ExecSpace& exec, Tensor which) const {
   if (!mine.w1.empty())
     for (int j = 0; j < S_; ++j) {
       const int e = placement().expert(me_, j);
-      if (e < 0 || placement().replicas(e).front() != me_) continue;
+      if (e < 0 || (!sum_replicas && placement().replicas(e).front() != me_)) continue;
       std::copy_n(mine.w1.data() + static_cast<std::size_t>(j) * n1, n1, out.w1.data() + static_cast<std::size_t>(e) * n1);
       std::copy_n(mine.w2.data() + static_cast<std::size_t>(j) * n2, n2, out.w2.data() + static_cast<std::size_t>(e) * n2);
     }
+  if (G_ > 1 && sum_replicas)
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.gate.data(), static_cast<int>(out.gate.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
   if (G_ > 1) {
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.w1.data(), static_cast<int>(out.w1.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.w2.data(), static_cast<int>(out.w2.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
@@ -706,6 +708,25 @@ std::vector<int> MoELayer::last_choices() const {
   auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), sub);
   for (std::int64_t t = 0; t < s.T; ++t)
     for (int i = 0; i < K_; ++i) out[static_cast<std::size_t>(t) * K_ + i] = h(t, i);
+  return out;
+}
+
+std::vector<float> MoELayer::last_gate_weights() const {
+  const Impl& s = *impl_;
+  std::vector<float> out(static_cast<std::size_t>(s.T) * K_);
+  if (s.T == 0) return out;
+  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), rows_of(s.gw, 0, s.T));
+  for (std::int64_t t = 0; t < s.T; ++t)
+    for (int i = 0; i < K_; ++i) out[static_cast<std::size_t>(t) * K_ + i] = h(t, i);
+  return out;
+}
+
+std::vector<int> MoELayer::last_kept_copies() const {
+  const Impl& s = *impl_;
+  std::vector<int> out(static_cast<std::size_t>(s.T) * K_);
+  if (s.T == 0) return out;
+  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), Kokkos::subview(s.copy_row, std::make_pair(std::int64_t{0}, s.T * K_)));
+  for (std::size_t n = 0; n < out.size(); ++n) out[n] = h(n) >= 0 ? 1 : 0;
   return out;
 }
 

@@ -133,6 +133,8 @@ class MoELayer {
   const LayerConfig& config() const { return config_; }
   const strategy::Strategy& strategy() const { return *strategy_; }
   const schedule::Placement& placement() const { return strategy_->placement(); }
+  /// The layer's own duplicate of the group communicator.
+  const comm::Communicator& communicator() const { return comm_; }
   int rank() const { return comm_.rank(); }
   int ranks() const { return comm_.size(); }
   const MicroBatchStats& last_stats() const { return stats_; }
@@ -148,14 +150,19 @@ class MoELayer {
   /// Sets all parameters from host data indexed by expert (every rank passes the same);
   /// optimizer state and gradients are zeroed.
   void set_parameters(const ExecSpace& exec, const HostTensors& params);
-  /// Collective: the layer's tensors by expert, each expert from its lowest-rank replica; the
-  /// gate part is this rank's copy.
-  HostTensors gather(const ExecSpace& exec, Tensor which) const;
+  /// Collective: the layer's tensors by expert, each expert from its lowest-rank replica and the
+  /// gate from this rank. With `sum_replicas`, the sum over all replicas (and, for the gate, over
+  /// all ranks) instead: before sync_gradients, that is the synchronised gradient.
+  HostTensors gather(const ExecSpace& exec, Tensor which, bool sum_replicas = false) const;
   /// This rank's per-slot expert tensors and its gate tensor.
   HostSlots local_slots(Tensor which) const;
   std::vector<float> local_gate(Tensor which) const;
   /// Experts chosen for the last forward's tokens, [T][k] (after balanced's override).
   std::vector<int> last_choices() const;
+  /// Gate weights of those choices, [T][k] (drops keep their weight: see last_kept_copies()).
+  std::vector<float> last_gate_weights() const;
+  /// 1 for every copy (t, i) of the last forward that was computed, 0 for a dropped one, [T][k].
+  std::vector<int> last_kept_copies() const;
   /// Device views of the parameters (for the HDF5 dump and drivers).
   const Matrix& gate_weights() const { return wg_; }
   const Slots& w1() const { return w1_; }
