@@ -22,7 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 SUPPORTED_FORMAT_VERSIONS = (1,)
 
 PHASES = ("gate", "count_exchange", "schedule", "permute", "dispatch", "expert_compute", "combine", "backward",
-          "gradient_sync", "optimizer")
+          "gradient_sync", "optimizer", "migration")
 
 # dataset -> the names of its dimensions (I iterations, L layers, M micro-batches, P phases, R ranks)
 DATASETS = {

@@ -160,6 +160,11 @@ std::vector<KeySpec> build_schema() {
       bind_field("workload", "trace_file", workload, &W::trace_file, KeyType::string, DeckValue(d.workload.trace_file),
                  "per-iteration/layer/micro-batch expert counts to replay (HDF5 or CSV; needed when kind = trace)"));
 
+  s.push_back(real_key("workload", "noise", workload, &W::noise, d.workload.noise, 0.0, 10.0, false, false,
+                       "synthetic: standard deviation of a token around its cluster centre"));
+  s.push_back(int_key("workload", "teacher_rank", workload, &W::teacher_rank, d.workload.teacher_rank, 1, 16,
+                      "synthetic: rank of each expert of the fixed teacher MoE that supplies the targets"));
+
   // [training]
   s.push_back(int_key("training", "iterations", training, &T::iterations, d.training.iterations, 1, kMaxInt,
                       "training steps per strategy"));

@@ -9,7 +9,7 @@ namespace micromoe::io {
 const std::array<const char*, kPhaseCount>& phase_names() {
   static const std::array<const char*, kPhaseCount> names = {"gate",          "count_exchange", "schedule", "permute",
                                                              "dispatch",      "expert_compute", "combine",  "backward",
-                                                             "gradient_sync", "optimizer"};
+                                                             "gradient_sync", "optimizer",      "migration"};
   return names;
 }
 

@@ -13,7 +13,7 @@
 
 namespace micromoe::io {
 
-/// The timed phases of a training step, in report order.
+/// The timed phases of a training step, in report order (the same order as moe::Phase).
 enum class Phase {
   gate,
   count_exchange,
@@ -25,8 +25,9 @@ enum class Phase {
   backward,
   gradient_sync,
   optimizer,
+  migration,  ///< eplb / microep-adaptive re-placement: moving weights and optimizer state
 };
-constexpr std::size_t kPhaseCount = 10;
+constexpr std::size_t kPhaseCount = 11;
 /// Phase names as stored in the report ("gate", "count_exchange", ...), indexed by Phase.
 const std::array<const char*, kPhaseCount>& phase_names();
 

@@ -53,6 +53,8 @@ struct WorkloadConfig {
   double burst_probability = 0.05;  ///< probability that a micro-batch bursts
   double burst_factor = 4.0;        ///< popularity multiplier of the bursting cluster
   std::string trace_file;           ///< per-expert counts to replay (kind = trace)
+  double noise = 0.25;              ///< standard deviation of a token around its cluster centre
+  int teacher_rank = 4;             ///< rank of each teacher expert (the learnable targets)
 };
 
 /// [training]

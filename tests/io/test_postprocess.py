@@ -51,7 +51,7 @@ class PostProcess(unittest.TestCase):
         self.assertEqual([s.name for s in report.strategies], ["ep", "ep-capacity", "microep", "balanced"])
         ep, microep = report.strategy("ep"), report.strategy("microep")
         self.assertEqual(ep.loads.shape, (5, 2, 3, 4))
-        self.assertEqual(ep.phase_times.shape, (5, 10, 4))
+        self.assertEqual(ep.phase_times.shape, (5, 11, 4))
         self.assertEqual(ep.phase_names[0], "gate")
         self.assertLess(microep.summary["mean_imbalance"], ep.summary["mean_imbalance"])
         self.assertEqual(report.strategy("ep-capacity").dropped_tokens, 5 * 2 * (7 + 14 + 21))
