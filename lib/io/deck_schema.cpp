@@ -150,15 +150,17 @@ std::vector<KeySpec> build_schema() {
                        "Zipf exponent s of cluster popularity (0 = uniform)"));
   s.push_back(int_key("workload", "clusters", workload, &W::clusters, d.workload.clusters, 1, 1048576,
                       "token clusters whose popularity follows Zipf(s)"));
-  s.push_back(real_key("workload", "drift", workload, &W::drift, d.workload.drift, 0.0, 1.0, false, false,
-                       "per-iteration popularity drift rate (0 = static popularity)"));
+  s.push_back(
+      real_key("workload", "drift", workload, &W::drift, d.workload.drift, 0.0, 1.0, false, false,
+               "per-iteration drift: fraction of clusters that swap popularity rank with a neighbour (0 = static)"));
   s.push_back(real_key("workload", "burst_probability", workload, &W::burst_probability, d.workload.burst_probability,
-                       0.0, 1.0, false, false, "probability that a micro-batch has a burst of one cluster"));
+                       0.0, 1.0, false, false, "probability per iteration that one cluster bursts"));
   s.push_back(real_key("workload", "burst_factor", workload, &W::burst_factor, d.workload.burst_factor, 1.0, 1000.0,
                        false, false, "popularity multiplier of the bursting cluster"));
-  s.push_back(
-      bind_field("workload", "trace_file", workload, &W::trace_file, KeyType::string, DeckValue(d.workload.trace_file),
-                 "per-iteration/layer/micro-batch expert counts to replay (HDF5 or CSV; needed when kind = trace)"));
+  s.push_back(bind_field(
+      "workload", "trace_file", workload, &W::trace_file, KeyType::string, DeckValue(d.workload.trace_file),
+      "routing trace to replay (CSV of per-expert counts, see docs/trace.md; relative to the current directory; needed "
+      "when kind = trace)"));
 
   s.push_back(real_key("workload", "noise", workload, &W::noise, d.workload.noise, 0.0, 10.0, false, false,
                        "synthetic: standard deviation of a token around its cluster centre"));

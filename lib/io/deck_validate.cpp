@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // validate / resolve_layout: the checks that involve several keys or the rank count.
 #include <algorithm>
+#include <numeric>
 #include <set>
 
 #include "comm/backend.hpp"

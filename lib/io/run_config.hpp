@@ -49,7 +49,7 @@ struct WorkloadConfig {
   Kind kind = Kind::synthetic;
   double zipf_s = 1.0;              ///< Zipf exponent of cluster popularity
   int clusters = 64;                ///< token clusters
-  double drift = 0.02;              ///< per-iteration popularity drift rate
+  double drift = 0.05;              ///< per-iteration popularity drift rate
   double burst_probability = 0.05;  ///< probability that a micro-batch bursts
   double burst_factor = 4.0;        ///< popularity multiplier of the bursting cluster
   std::string trace_file;           ///< per-expert counts to replay (kind = trace)
