@@ -30,6 +30,25 @@ void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, i
   tokens_per_second.assign(iterations, 0.0);
 }
 
+void StrategyResults::truncate(int completed) {
+  if (completed < 0 || completed >= iterations) return;
+  const auto keep = [completed, this](auto& v) {
+    v.resize(v.size() / static_cast<std::size_t>(iterations) * static_cast<std::size_t>(completed));
+  };
+  if (iterations > 0) {
+    keep(loads);
+    keep(bytes_sent);
+    keep(imbalance);
+    keep(tokens_dropped);
+    keep(schedule_us);
+    keep(phase_times);
+    keep(loss);
+    keep(step_time);
+    keep(tokens_per_second);
+  }
+  iterations = completed;
+}
+
 void StrategyResults::compute_imbalance() {
   const std::size_t cells = static_cast<std::size_t>(iterations) * layers * micro_batches;
   imbalance.assign(cells, 1.0);

@@ -74,6 +74,8 @@ struct StrategyResults {
                static_cast<std::size_t>(ranks) +
            static_cast<std::size_t>(rank);
   }
+  /// Keeps only the first `completed` iterations of every array (after a SIGTERM).
+  void truncate(int completed);
   /// Fills imbalance from loads (max / mean over ranks; 1 where no tokens).
   void compute_imbalance();
   /// Empty when every array has the size its dims say, else what is wrong.

@@ -107,12 +107,25 @@ void check_names(const std::string& path, const std::vector<StrategyResults>& st
 
 }  // namespace
 
+void check_report_path(const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  std::FILE* probe = std::fopen(temporary.c_str(), "wb");
+  if (!probe)
+    throw InputError("[run] report: cannot create " + temporary + ": " + std::strerror(errno) +
+                     "; fix: create its directory, or set run.report to a writable path");
+  std::fclose(probe);
+  std::remove(temporary.c_str());
+}
+
 void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies) {
   check_names(path, strategies);
   const std::string temporary = path + ".tmp";
   const h5::QuietErrors quiet;
   try {
     write_file(temporary, info, strategies);  // every handle is closed when this returns
+  } catch (const Error& e) {
+    std::remove(temporary.c_str());
+    throw Error("report " + path + ": not written: " + e.what());
   } catch (...) {
     std::remove(temporary.c_str());
     throw;

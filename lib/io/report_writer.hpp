@@ -19,4 +19,9 @@ constexpr std::int64_t kReportFormatVersion = 1;
 /// without '/', and not "run"; every StrategyResults must have the shapes its dims say.
 void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies);
 
+/// Checks early (before hours of training) that a report can be created at `path`: creates and
+/// removes `path + ".tmp"`. Throws micromoe::InputError "[run] report: cannot create ...; fix: ..."
+/// otherwise. Call it on rank 0 and share the verdict.
+void check_report_path(const std::string& path);
+
 }  // namespace micromoe::io

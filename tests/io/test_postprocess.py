@@ -83,7 +83,13 @@ class PostProcess(unittest.TestCase):
         result = plot(self.truncated, "--out", out)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("Truncated run", result.stdout)
-        self.assertEqual(open_report(self.truncated).strategy("balanced").iterations, 2)
+        report = open_report(self.truncated)
+        self.assertTrue(report.truncated)
+        self.assertEqual(report.strategy("microep").iterations, 2)
+        self.assertEqual(report.strategy("balanced").iterations, 0)
+        self.assertIn("| balanced | 0 | - | - | - | - | - |", result.stdout)
+        for name in PLOTS:
+            self.assertTrue(os.path.getsize(os.path.join(out, name)) > 0, name)
 
     def assert_refused(self, path, message):
         result = plot(path, "--out", os.path.join(self.tmp, "refused"))

@@ -128,7 +128,14 @@ TEST(ReportWriter, NoFileOnFailure) {
   const std::string path = temp_path("failed.h5");
   std::vector<StrategyResults> results = {testing::sample_results("ep", 2.0), testing::sample_results("microep", 1.0)};
   results[1].loss.pop_back();  // fails after the file was created and the ep group written
-  EXPECT_THROW(write_report(path, testing::sample_run_info(), results), Error);
+  try {
+    write_report(path, testing::sample_run_info(), results);
+    ADD_FAILURE() << "a wrong shape must be refused";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("not written"), std::string::npos) << what;
+    EXPECT_NE(what.find("loss has 4 values, its dims need 5"), std::string::npos) << what;
+  }
   EXPECT_FALSE(exists(path));
   EXPECT_FALSE(exists(path + ".tmp"));
 
@@ -152,6 +159,34 @@ TEST(ReportWriter, NoFileOnFailure) {
   }
   EXPECT_THROW(write_report("/nonexistent-dir/r.h5", testing::sample_run_info(), {}), Error);
   EXPECT_FALSE(exists(path));
+}
+
+TEST(ReportWriter, TruncateKeepsTheFirstIterations) {
+  StrategyResults r = testing::sample_results("microep", 1.5, 5);
+  const StrategyResults full = r;
+  r.truncate(2);
+  EXPECT_EQ(r.iterations, 2);
+  EXPECT_EQ(r.shape_problem(), "");
+  EXPECT_EQ(r.loads, std::vector<std::int64_t>(full.loads.begin(), full.loads.begin() + r.loads.size()));
+  EXPECT_EQ(r.phase_times.size(), 2 * kPhaseCount * 4);
+  EXPECT_EQ(r.step_time, std::vector<double>(full.step_time.begin(), full.step_time.begin() + 2));
+  r.truncate(0);
+  EXPECT_EQ(r.iterations, 0);
+  EXPECT_TRUE(r.loads.empty());
+  EXPECT_EQ(r.shape_problem(), "");
+}
+
+TEST(ReportWriter, CheckReportPathSaysWhatToFix) {
+  const std::string path = temp_path("probe.h5");
+  EXPECT_NO_THROW(check_report_path(path));
+  EXPECT_FALSE(exists(path + ".tmp"));
+  try {
+    check_report_path("/nonexistent-dir/r.h5");
+    ADD_FAILURE() << "an unwritable report path must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("[run] report: cannot create /nonexistent-dir/r.h5.tmp"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Hdf5Handles, MoveOnlyAndClosedOnce) {

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     if (argc > 2 && std::strcmp(argv[2], "--truncated") == 0) {
       info.truncated = true;
       info.iterations_completed = 2;
-      results.back() = testing::sample_results("balanced", 1.0, 2);
+      results[2] = testing::sample_results("microep", 1.05, 2);  // stopped during microep
+      results[3] = testing::sample_results("balanced", 1.0, 0);  // never started
     }
     write_report(argv[1], info, results);
   } catch (const std::exception& e) {
