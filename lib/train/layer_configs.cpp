@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "train/layer_configs.hpp"
+
+namespace micromoe::train {
+
+namespace {
+moe::Activation to_layer(io::ModelConfig::Activation a) {
+  switch (a) {
+    case io::ModelConfig::Activation::gelu:
+      return moe::Activation::gelu;
+    case io::ModelConfig::Activation::silu:
+      return moe::Activation::silu;
+    case io::ModelConfig::Activation::swiglu:
+      return moe::Activation::swiglu;
+  }
+  return moe::Activation::gelu;
+}
+}  // namespace
+
+std::vector<moe::LayerConfig> layer_configs(const io::RunConfig& config, io::StrategyKind strategy, int gpus_per_node) {
+  std::vector<moe::LayerConfig> out;
+  for (int l = 0; l < config.model.layers; ++l) {
+    moe::LayerConfig c;
+    c.hidden = config.model.hidden;
+    c.ffn = config.model.ffn;
+    c.experts = config.model.experts;
+    c.top_k = config.model.top_k;
+    c.activation = to_layer(config.model.activation);
+    c.renormalize = config.model.renormalize;
+    c.strategy.name = io::to_string(strategy);
+    c.strategy.ep_size = config.parallel.ep_size;
+    c.strategy.capacity_factor = config.parallel.capacity_factor;
+    c.strategy.eplb_extra_slots = config.parallel.eplb_redundant_slots;
+    c.strategy.replace_interval = config.parallel.replace_interval;
+    c.strategy.placement = io::to_string(config.parallel.placement);
+    c.strategy.seed = config.training.seed + static_cast<std::uint64_t>(l);
+    c.strategy.gpus_per_node = gpus_per_node;
+    c.backend = config.parallel.backend;
+    c.optimizer.kind = config.training.optimizer == io::TrainingConfig::Optimizer::adam ? moe::OptimizerKind::adam
+                                                                                        : moe::OptimizerKind::sgd;
+    c.optimizer.lr = static_cast<float>(config.training.learning_rate);
+    c.optimizer.momentum = static_cast<float>(config.training.momentum);
+    c.optimizer.beta1 = static_cast<float>(config.training.momentum);  // the deck's momentum is Adam's beta1
+    c.seed = config.training.seed * 1000003ULL + static_cast<std::uint64_t>(l);
+    out.push_back(c);
+  }
+  return out;
+}
+
+workload::SyntheticConfig synthetic_config(const io::RunConfig& config) {
+  workload::SyntheticConfig s;
+  s.hidden = config.model.hidden;
+  s.tokens = config.training.tokens_per_micro_batch;
+  s.popularity.clusters = config.workload.clusters;
+  s.popularity.zipf_s = config.workload.zipf_s;
+  s.popularity.drift = config.workload.drift;
+  s.popularity.burst_probability = config.workload.burst_probability;
+  s.popularity.burst_factor = config.workload.burst_factor;
+  s.popularity.seed = config.training.seed;
+  return s;
+}
+
+}  // namespace micromoe::train

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// `micromoe run`: every strategy of a deck, side by side, into one HDF5 report.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include <vector>
+#include "comm/communicator.hpp"
+
+#include "io/report_data.hpp"
+#include "io/run_config.hpp"
+
+namespace micromoe::train {
+
+struct JobOutcome {
+  std::string report_path;  ///< where the report was written (rank 0)
+  bool truncated = false;   ///< stopped by SIGTERM: the report says so
+};
+
+/// Collective over `world`. Trains every strategy of the resolved deck, prints progress and a
+/// summary table on rank 0, writes the report on rank 0 (temporary file, then rename), and
+/// makes every rank agree on the outcome (a failed report write throws on every rank).
+JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
+                   std::ostream& out);
+
+/// The markdown summary table of the report's strategies (what run/demo.sh prints).
+std::string summary_table(const std::vector<io::StrategyResults>& results, int warmup_iterations);
+
+}  // namespace micromoe::train

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/kokkos_compat.hpp"
+#include "train/layer_configs.hpp"
+#include "train/moe_stack.hpp"
+#include "train/stop_request.hpp"
+#include "workload/synthetic.hpp"
+#include "workload/teacher.hpp"
+
+namespace micromoe::train {
+
+namespace {
+
+constexpr int kTeacherRank = 8;
+
+int detect_gpus_per_node(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  MICROMOE_CHECK_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int size = 1;
+  MICROMOE_CHECK_MPI(MPI_Comm_size(node, &size));
+  MICROMOE_CHECK_MPI(MPI_Comm_free(&node));
+  int smallest = size;  // nodes may differ; the scheduler needs one value everywhere
+  MICROMOE_CHECK_MPI(MPI_Allreduce(&size, &smallest, 1, MPI_INT, MPI_MIN, comm));
+  return smallest;
+}
+
+/// The report's phase for each of the layer's phases (migration counts as optimizer time).
+io::Phase report_phase(moe::Phase p) {
+  const std::string name = moe::phase_name(p);
+  const auto& names = io::phase_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (name == names[i]) return static_cast<io::Phase>(i);
+  return io::Phase::optimizer;
+}
+
+/// diff = h - target, scaled into dh; returns the local sum of squared differences.
+double loss_gradient(const ExecSpace& exec, const RowMatrix<float>& h, const RowMatrix<float>& target,
+                     const RowMatrix<float>& dh, float scale) {
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "micromoe::Trainer::loss_gradient",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>(exec, {0, 0}, {h.extent(0), h.extent(1)}),
+      KOKKOS_LAMBDA(const int t, const int d, double& acc) {
+        const float diff = h(t, d) - target(t, d);
+        dh(t, d) = diff * scale;
+        acc += static_cast<double>(diff) * diff;
+      },
+      sum);
+  return sum;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// Copies the first `iterations` iterations of `full` (all arrays are iteration-major).
+io::StrategyResults first_iterations(const io::StrategyResults& full, int iterations) {
+  io::StrategyResults out;
+  out.name = full.name;
+  out.resize(iterations, full.layers, full.micro_batches, full.ranks);
+  const auto prefix = [&](const auto& from, auto& to) {
+    std::copy(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(to.size()), to.begin());
+  };
+  prefix(full.loads, out.loads);
+  prefix(full.imbalance, out.imbalance);
+  prefix(full.phase_times, out.phase_times);
+  prefix(full.bytes_sent, out.bytes_sent);
+  prefix(full.tokens_dropped, out.tokens_dropped);
+  prefix(full.schedule_us, out.schedule_us);
+  prefix(full.loss, out.loss);
+  prefix(full.step_time, out.step_time);
+  prefix(full.tokens_per_second, out.tokens_per_second);
+  out.peak_memory_bytes = full.peak_memory_bytes;
+  return out;
+}
+
+}  // namespace
+
+Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world) : config_(config), world_(world) {
+  const auto& p = config_.parallel;
+  if (p.ep_size * p.microep_group != world.size())
+    throw InputError("deck " + config_.source + ": [parallel] microep_group: " + std::to_string(p.microep_group) +
+                     " EP groups of " + std::to_string(p.ep_size) + " make MicroEP groups of " +
+                     std::to_string(p.ep_size * p.microep_group) + " ranks, but this run has " +
+                     std::to_string(world.size()) + "; fix: set microep_group = 0 (one MicroEP group over all ranks)");
+  gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
+  if (config_.workload.kind == io::WorkloadConfig::Kind::trace)
+    trace_ = std::make_unique<workload::RoutingTrace>(
+        workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
+}
+
+StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress) {
+  const auto& c = config_;
+  const int R = world_.size(), me = world_.rank();
+  const int L = c.model.layers, M = c.training.micro_batches, T = c.training.tokens_per_micro_batch;
+  const int H = c.model.hidden, I = c.training.iterations;
+  const ExecSpace exec;
+
+  MoEStack stack(layer_configs(c, strategy, gpus_per_node_), world_);
+  workload::SyntheticWorkload data(synthetic_config(c));
+  const workload::TeacherMoE teacher(H, c.model.experts, std::min(kTeacherRank, H), c.training.seed ^ 0x7eac4e5ULL);
+
+  StrategyRun run;
+  auto& res = run.results;
+  res.name = io::to_string(strategy);
+  res.resize(me == 0 ? I : 0, L, M, R);
+
+  RowMatrix<float> x("micromoe::Trainer::x", T, H), target("micromoe::Trainer::target", T, H);
+  RowMatrix<float> dh("micromoe::Trainer::dh", T, H);
+  Kokkos::View<int*, MemSpace> cluster("micromoe::Trainer::cluster", T);
+  const float grad_scale = 1.0f / (static_cast<float>(R) * static_cast<float>(T) * static_cast<float>(M));
+  const double tokens_per_iteration = static_cast<double>(R) * T * M;
+
+  // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, bytes, schedule.
+  const int P = static_cast<int>(io::kPhaseCount);
+  const int record = 1 + P + 2 * L * M;
+  std::vector<double> local(static_cast<std::size_t>(record)),
+      gathered(me == 0 ? static_cast<std::size_t>(record) * R : 0);
+
+  int completed = 0;
+  for (int it = 0; it < I; ++it) {
+    for (int l = 0; l < L; ++l) stack.layer(l).reset_timers();
+    std::fill(local.begin(), local.end(), 0.0);
+    double squared_error = 0, iteration_imbalance = 0;
+    compat::fence(exec, "micromoe::Trainer::iteration_start");
+    MICROMOE_CHECK_MPI(MPI_Barrier(world_.get()));
+    const double start = now_seconds();
+
+    for (int mb = 0; mb < M; ++mb) {
+      data.generate(exec, it, mb, me, x, cluster);
+      teacher.targets(exec, x, cluster, target);
+      std::vector<double> schedule_before(static_cast<std::size_t>(L));
+      for (int l = 0; l < L; ++l) schedule_before[l] = stack.layer(l).timers().seconds(moe::Phase::schedule);
+      const auto h = stack.forward(exec, x);
+      for (int l = 0; l < L; ++l) {
+        const auto& s = stack.layer(l).last_stats();
+        const std::size_t lm = static_cast<std::size_t>(l) * M + mb;
+        local[1 + P + lm] = static_cast<double>(s.bytes_sent);
+        local[1 + P + L * M + lm] = 1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
+        iteration_imbalance = std::max(iteration_imbalance, s.imbalance);
+        if (me == 0) {
+          for (int r = 0; r < R; ++r) res.loads[res.index(it, l, mb, r)] = s.gpu_load[static_cast<std::size_t>(r)];
+          res.tokens_dropped[res.index(it, l, mb)] = s.tokens_dropped;
+        }
+      }
+      squared_error += loss_gradient(exec, h, target, dh, grad_scale);
+      stack.backward(exec, dh);
+    }
+    stack.step(exec);
+    compat::fence(exec, "micromoe::Trainer::iteration_end");
+    local[0] = now_seconds() - start;
+    for (int l = 0; l < L; ++l)
+      for (int p = 0; p < moe::phase_count; ++p) {
+        const auto phase = static_cast<moe::Phase>(p);
+        local[1 + static_cast<int>(report_phase(phase))] += stack.layer(l).timers().seconds(phase);
+      }
+
+    double total_squared_error = 0;
+    MICROMOE_CHECK_MPI(MPI_Allreduce(&squared_error, &total_squared_error, 1, MPI_DOUBLE, MPI_SUM, world_.get()));
+    MICROMOE_CHECK_MPI(
+        MPI_Gather(local.data(), record, MPI_DOUBLE, gathered.data(), record, MPI_DOUBLE, 0, world_.get()));
+    if (me == 0) {
+      double step = 0;
+      for (int r = 0; r < R; ++r) {
+        const double* g = gathered.data() + static_cast<std::size_t>(r) * record;
+        step = std::max(step, g[0]);
+        for (int p = 0; p < P; ++p) res.phase_times[res.phase_index(it, static_cast<io::Phase>(p), r)] = g[1 + p];
+        for (int l = 0; l < L; ++l)
+          for (int mb = 0; mb < M; ++mb) {
+            const std::size_t lm = static_cast<std::size_t>(l) * M + mb;
+            res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[1 + P + lm]);
+            auto& sched = res.schedule_us[res.index(it, l, mb)];
+            sched = std::max(sched, g[1 + P + L * M + lm]);
+          }
+      }
+      res.step_time[static_cast<std::size_t>(it)] = step;
+      res.loss[static_cast<std::size_t>(it)] = 0.5 * total_squared_error / tokens_per_iteration;
+      res.tokens_per_second[static_cast<std::size_t>(it)] = step > 0 ? tokens_per_iteration / step : 0.0;
+      progress.iteration({res.name, it, I, res.loss[static_cast<std::size_t>(it)], step,
+                          res.tokens_per_second[static_cast<std::size_t>(it)], iteration_imbalance});
+    }
+    completed = it + 1;
+    if (stop_requested(world_.get())) {
+      run.truncated = completed < I;
+      break;
+    }
+  }
+
+  std::int64_t peak = 0, max_peak = 0;
+  for (int l = 0; l < L; ++l) peak += static_cast<std::int64_t>(stack.layer(l).peak_bytes());
+  MICROMOE_CHECK_MPI(MPI_Reduce(&peak, &max_peak, 1, MPI_INT64_T, MPI_MAX, 0, world_.get()));
+  if (me == 0) {
+    res.compute_imbalance();
+    res.peak_memory_bytes = max_peak;
+    if (completed < I) res = first_iterations(res, completed);
+  }
+  return run;
+}
+
+}  // namespace micromoe::train

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Trains the MoE stack with one strategy on the deck's workload and measures it: per
+// iteration / layer / micro-batch / rank token loads, phase times, bytes, drops, loss and
+// throughput, gathered on rank 0 into an io::StrategyResults.
+#pragma once
+
+#include <memory>
+
+#include "comm/communicator.hpp"
+#include "io/report_data.hpp"
+#include "io/run_config.hpp"
+#include "train/progress.hpp"
+#include "workload/trace.hpp"
+
+namespace micromoe::train {
+
+struct StrategyRun {
+  io::StrategyResults results;  ///< complete on rank 0 (dims only elsewhere)
+  bool truncated = false;       ///< a stop was requested (SIGTERM): results hold the completed iterations
+};
+
+class Trainer {
+ public:
+  /// `config` must be resolved for world.size() ranks (io::resolve_layout); one MicroEP group
+  /// spans all ranks. Reads the trace file, if any (InputError on every rank for a bad one).
+  Trainer(const io::RunConfig& config, const comm::Communicator& world);
+
+  /// Trains `strategy` from the common initial model on the common data. Collective.
+  StrategyRun train(io::StrategyKind strategy, ProgressPrinter& progress);
+
+  /// Ranks per node (from the deck, or detected with MPI_COMM_TYPE_SHARED).
+  int gpus_per_node() const { return gpus_per_node_; }
+
+ private:
+  io::RunConfig config_;
+  const comm::Communicator& world_;
+  int gpus_per_node_ = 1;
+  std::unique_ptr<workload::RoutingTrace> trace_;
+};
+
+}  // namespace micromoe::train
