@@ -3,7 +3,8 @@
 //
 // Everything here is pure (no MPI, no Kokkos): every rank parses the same deck and reaches the
 // same verdict. Every problem is a micromoe::InputError with a one-line message of the form
-//   deck FILE: [section] key: problem; fix: what to change
+//   deck FILE:LINE: [section] key: problem; fix: what to change
+// (no LINE for cross-field checks; "override 'TEXT': ..." for command-line overrides).
 #pragma once
 
 #include <string>

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -184,26 +185,47 @@ RunConfig parse_deck_text(const std::string& text, const std::string& name, cons
                     ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
   }
 
-  RunConfig config = defaults();
-  std::vector<std::string> seen;
+  // Every entry with its position, checked in file order so the first problem in the file is reported.
+  struct Entry {
+    std::uint32_t line, column;
+    std::string section, key;  // key empty: the section (or a key outside any section) itself
+    const toml::node* node;
+  };
+  std::vector<Entry> entries;
+  const auto& sections = deck_sections();
   for (const auto& [section_key, section_node] : table) {
     const std::string section(section_key.str());
-    if (!section_node.is_table()) {
-      fail(where, "key '" + section + "' is outside any section; " + suggest_key("", section));
-    }
-    const auto& sections = deck_sections();
-    if (std::find(sections.begin(), sections.end(), section) == sections.end())
-      fail(where, "unknown section [" + section + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
+    const auto& at = section_node.source().begin;
+    entries.push_back({at.line, at.column, section, "", &section_node});
+    const bool known = std::find(sections.begin(), sections.end(), section) != sections.end();
+    if (!known || !section_node.is_table()) continue;
     for (const auto& [key_name, node] : *section_node.as_table()) {
-      const std::string name_str(key_name.str());
-      const KeySpec* key = find_key(section, name_str);
-      if (!key) fail(where, "[" + section + "] unknown key '" + name_str + "'; " + suggest_key(section, name_str));
-      std::string problem;
-      const DeckValue value = convert(*key, node, problem);
-      if (!problem.empty()) fail(where, "[" + section + "] " + name_str + ": " + problem);
-      store(config, *key, value, where);
-      seen.push_back(key->qualified());
+      const auto& key_at = node.source().begin;
+      entries.push_back({key_at.line, key_at.column, section, std::string(key_name.str()), &node});
     }
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+
+  RunConfig config = defaults();
+  std::vector<std::string> seen;
+  for (const auto& e : entries) {
+    const std::string at = e.line > 0 ? "deck " + name + ":" + std::to_string(e.line) + ": " : where;
+    if (e.key.empty()) {
+      if (!e.node->is_table())
+        fail(at, "key '" + e.section + "' is outside any section; " + suggest_key("", e.section));
+      if (std::find(sections.begin(), sections.end(), e.section) == sections.end())
+        fail(at, "unknown section [" + e.section + "]; fix: did you mean [" + nearest_name(e.section, sections) + "]?");
+      continue;
+    }
+    const KeySpec* key = find_key(e.section, e.key);
+    if (!key) fail(at, "[" + e.section + "] unknown key '" + e.key + "'; " + suggest_key(e.section, e.key));
+    std::string problem;
+    const DeckValue value = convert(*key, *e.node, problem);
+    if (!problem.empty()) fail(at, "[" + e.section + "] " + e.key + ": " + problem);
+    store(config, *key, value, at);
+    seen.push_back(key->qualified());
   }
   for (const auto& key : deck_schema())
     if (key.required && std::find(seen.begin(), seen.end(), key.qualified()) == seen.end())

@@ -65,8 +65,15 @@ quiet = true
 
 TEST(DeckParse, UnknownKeyNamesTheNearestKey) {
   expect_input_error([] { parse("[model]\nhiden = 3\n"); },
-                     {"deck t.toml: ", "[model] unknown key 'hiden'", "did you mean 'hidden'?"});
+                     {"deck t.toml:2: [model] unknown key 'hiden'", "did you mean 'hidden'?"});
   expect_input_error([] { parse("[training]\ntop_k = 3\n"); }, {"'top_k' belongs in [model]"});
+}
+
+TEST(DeckParse, ReportsTheFirstProblemInFileOrder) {
+  expect_input_error([] { parse("[training]\nzz = 1\n[model]\naa = 2\n"); },
+                     {"deck t.toml:2: [training] unknown key 'zz'"});
+  expect_input_error([] { parse("[run]\nquiet = 3\n[model]\nhidden = 0\n"); }, {"deck t.toml:2: [run] quiet"});
+  expect_input_error([] { parse("[model]\nhidden = 8\n[zzz]\n[aaa]\n"); }, {"deck t.toml:3: unknown section [zzz]"});
 }
 
 TEST(DeckParse, UnknownSectionNamesTheNearestSection) {
