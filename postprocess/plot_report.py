@@ -54,13 +54,14 @@ def plot_breakdown(report, plt, path):
     names = [s.name for s in report.strategies]
     phase_names = report.strategies[0].phase_names if report.strategies else []
     bottom = np.zeros(len(names))
-    colors = plt.get_cmap("tab10")
+    palette = plt.get_cmap("tab20")  # 11 phases: the strong tab20 colours first, then the light ones
+    colors = lambda p: palette((2 * p) % 20 + (2 * p) // 20)  # noqa: E731
     for p, phase in enumerate(phase_names):
         values = []
         for s in report.strategies:
             times = s.phase_times[_measured(s, report.warmup_iterations)]
             values.append(float(times[:, p, :].mean()) if times.size else 0.0)
-        ax.bar(names, values, bottom=bottom, label=phase, color=colors(p % 10))
+        ax.bar(names, values, bottom=bottom, label=phase, color=colors(p))
         bottom += np.array(values)
     ax.set_ylabel("time per step (s, mean over ranks)")
     ax.set_title("Step-time breakdown by phase")

@@ -61,10 +61,11 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
       "set ep_size to one of " + divisors(ranks) + ", or run on a multiple of " + std::to_string(p.ep_size) + " ranks");
   const int dp = ranks / p.ep_size;  // EP groups (data-parallel degree)
   if (p.microep_group == 0) p.microep_group = dp;
-  check.require(dp % p.microep_group == 0, "parallel", "microep_group",
-                "d = " + std::to_string(p.microep_group) + " does not divide ranks / ep_size = " + std::to_string(dp) +
-                    " (EP groups on " + ranks_text + ")",
-                "set microep_group to one of " + divisors(dp) + ", or 0 for all " + std::to_string(dp));
+  check.require(
+      dp % p.microep_group == 0, "parallel", "microep_group",
+      "d = " + std::to_string(p.microep_group) + " does not divide ranks / ep_size = " + std::to_string(dp) +
+          " (EP groups on " + ranks_text + ")",
+      "set microep_group to a divisor of " + std::to_string(dp) + " (" + divisors(dp) + "), or run on more ranks");
   check.require(m.experts % p.ep_size == 0, "model", "experts",
                 std::to_string(m.experts) +
                     " experts cannot be split evenly over ep_size = " + std::to_string(p.ep_size) + " GPUs",

@@ -48,7 +48,7 @@ TEST(DeckValidate, ExpertsMustSplitOverEpGroup) {
 
 TEST(DeckValidate, MicroEpGroupMustDivideEpGroups) {
   expect_input_error([] { validate(deck("[parallel]\nep_size = 2\nmicroep_group = 3\n"), 8); },
-                     {"[parallel] microep_group: d = 3 does not divide ranks / ep_size = 4", "one of 1, 2, 4"});
+                     {"[parallel] microep_group: d = 3 does not divide ranks / ep_size = 4", "a divisor of 4 (1, 2, 4)"});
   expect_input_error([] { validate(deck("[parallel]\nmicroep_group = 3\n"), 4); },
                      {"[parallel] microep_group: 3 does not divide the 4 ranks"});
 }
