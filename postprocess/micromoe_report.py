@@ -219,3 +219,26 @@ def markdown_table(report):
         text += ("\n**Truncated run** (stopped by SIGTERM after "
                  f"{report.run.get('iterations_completed', '?')} iterations of the last strategy).\n")
     return text
+
+
+def main(argv=None):
+    """`python3 postprocess/micromoe_report.py REPORT.h5`: validate a report and print its summary table."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in ("-h", "--help"):
+        print("usage: micromoe_report.py REPORT.h5  (validates the report and prints its summary table)",
+              file=sys.stderr)
+        return 2
+    try:
+        report = open_report(args[0])
+    except ReportError as exc:
+        print(f"micromoe_report: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{report.path}: MicroMoE report, format_version {report.format_version}, {report.run.get('ranks')} ranks, "
+          f"strategies: {', '.join(s.name for s in report.strategies)}" + (" (truncated)" if report.truncated else ""))
+    print(markdown_table(report), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -109,6 +109,16 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
                     std::to_string(t.iterations) + " iterations to measure",
                 "set warmup_iterations to at most " + std::to_string(t.iterations - 1) + " or raise iterations");
 
+  const long long copies = static_cast<long long>(t.tokens_per_micro_batch) * m.top_k * ranks;
+  check.require(copies <= 2147483647LL, "training", "tokens_per_micro_batch",
+                std::to_string(t.tokens_per_micro_batch) + " tokens x top_k " + std::to_string(m.top_k) + " x " +
+                    ranks_text + " route " + std::to_string(copies) +
+                    " copies per micro-batch, more than 32-bit counts hold",
+                "use at most " + std::to_string(2147483647LL / (static_cast<long long>(m.top_k) * ranks)) +
+                    " tokens per micro-batch");
+  check.require(!r.run.report.empty(), "run", "report", "the report path is empty",
+                "set report = \"micromoe_report.h5\" or another path");
+
   // ---- verification dump ----
   check.require((r.run.dump_layer < 0) == (r.run.dump_micro_batch < 0), "run",
                 r.run.dump_layer < 0 ? "dump_layer" : "dump_micro_batch",

@@ -47,8 +47,9 @@ TEST(DeckValidate, ExpertsMustSplitOverEpGroup) {
 }
 
 TEST(DeckValidate, MicroEpGroupMustDivideEpGroups) {
-  expect_input_error([] { validate(deck("[parallel]\nep_size = 2\nmicroep_group = 3\n"), 8); },
-                     {"[parallel] microep_group: d = 3 does not divide ranks / ep_size = 4", "a divisor of 4 (1, 2, 4)"});
+  expect_input_error(
+      [] { validate(deck("[parallel]\nep_size = 2\nmicroep_group = 3\n"), 8); },
+      {"[parallel] microep_group: d = 3 does not divide ranks / ep_size = 4", "a divisor of 4 (1, 2, 4)"});
   expect_input_error([] { validate(deck("[parallel]\nmicroep_group = 3\n"), 4); },
                      {"[parallel] microep_group: 3 does not divide the 4 ranks"});
 }
@@ -95,6 +96,9 @@ TEST(DeckValidate, WorkloadTrainingAndDump) {
   EXPECT_TRUE(deck("[run]\ndump_layer = 1\ndump_micro_batch = 3\n").dump_enabled());
   EXPECT_NO_THROW(validate(deck("[run]\ndump_layer = 1\ndump_micro_batch = 3\n"), 1));
   expect_input_error([] { validate(deck("[parallel]\ngpus_per_node = 3\n"), 4); }, {"[parallel] gpus_per_node"});
+  expect_input_error([] { validate(deck("[run]\nreport = \"\"\n"), 1); }, {"[run] report: the report path is empty"});
+  expect_input_error([] { validate(deck("[model]\ntop_k = 16\n[training]\ntokens_per_micro_batch = 16777216\n"), 16); },
+                     {"[training] tokens_per_micro_batch", "more than 32-bit counts hold"});
 }
 
 TEST(DeckValidate, GpuOnlyChoicesNeedAGpuBuild) {

@@ -129,6 +129,16 @@ class PostProcess(unittest.TestCase):
             f.attrs["format_version"] = 99
         self.assert_refused(path, "format_version 99 is not supported")
 
+    def test_reader_command_validates(self):
+        reader = os.path.join(POSTPROCESS, "micromoe_report.py")
+        ok = subprocess.run([sys.executable, reader, self.report], capture_output=True, text=True)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("format_version 1", ok.stdout)
+        bad = subprocess.run([sys.executable, reader, os.path.join(self.tmp, "absent.h5")], capture_output=True,
+                             text=True)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("no such file", bad.stderr)
+
     def test_markdown_table_has_a_row_per_strategy(self):
         table = markdown_table(open_report(self.report))
         self.assertEqual(len(table.strip().splitlines()), 2 + 4)
