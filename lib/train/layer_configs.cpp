@@ -51,6 +51,7 @@ workload::SyntheticConfig synthetic_config(const io::RunConfig& config) {
   workload::SyntheticConfig s;
   s.hidden = config.model.hidden;
   s.tokens = config.training.tokens_per_micro_batch;
+  s.noise = static_cast<float>(config.workload.noise);
   s.popularity.clusters = config.workload.clusters;
   s.popularity.zipf_s = config.workload.zipf_s;
   s.popularity.drift = config.workload.drift;

@@ -67,6 +67,19 @@ JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_lin
   info.start_time = io::utc_timestamp();
   info.warmup_iterations = resolved.training.warmup_iterations;
 
+  // An unwritable report path fails now, not after the training.
+  std::string path_problem;
+  if (root) {
+    try {
+      io::check_report_path(resolved.run.report);
+    } catch (const std::exception& e) {
+      path_problem = e.what();
+    }
+  }
+  int bad_path = path_problem.empty() ? 0 : 1;
+  MICROMOE_CHECK_MPI(MPI_Bcast(&bad_path, 1, MPI_INT, 0, world.get()));
+  if (bad_path) throw InputError(root ? path_problem : "rank 0 cannot create the report");
+
   Trainer trainer(resolved, world);
   const long total =
       static_cast<long>(resolved.training.iterations) * static_cast<long>(resolved.run.strategies.size());

@@ -17,7 +17,6 @@ namespace micromoe::train {
 
 namespace {
 
-constexpr int kTeacherRank = 8;
 
 int detect_gpus_per_node(MPI_Comm comm) {
   MPI_Comm node = MPI_COMM_NULL;
@@ -59,27 +58,6 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-/// Copies the first `iterations` iterations of `full` (all arrays are iteration-major).
-io::StrategyResults first_iterations(const io::StrategyResults& full, int iterations) {
-  io::StrategyResults out;
-  out.name = full.name;
-  out.resize(iterations, full.layers, full.micro_batches, full.ranks);
-  const auto prefix = [&](const auto& from, auto& to) {
-    std::copy(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(to.size()), to.begin());
-  };
-  prefix(full.loads, out.loads);
-  prefix(full.imbalance, out.imbalance);
-  prefix(full.phase_times, out.phase_times);
-  prefix(full.bytes_sent, out.bytes_sent);
-  prefix(full.tokens_dropped, out.tokens_dropped);
-  prefix(full.schedule_us, out.schedule_us);
-  prefix(full.loss, out.loss);
-  prefix(full.step_time, out.step_time);
-  prefix(full.tokens_per_second, out.tokens_per_second);
-  out.peak_memory_bytes = full.peak_memory_bytes;
-  return out;
-}
-
 }  // namespace
 
 Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world) : config_(config), world_(world) {
@@ -104,7 +82,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
 
   MoEStack stack(layer_configs(c, strategy, gpus_per_node_), world_);
   workload::SyntheticWorkload data(synthetic_config(c));
-  const workload::TeacherMoE teacher(H, c.model.experts, std::min(kTeacherRank, H), c.training.seed ^ 0x7eac4e5ULL);
+  const workload::TeacherMoE teacher(H, c.model.experts, c.workload.teacher_rank, c.training.seed ^ 0x7eac4e5ULL);
 
   StrategyRun run;
   auto& res = run.results;
@@ -198,7 +176,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   if (me == 0) {
     res.compute_imbalance();
     res.peak_memory_bytes = max_peak;
-    if (completed < I) res = first_iterations(res, completed);
+    if (completed < I) res.truncate(completed);
   }
   return run;
 }
