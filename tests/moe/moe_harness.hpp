@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -78,6 +79,8 @@ inline LayerConfig config_of(const Case& c) {
   cfg.strategy.seed = 3;
   cfg.optimizer = c.optimizer;
   cfg.seed = c.seed;
+  // The GPU runs select NCCL at one rank: MICROMOE_TEST_BACKEND=nccl.
+  if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) cfg.backend = comm::parse_backend(b);
   return cfg;
 }
 
@@ -234,7 +237,7 @@ inline std::vector<int> balanced_choices(const Data& d, int k, int E) {
   return f;
 }
 
-inline void check_case(const Case& c) {
+inline Outcome check_case(const Case& c) {
   const int G = ranks(), r = rank(), H = c.hidden, k = c.top_k;
   const Data d = make_data(c, G);
   const LayerConfig cfg = config_of(c);
@@ -272,6 +275,7 @@ inline void check_case(const Case& c) {
   EXPECT_EQ(o.stats.gpu_load[static_cast<std::size_t>(r)], o.stats.rows_received) << what;
   if (c.strategy.rfind("microep", 0) == 0) EXPECT_EQ(o.stats.max_load, o.stats.lower_bound) << what << ": not optimal";
   EXPECT_GT(layer.peak_bytes(), 0u);
+  return o;
 }
 
 }  // namespace micromoe::moe::testing

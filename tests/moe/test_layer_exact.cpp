@@ -91,6 +91,19 @@ TEST(ExactVariants, RandomPlacementMicroEP) {
   expect_tensors_match(layer, Tensor::gradients, ref.gradients(), kTolerance, "random placement");
 }
 
+TEST(Balance, MicroEpNeverWorseThanEpAndOptimal) {
+  Case c;
+  c.skew = true;
+  c.tokens = 64;
+  c.strategy = "ep";
+  const Outcome ep = check_case(c);
+  c.strategy = "microep";
+  const Outcome micro = check_case(c);
+  EXPECT_LE(micro.stats.max_load, ep.stats.max_load);
+  EXPECT_EQ(micro.stats.max_load, micro.stats.lower_bound);
+  if (ranks() >= 4) EXPECT_LT(micro.stats.max_load, ep.stats.max_load) << "skewed load did not move";
+}
+
 TEST(NotExact, CapacityDiffersExactlyInDroppedCopies) {
   Case c;
   c.strategy = "ep-capacity";

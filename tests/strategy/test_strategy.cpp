@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The strategies' routings: legs conserve the (kept) counts and only reach replicas; ep stays in
+// the source's EP group; eplb splits evenly; ep-capacity drops exactly what exceeds capacity;
+// microep reaches the scheduler's proven optimum; re-placement happens every K iterations;
+// everything is deterministic; bad configs are InputErrors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/error.hpp"
+#include "strategy/strategy.hpp"
+
+namespace micromoe::strategy {
+namespace {
+
+schedule::CountMatrix skewed_counts(int G, int E, std::uint64_t seed, int tokens = 64) {
+  std::mt19937_64 rng(seed);
+  schedule::CountMatrix c(G, E);
+  for (int s = 0; s < G; ++s)
+    for (int t = 0; t < tokens; ++t) {
+      // Zipf-like: expert e with weight ~ 1 / (e + 1).
+      const double u = static_cast<double>(rng() >> 11) / 9007199254740992.0;
+      double acc = 0.0, z = 0.0;
+      for (int e = 0; e < E; ++e) z += 1.0 / (e + 1);
+      int pick = E - 1;
+      for (int e = 0; e < E; ++e) {
+        acc += 1.0 / (e + 1) / z;
+        if (u < acc) {
+          pick = e;
+          break;
+        }
+      }
+      ++c(s, pick);
+    }
+  return c;
+}
+
+StrategyConfig config(const std::string& name, int ep_size) {
+  StrategyConfig cfg;
+  cfg.name = name;
+  cfg.ep_size = ep_size;
+  cfg.replace_interval = 2;
+  return cfg;
+}
+
+TEST(Strategy, RoutingsConserveCountsAndReachOnlyReplicas) {
+  for (const auto& name : strategy_names())
+    for (int G : {1, 2, 4, 8}) {
+      const int E = 16, P = std::max(1, G / 2);
+      auto s = make_strategy(config(name, P), G, E);
+      const auto c = skewed_counts(G, E, 11);
+      Routing r;
+      s->route(c, r);
+      EXPECT_NO_THROW(r.check(s->placement(), c)) << name << " G=" << G;
+      std::int64_t total = 0, kept = 0, load = 0;
+      for (auto v : c.data) total += v;
+      for (auto v : r.kept) kept += v;
+      for (auto v : r.gpu_load) load += v;
+      EXPECT_EQ(kept, load) << name;
+      EXPECT_EQ(total - kept, r.dropped) << name;
+      if (name != "ep-capacity") EXPECT_EQ(r.dropped, 0) << name;
+    }
+}
+
+TEST(Strategy, EpStaysInTheEpGroup) {
+  const int G = 8, E = 16, P = 4;
+  auto s = make_strategy(config("ep", P), G, E);
+  const auto c = skewed_counts(G, E, 5);
+  Routing r;
+  s->route(c, r);
+  for (int src = 0; src < G; ++src)
+    for (int e = 0; e < E; ++e) {
+      const std::size_t k = static_cast<std::size_t>(src) * E + e;
+      for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) EXPECT_EQ(r.leg_gpu[l] / P, src / P);
+    }
+}
+
+TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
+  const int G = 4, E = 8, P = 2;
+  auto s = make_strategy(config("eplb", P), G, E);
+  const auto c = skewed_counts(G, E, 9, 200);
+  Routing r;
+  s->route(c, r);
+  for (int src = 0; src < G; ++src)
+    for (int e = 0; e < E; ++e) {
+      const std::size_t k = static_cast<std::size_t>(src) * E + e;
+      const auto d = static_cast<std::int64_t>(s->placement().replicas(e).size());
+      for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) {
+        EXPECT_GE(r.leg_tokens[l], c(src, e) / d);
+        EXPECT_LE(r.leg_tokens[l], c(src, e) / d + 1);
+      }
+    }
+  // History hot on the last expert (the initial, uniform forecast favours low ids on ties).
+  auto loads = c.expert_loads();
+  std::reverse(loads.begin(), loads.end());
+  EXPECT_FALSE(s->end_iteration(loads));  // iteration 1 of K = 2
+  const auto before = s->placement();
+  const bool moved = s->end_iteration(loads);
+  EXPECT_EQ(moved, s->placement() != before);
+  EXPECT_TRUE(moved) << "the skewed history did not change the redundant placement";
+  // The hottest expert got an extra replica.
+  EXPECT_GT(s->placement().replicas(E - 1).size(), before.replicas(E - 1).size());
+}
+
+TEST(Strategy, CapacityDropsBeyondCapacity) {
+  const int G = 4, E = 8;
+  StrategyConfig cfg = config("ep-capacity", 2);
+  cfg.capacity_factor = 1.25;
+  auto s = make_strategy(cfg, G, E);
+  const auto c = skewed_counts(G, E, 3);
+  Routing r;
+  s->route(c, r);
+  for (int src = 0; src < G; ++src) {
+    std::int64_t copies = 0;
+    for (int e = 0; e < E; ++e) copies += c(src, e);
+    const auto cap = capacity_per_expert(1.25, copies, E);
+    EXPECT_EQ(cap, (copies * 5 + 4 * E - 1) / (4 * E));
+    for (int e = 0; e < E; ++e) EXPECT_EQ(r.kept[static_cast<std::size_t>(src) * E + e], std::min(c(src, e), cap));
+  }
+  EXPECT_GT(r.dropped, 0);
+}
+
+TEST(Strategy, MicroEpIsOptimalAndBeatsEp) {
+  const int G = 8, E = 16, P = 4;
+  auto ep = make_strategy(config("ep", P), G, E);
+  auto micro = make_strategy(config("microep", P), G, E);
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const auto c = skewed_counts(G, E, seed, 128);
+    Routing a, b;
+    ep->route(c, a);
+    micro->route(c, b);
+    EXPECT_EQ(b.max_load(), b.lower_bound);
+    EXPECT_LE(b.max_load(), a.max_load());
+  }
+}
+
+TEST(Strategy, AdaptiveReplacesFromHistory) {
+  const int G = 8, E = 16, P = 4;
+  auto s = make_strategy(config("microep-adaptive", P), G, E);
+  const auto c = skewed_counts(G, E, 2, 256);
+  const auto before = s->placement();
+  EXPECT_FALSE(s->end_iteration(c.expert_loads()));
+  EXPECT_TRUE(s->end_iteration(c.expert_loads()));
+  EXPECT_NE(s->placement(), before);
+  EXPECT_GT(s->last_migrations(), 0);
+  Routing r;
+  s->route(c, r);
+  EXPECT_NO_THROW(r.check(s->placement(), c));
+}
+
+TEST(Strategy, Deterministic) {
+  for (const auto& name : strategy_names()) {
+    auto a = make_strategy(config(name, 2), 4, 8), b = make_strategy(config(name, 2), 4, 8);
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+      const auto c = skewed_counts(4, 8, seed);
+      Routing ra, rb;
+      a->route(c, ra);
+      b->route(c, rb);
+      EXPECT_EQ(ra.leg_gpu, rb.leg_gpu) << name;
+      EXPECT_EQ(ra.leg_tokens, rb.leg_tokens) << name;
+      EXPECT_EQ(ra.leg_begin, rb.leg_begin) << name;
+    }
+  }
+}
+
+TEST(Strategy, BadConfigsAreInputErrors) {
+  EXPECT_THROW(make_strategy(config("nope", 1), 2, 4), InputError);
+  EXPECT_THROW(make_strategy(config("ep", 3), 4, 8), InputError);
+  StrategyConfig cfg = config("ep-capacity", 1);
+  cfg.capacity_factor = 0.0;
+  EXPECT_THROW(make_strategy(cfg, 2, 4), InputError);
+  cfg = config("microep", 1);
+  cfg.placement = "diagonal";
+  EXPECT_THROW(make_strategy(cfg, 2, 4), InputError);
+  EXPECT_EQ(resolve_ep_size(StrategyConfig{}, 4, 2), 2);  // default: gcd(G, E)
+}
+
+}  // namespace
+}  // namespace micromoe::strategy
