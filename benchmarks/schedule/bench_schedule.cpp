@@ -100,7 +100,10 @@ void BM_LpGlpk(benchmark::State& state) {
             d = static_cast<int>(state.range(2)), s100 = static_cast<int>(state.range(3));
   const Instance& inst = instance(G, E, d, s100);
   ms::testing::LpMinMax lp(inst.placement);
-  ms::Solver solver(inst.placement);
+  // Same product as the LP: the plan per (expert, replica) from the loads (Plan::slot_tokens).
+  ms::SolverOptions compact;
+  compact.dense_tokens = false;
+  ms::Solver solver(inst.placement, compact);
   ms::Plan plan;
   std::vector<std::vector<std::int64_t>> loads;
   for (const auto& c : inst.batches) loads.push_back(c.expert_loads());

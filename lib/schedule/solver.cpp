@@ -128,6 +128,7 @@ Solver::Solver(Placement placement, SolverOptions options)
 void Solver::reset() {
   critical_gpus_.clear();
   critical_experts_.clear();
+  critical_expert_ = -1;
   have_prev_ = false;
 }
 
@@ -239,9 +240,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
 
   const bool warm_plan = options_.warm_start && !counts && have_prev_;
 
-  // One pass over the experts: the total, the expert with the largest load per replica and, for
-  // a warm loads-only solve, the previous plan updated by each expert's load change (added to the
-  // least loaded replica, taken from the most loaded ones; the flow below evens it out).
+  // The total and the expert with the largest load per replica (no division).
   std::int64_t total = 0;
   int top = -1;
   std::int64_t top_load = 0, top_d = 1;
@@ -249,57 +248,13 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   const int* rep_gpu = rep_gpu_.data();
   const std::int64_t* rep_x = rep_x_.data();
   for (int e = 0; e < E_; ++e) {
-    const auto ei = static_cast<std::size_t>(e);
-    const std::int64_t l = loads_[ei];
+    const std::int64_t l = loads_[static_cast<std::size_t>(e)];
     total += l;
     const std::int64_t d = rep_begin[e + 1] - rep_begin[e];
     if (l * top_d > top_load * d) {
       top = e;
       top_load = l;
       top_d = d;
-    }
-    if (!warm_plan) continue;
-    std::int64_t delta = l - prev_loads_[ei];
-    prev_loads_[ei] = l;
-    if (delta == 0) continue;
-    const int b = rep_begin[e], n = rep_begin[e + 1] - b;
-    if (n == 2) {  // the common case, branch-free: add to the lighter replica, take from the heavier first
-      const auto g0 = static_cast<std::size_t>(rep_gpu[b]), g1 = static_cast<std::size_t>(rep_gpu[b + 1]);
-      const auto x0 = static_cast<std::size_t>(rep_x[b]), x1 = static_cast<std::size_t>(rep_x[b + 1]);
-      const bool first_lighter = gpu_load_[g0] <= gpu_load_[g1];
-      const std::size_t lo_g = first_lighter ? g0 : g1, hi_g = first_lighter ? g1 : g0;
-      const std::size_t lo_x = first_lighter ? x0 : x1, hi_x = first_lighter ? x1 : x0;
-      const std::int64_t pos = delta > 0 ? delta : 0, neg = delta < 0 ? -delta : 0;
-      const std::int64_t from_hi = std::min(neg, x_[hi_x]);
-      const std::int64_t lo_change = pos - (neg - from_hi);
-      x_[hi_x] -= from_hi;
-      gpu_load_[hi_g] -= from_hi;
-      x_[lo_x] += lo_change;
-      gpu_load_[lo_g] += lo_change;
-      continue;
-    }
-    if (delta > 0) {
-      int best = b;
-      for (int k = b + 1; k < b + n; ++k)
-        if (gpu_load_[static_cast<std::size_t>(rep_gpu[k])] < gpu_load_[static_cast<std::size_t>(rep_gpu[best])])
-          best = k;
-      x_[static_cast<std::size_t>(rep_x[best])] += delta;
-      gpu_load_[static_cast<std::size_t>(rep_gpu[best])] += delta;
-    } else {
-      std::int64_t need = -delta;
-      while (need > 0) {
-        int worst = -1;
-        for (int k = b; k < b + n; ++k)
-          if (x_[static_cast<std::size_t>(rep_x[k])] > 0 &&
-              (worst < 0 ||
-               gpu_load_[static_cast<std::size_t>(rep_gpu[k])] > gpu_load_[static_cast<std::size_t>(rep_gpu[worst])]))
-            worst = k;
-        std::int64_t& xv = x_[static_cast<std::size_t>(rep_x[worst])];
-        const std::int64_t t = std::min(need, xv);
-        xv -= t;
-        gpu_load_[static_cast<std::size_t>(rep_gpu[worst])] -= t;
-        need -= t;
-      }
     }
   }
 
@@ -334,6 +289,61 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     }
   }
   for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
+
+  // Warm loads-only start: the previous plan, each expert's load change poured into (or taken
+  // out of) its replicas so that their room under T stays as even as possible.
+  if (warm_plan) {
+    std::int64_t* x = x_.data();
+    std::int64_t* gl = gpu_load_.data();
+    for (int e = 0; e < E_; ++e) {
+      const auto ei = static_cast<std::size_t>(e);
+      const std::int64_t delta = loads_[ei] - prev_loads_[ei];
+      prev_loads_[ei] = loads_[ei];
+      if (delta == 0) continue;
+      const int b = rep_begin[e], n = rep_begin[e + 1] - b;
+      if (n == 2) {
+        // The common case, branch-free and independent of the GPU loads (so consecutive experts
+        // do not wait on each other): split the change evenly, within what each replica holds.
+        const auto xa = static_cast<std::size_t>(rep_x[b]), xb = static_cast<std::size_t>(rep_x[b + 1]);
+        const std::int64_t half = delta / 2;  // rounds toward zero
+        std::int64_t ca = delta - half, cb = half;
+        const std::int64_t short_a = std::max<std::int64_t>(-(x[xa] + ca), 0);  // > 0 only when shrinking below 0
+        const std::int64_t short_b = std::max<std::int64_t>(-(x[xb] + cb), 0);
+        ca += short_a - short_b;
+        cb += short_b - short_a;
+        x[xa] += ca;
+        gl[rep_gpu[b]] += ca;
+        x[xb] += cb;
+        gl[rep_gpu[b + 1]] += cb;
+        continue;
+      }
+      // Any d: growth to the replica holding the fewest tokens, shrink from the ones holding the
+      // most (reads only this expert's entries, like the d = 2 case).
+      if (delta > 0) {
+        int best = b;
+        for (int k = b + 1; k < b + n; ++k)
+          if (x[rep_x[k]] < x[rep_x[best]]) best = k;
+        x[rep_x[best]] += delta;
+        gl[rep_gpu[best]] += delta;
+      } else {
+        std::int64_t need = -delta;
+        while (need > 0) {
+          int most = b;
+          for (int k = b + 1; k < b + n; ++k)
+            if (x[rep_x[k]] > x[rep_x[most]]) most = k;
+          // Take down to the second largest, so the holdings even out (all of it on a tie).
+          std::int64_t second = 0;
+          for (int k = b; k < b + n; ++k)
+            if (k != most) second = std::max(second, x[rep_x[k]]);
+          const std::int64_t gap = x[rep_x[most]] - second;
+          const std::int64_t t = std::min(need, gap > 0 ? gap : x[rep_x[most]]);
+          x[rep_x[most]] -= t;
+          gl[rep_gpu[most]] -= t;
+          need -= t;
+        }
+      }
+    }
+  }
 
   // Local tokens of every (gpu, slot): what its own GPU holds for the expert there.
   bool any_local = false;
@@ -433,6 +443,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     ++rounds;
     for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
     if (options_.locality && any_local) max_flow(T, true);
+    if (!any_local) relieve_one_hop();
     if (max_flow(T, false)) break;
     new_crit.clear();
     std::int64_t l = 0;
@@ -449,11 +460,14 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   if (options_.warm_start) {
     if (crit_kind == 3) {
       set_critical(new_crit);
+      critical_expert_ = -1;
     } else if (crit_kind == 1) {
-      set_critical(placement_.replicas(crit_expert));
+      if (crit_expert != critical_expert_) set_critical(placement_.replicas(crit_expert));
+      critical_expert_ = crit_expert;
     } else if (crit_kind == 0) {
       critical_gpus_.clear();  // the global bound is recomputed every call anyway
       critical_experts_.clear();
+      critical_expert_ = -1;
     }
   }
 
@@ -461,17 +475,20 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   have_prev_ = true;
 
   // Output. A Plan reused with the same solver keeps its nonzero positions: overwrite only.
-  const auto EG = static_cast<std::size_t>(E_) * G_;
+  const auto EG = options_.dense_tokens ? static_cast<std::size_t>(E_) * G_ : 0;
   const bool same_layout = out.layout_id_ == id_ && out.tokens.size() == EG && out.gpus == G_ && out.experts == E_;
   if (!same_layout) {
-    if (out.tokens.size() != EG || out.gpus != G_ || out.experts != E_) {
+    if (!options_.dense_tokens) {
+      out.tokens.clear();
+    } else if (out.tokens.size() != EG || out.gpus != G_ || out.experts != E_) {
       out.tokens.assign(EG, 0);
     } else {
       for (std::size_t i : out.written_) out.tokens[i] = 0;
     }
     out.written_.clear();
-    for (std::size_t gj = 0; gj < GS; ++gj)
-      if (token_index_[gj] >= 0) out.written_.push_back(static_cast<std::size_t>(token_index_[gj]));
+    if (options_.dense_tokens)
+      for (std::size_t gj = 0; gj < GS; ++gj)
+        if (token_index_[gj] >= 0) out.written_.push_back(static_cast<std::size_t>(token_index_[gj]));
     out.layout_id_ = id_;
   }
   out.gpus = G_;
@@ -481,6 +498,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   out.gpu_load.resize(static_cast<std::size_t>(G_));
   std::int64_t maxl = 0, objective = 0;
   std::int64_t* tokens = out.tokens.data();
+  const bool dense = options_.dense_tokens;
   for (int g = 0; g < G_; ++g) {
     std::int64_t l = 0;
     for (int j = 0; j < S_; ++j) {
@@ -489,7 +507,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
       out.slot_tokens[gj] = v;
       l += v;
       const std::int64_t idx = token_index_[gj];
-      if (idx >= 0) tokens[idx] = v;
+      if (dense && idx >= 0) tokens[idx] = v;
     }
     out.gpu_load[static_cast<std::size_t>(g)] = l;
     maxl = std::max(maxl, l);
@@ -507,6 +525,34 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   out.flow_rounds = rounds;
   out.augmentations = static_cast<int>(augment_count_);
   if (objective != T) throw std::logic_error("solver: plan objective differs from the proven bound (internal error)");
+}
+
+// Length-1 augmenting paths, found without a BFS: every overloaded GPU hands tokens of its
+// slots straight to another replica with room. Cheap, and after a warm start most of the excess
+// goes this way; max_flow then finds the longer paths.
+void Solver::relieve_one_hop() {
+  std::int64_t* x = x_.data();
+  std::int64_t* gl = gpu_load_.data();
+  const std::int64_t* cp = capv_.data();
+  for (int g = 0; g < G_; ++g) {
+    std::int64_t excess = gl[g] - cp[g];
+    if (excess <= 0) continue;
+    for (int a = arc_begin_[static_cast<std::size_t>(g)]; a < arc_begin_[static_cast<std::size_t>(g) + 1] && excess > 0;
+         ++a) {
+      const int h = arc_to_[static_cast<std::size_t>(a)];
+      const std::int64_t room = cp[h] - gl[h];
+      if (room <= 0) continue;
+      const std::size_t gj = static_cast<std::size_t>(g) * S_ + arc_slot_[static_cast<std::size_t>(a)];
+      const std::int64_t t = std::min(excess, std::min(room, x[gj]));
+      if (t <= 0) continue;
+      x[gj] -= t;
+      x[static_cast<std::size_t>(h) * S_ + arc_slot_[static_cast<std::size_t>(a)]] += t;
+      gl[g] -= t;
+      gl[h] += t;
+      excess -= t;
+      ++augment_count_;
+    }
+  }
 }
 
 // Dinic on the GPU graph, multi-source (load > cap) multi-sink (load < cap). Returns true when
@@ -569,6 +615,7 @@ std::int64_t Solver::dfs(int g, std::int64_t f, bool restricted) {
     return push;
   }
   const int end = arc_begin_[gi + 1];
+  std::int64_t pushed = 0;  // several branches per call: fewer walks from the root
   for (int& a = it_[gi]; a < end; ++a) {
     const int h = arc_to_[static_cast<std::size_t>(a)];
     if (level_[static_cast<std::size_t>(h)] != lg + 1) continue;
@@ -576,14 +623,15 @@ std::int64_t Solver::dfs(int g, std::int64_t f, bool restricted) {
     const std::size_t gj = gi * S_ + j;
     const std::int64_t avail = restricted ? x_[gj] - local_[gj] : x_[gj];
     if (avail <= 0) continue;
-    const std::int64_t d = dfs(h, std::min(f, avail), restricted);
+    const std::int64_t d = dfs(h, std::min(f - pushed, avail), restricted);
     if (d > 0) {
       x_[gj] -= d;
       x_[static_cast<std::size_t>(h) * S_ + j] += d;
-      return d;
+      pushed += d;
+      if (pushed == f) return pushed;  // keep the arc: it may have capacity left
     }
   }
-  return 0;
+  return pushed;
 }
 
 }  // namespace micromoe::schedule

@@ -43,6 +43,10 @@ struct SolverOptions {
   /// Start from the previous call's critical GPU set (its density under the new loads is a
   /// lower bound that is usually tight), instead of only the global and per-expert bounds.
   bool warm_start = true;
+  /// Fill Plan::tokens, the dense E x G matrix. Off: Plan::tokens stays empty and the plan is in
+  /// Plan::slot_tokens only (per GPU slot, G x S), which is all the MoE layer needs and saves
+  /// scattered writes into E*G*8 bytes at large G (8 MiB at 1024 x 1024).
+  bool dense_tokens = true;
 };
 
 /// An integral plan: tokens[e * gpus + g] of expert e computed by its replica on GPU g.
@@ -50,7 +54,7 @@ struct Plan {
   int gpus = 0;
   int experts = 0;
   int slots_per_gpu = 0;
-  std::vector<std::int64_t> tokens;       ///< [e * gpus + g], nonzero only on replicas of e
+  std::vector<std::int64_t> tokens;  ///< [e * gpus + g], nonzero only on replicas of e (empty with dense_tokens off)
   std::vector<std::int64_t> slot_tokens;  ///< [g * slots_per_gpu + slot]: the same plan per GPU slot
   std::vector<std::int64_t> gpu_load;     ///< [g] = sum over e of tokens[e * gpus + g]
   std::int64_t total_tokens = 0;          ///< sum of all loads
@@ -67,6 +71,7 @@ struct Plan {
   /// max(ceil(total / capacity), max over e of ceil(L[e] / d_e)): the simple bound, for reports.
   std::int64_t simple_bound = 0;
 
+  /// tokens[e * gpus + g] (needs dense_tokens).
   std::int64_t at(int expert, int gpu) const { return tokens[static_cast<std::size_t>(expert) * gpus + gpu]; }
   /// max_load / (total_tokens / gpus); 1.0 when there are no tokens. For reports only.
   double imbalance() const;
@@ -126,6 +131,7 @@ class Solver {
   std::int64_t expert_bound(int e, std::int64_t load) const;
   void set_critical(std::vector<int> gpus);
   bool max_flow(std::int64_t level, bool restricted);
+  void relieve_one_hop();
   std::int64_t dfs(int g, std::int64_t f, bool restricted);
 
   Placement placement_;
@@ -156,6 +162,7 @@ class Solver {
   // Warm start: the critical set and the experts inside it.
   std::vector<int> critical_gpus_;
   std::vector<int> critical_experts_;
+  int critical_expert_ = -1;  // the expert whose replica set is the critical set, if that is its origin
   std::vector<char> mark_;
 };
 

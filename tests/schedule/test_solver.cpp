@@ -165,11 +165,12 @@ TEST(Solver, ExactOnThousandsOfRandomInstancesVsLp) {
     Solver solver(p);
     ms::testing::LpMinMax lp(p);
     // A short sequence of micro-batches per placement exercises the warm start too.
-    const int steps = 1 + static_cast<int>(rng.below(3));
+    const int steps = 1 + static_cast<int>(rng.below(4));
     for (int t = 0; t < steps; ++t) {
       const CountMatrix c = random_counts(rng, p.gpus, p.experts);
       const auto loads = c.expert_loads();
-      const Plan plan = solver.solve(c);
+      // Both entry points, interleaved: the loads-only one warm-starts from the previous plan.
+      const Plan plan = rng.below(2) ? solver.solve(c) : solver.solve_loads(loads);
       ASSERT_NO_FATAL_FAILURE(expect_valid_plan(p, loads, plan)) << "instance " << inst << "\n" << p.to_string();
       const std::int64_t opt = integral_optimum_from_lp(lp.solve(loads));
       ASSERT_EQ(plan.max_load, opt) << "instance " << inst << " step " << t << "\n" << p.to_string();
@@ -248,7 +249,10 @@ TEST(Solver, WarmStartMatchesColdAndIsDeterministic) {
     ms::SolverOptions cold_opt;
     cold_opt.warm_start = false;
     Solver cold(p, cold_opt);
-    Plan reused;
+    Plan reused, reused_loads;
+    ms::SolverOptions compact;
+    compact.dense_tokens = false;
+    Solver warm_loads(p), warm_loads2(p, compact);
     for (int t = 0; t < 60; ++t) {
       const CountMatrix c = gen.next();
       const Plan a = warm.solve(c);
@@ -259,6 +263,12 @@ TEST(Solver, WarmStartMatchesColdAndIsDeterministic) {
       ASSERT_EQ(a.gpu_load, reused.gpu_load);
       const Plan fresh = Solver(p, cold_opt).solve(c);
       ASSERT_EQ(b.tokens, fresh.tokens) << "cold solves are history-free";
+      const auto loads = c.expert_loads();
+      const Plan wl = warm_loads.solve_loads(loads);
+      warm_loads2.solve_loads(loads, reused_loads);
+      ASSERT_NO_FATAL_FAILURE(expect_valid_plan(p, loads, wl));
+      ASSERT_EQ(wl.max_load, b.max_load) << "warm loads-only solve is exact too";
+      ASSERT_EQ(wl.slot_tokens, reused_loads.slot_tokens) << "and deterministic given the history";
     }
   }
 }
