@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -165,6 +166,10 @@ RunConfig defaults() {
 }  // namespace
 
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError("deck " + path + ": is a directory; fix: name the deck file, e.g. " +
+                     (std::filesystem::path(path) / "default.toml").string());
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw InputError("deck " + path + ": cannot open: " + std::strerror(errno) +

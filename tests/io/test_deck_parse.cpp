@@ -120,6 +120,7 @@ TEST(DeckParse, NonTomlSaysWhere) {
 TEST(DeckParse, MissingFileSaysSo) {
   expect_input_error([] { parse_deck("/nonexistent/deck.toml"); },
                      {"deck /nonexistent/deck.toml: cannot open", "fix: check the path"});
+  expect_input_error([] { parse_deck(::testing::TempDir()); }, {"is a directory; fix: name the deck file"});
 }
 
 TEST(DeckParse, ReadsAFile) {
