@@ -2,6 +2,7 @@
 #include "io/report_data.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace micromoe::io {
@@ -113,6 +114,8 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   s.mean_imbalance = sum / cells;
   s.max_imbalance = max;
   s.mean_schedule_us = sched / cells;
+  for (double* v : {&s.mean_step_time, &s.tokens_per_second, &s.mean_imbalance, &s.max_imbalance, &s.mean_schedule_us})
+    if (!std::isfinite(*v)) *v = -1;  // summaries are never NaN: -1 = undefined
   if (ep && ep != &r) {
     const StrategySummary base = summarize(*ep, warmup_iterations, nullptr);
     if (base.mean_step_time > 0 && s.mean_step_time > 0) s.speedup_over_ep = base.mean_step_time / s.mean_step_time;

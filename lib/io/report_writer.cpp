@@ -77,7 +77,12 @@ void write_file(const std::string& path, const RunInfo& info, const std::vector<
   {
     auto run = h5::create_group(file.id(), "run");
     const hid_t g = run.id();
-    for (const auto& [key, value] : info.build_info) h5::write_attribute(g, "build." + key, value);
+    std::set<std::string> build_keys;  // a repeated key gets a numbered name instead of failing the report
+    for (const auto& [key, value] : info.build_info) {
+      std::string name = "build." + key;
+      for (int n = 2; !build_keys.insert(name).second; ++n) name = "build." + key + "." + std::to_string(n);
+      h5::write_attribute(g, name, value);
+    }
     h5::write_attribute(g, "deck", info.deck);
     h5::write_attribute(g, "command_line", info.command_line);
     h5::write_attribute(g, "ranks", static_cast<std::int64_t>(info.ranks));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -99,6 +100,10 @@ TEST(ReportWriter, SummaryIsNanFree) {
   EXPECT_EQ(summarize(r, 2, nullptr).speedup_over_ep, -1);  // no ep group
   EXPECT_EQ(summarize(r, 2, nullptr).measured_iterations, 3);
   EXPECT_EQ(summarize(r, 99, nullptr).measured_iterations, 5);  // warm-up longer than the run: all
+  StrategyResults nan = r;
+  nan.step_time[3] = std::nan("");
+  EXPECT_EQ(summarize(nan, 2, nullptr).mean_step_time, -1);
+  EXPECT_EQ(summarize(r, 2, &nan).speedup_over_ep, -1);
   // A truncated run: a strategy with no completed iteration is still written.
   const std::string path = temp_path("truncated.h5");
   RunInfo info = testing::sample_run_info();
