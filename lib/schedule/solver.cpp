@@ -317,30 +317,30 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
         gl[rep_gpu[b + 1]] += cb;
         continue;
       }
-      // Any d: growth to the replica holding the fewest tokens, shrink from the ones holding the
-      // most (reads only this expert's entries, like the d = 2 case).
-      if (delta > 0) {
-        int best = b;
-        for (int k = b + 1; k < b + n; ++k)
-          if (x[rep_x[k]] < x[rep_x[best]]) best = k;
-        x[rep_x[best]] += delta;
-        gl[rep_gpu[best]] += delta;
-      } else {
-        std::int64_t need = -delta;
-        while (need > 0) {
-          int most = b;
-          for (int k = b + 1; k < b + n; ++k)
-            if (x[rep_x[k]] > x[rep_x[most]]) most = k;
-          // Take down to the second largest, so the holdings even out (all of it on a tie).
-          std::int64_t second = 0;
-          for (int k = b; k < b + n; ++k)
-            if (k != most) second = std::max(second, x[rep_x[k]]);
-          const std::int64_t gap = x[rep_x[most]] - second;
-          const std::int64_t t = std::min(need, gap > 0 ? gap : x[rep_x[most]]);
-          x[rep_x[most]] -= t;
-          gl[rep_gpu[most]] -= t;
-          need -= t;
-        }
+      // Any d: the same even split (q each, the remainder one by one), then any shortfall of a
+      // replica that would go below zero taken from the others.
+      const std::int64_t q = (n & (n - 1)) == 0 ? (delta >= 0 ? delta >> __builtin_ctz(static_cast<unsigned>(n))
+                                                              : -((-delta) >> __builtin_ctz(static_cast<unsigned>(n))))
+                                                : delta / n;
+      const std::int64_t r = delta - q * n;
+      const std::int64_t sgn = r > 0 ? 1 : (r < 0 ? -1 : 0);
+      const std::int64_t r_abs = r * sgn;
+      std::int64_t short_total = 0;
+      for (int k = 0; k < n; ++k) {
+        const std::int64_t c = q + (k < r_abs ? sgn : 0);
+        std::int64_t& xv = x[rep_x[b + k]];
+        const std::int64_t nv = xv + c;
+        const std::int64_t shortfall = nv < 0 ? -nv : 0;
+        short_total += shortfall;
+        gl[rep_gpu[b + k]] += nv + shortfall - xv;
+        xv = nv + shortfall;
+      }
+      for (int k = 0; k < n && short_total > 0; ++k) {
+        std::int64_t& xv = x[rep_x[b + k]];
+        const std::int64_t t = std::min(short_total, xv);
+        xv -= t;
+        gl[rep_gpu[b + k]] -= t;
+        short_total -= t;
       }
     }
   }
@@ -443,7 +443,10 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     ++rounds;
     for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
     if (options_.locality && any_local) max_flow(T, true);
-    if (!any_local) relieve_one_hop();
+    if (!any_local) {
+      relieve_one_hop();
+      relieve_two_hop();
+    }
     if (max_flow(T, false)) break;
     new_crit.clear();
     std::int64_t l = 0;
@@ -551,6 +554,42 @@ void Solver::relieve_one_hop() {
       gl[h] += t;
       excess -= t;
       ++augment_count_;
+    }
+  }
+}
+
+// Length-2 augmenting paths g -> h -> k, also without a BFS (after the one-hop pass).
+void Solver::relieve_two_hop() {
+  std::int64_t* x = x_.data();
+  std::int64_t* gl = gpu_load_.data();
+  const std::int64_t* cp = capv_.data();
+  const int* ab = arc_begin_.data();
+  const int* at = arc_to_.data();
+  const int* as = arc_slot_.data();
+  for (int g = 0; g < G_; ++g) {
+    std::int64_t excess = gl[g] - cp[g];
+    if (excess <= 0) continue;
+    for (int a = ab[g]; a < ab[g + 1] && excess > 0; ++a) {
+      const std::size_t gj = static_cast<std::size_t>(g) * S_ + as[a];
+      if (x[gj] <= 0) continue;
+      const int h = at[a];
+      const std::size_t hj_in = static_cast<std::size_t>(h) * S_ + as[a];
+      for (int b = ab[h]; b < ab[h + 1] && excess > 0 && x[gj] > 0; ++b) {
+        const int k = at[b];
+        const std::int64_t room = cp[k] - gl[k];
+        if (room <= 0 || k == g) continue;
+        const std::size_t hj = static_cast<std::size_t>(h) * S_ + as[b];
+        const std::int64_t t = std::min(std::min(excess, room), std::min(x[gj], x[hj]));
+        if (t <= 0) continue;
+        x[gj] -= t;
+        x[hj_in] += t;
+        x[hj] -= t;
+        x[static_cast<std::size_t>(k) * S_ + as[b]] += t;
+        gl[g] -= t;
+        gl[k] += t;
+        excess -= t;
+        ++augment_count_;
+      }
     }
   }
 }

@@ -132,6 +132,7 @@ class Solver {
   void set_critical(std::vector<int> gpus);
   bool max_flow(std::int64_t level, bool restricted);
   void relieve_one_hop();
+  void relieve_two_hop();
   std::int64_t dfs(int g, std::int64_t f, bool restricted);
 
   Placement placement_;
