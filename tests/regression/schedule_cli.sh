@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# `micromoe schedule` through the executable: the optimal max load of a hand-checked instance,
+# conserving plans and routes, and one-line errors with exit code 2 for malformed input.
+set -uo pipefail
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+# Slot 0: expert 0 on GPUs 0,1 and expert 1 on GPUs 2,3; slot 1: expert 2 on 0,2, expert 3 on 1,3.
+# Expert 0 carries 80 of 120 copies and lives only on GPUs {0,1}: the optimum is 80 / 2 = 40.
+cat >good.json <<'JSON'
+{"gpus": 4, "gpus_per_node": 2,
+ "placement": [[0, 2], [0, 3], [1, 2], [1, 3]],
+ "counts": [[40, 0, 5, 5], [40, 0, 5, 5], [0, 10, 0, 0], [0, 10, 0, 0]]}
+JSON
+"$MICROMOE" schedule --input good.json >out.json || { echo "FAIL: schedule exited $?"; exit 1; }
+/usr/bin/python3 - <<'PY' || exit 1
+import json
+r = json.load(open("out.json"))
+counts = [[40, 0, 5, 5], [40, 0, 5, 5], [0, 10, 0, 0], [0, 10, 0, 0]]
+assert r["max_load"] == 40, r["max_load"]
+assert r["lower_bound"] <= 40
+loads = [0] * 4
+for p in r["plan"]:
+    loads[p["gpu"]] += p["tokens"]
+assert max(loads) == 40 and sum(loads) == 120, loads
+sent = {}
+for x in r["routes"]:
+    sent[(x["src"], x["expert"])] = sent.get((x["src"], x["expert"]), 0) + x["tokens"]
+for s in range(4):
+    for e in range(4):
+        assert sent.get((s, e), 0) == counts[s][e], (s, e)
+for key in ("imbalance", "cross_gpu_tokens", "cross_node_tokens", "solve_us"):
+    assert key in r, key
+print("schedule: optimal max load 40, plan and routes conserve every token")
+PY
+failures=0
+expect_bad() {
+  local needle=$1 text=$2 out rc
+  printf '%s' "$text" >bad.json
+  out=$("$MICROMOE" schedule --input bad.json 2>&1 >/dev/null); rc=$?
+  if ((rc != 2)) || ! grep -qi -- "$needle" <<<"$out" || (( $(wc -l <<<"$out") != 1 )); then
+    echo "FAIL: expected exit 2 and one line mentioning '$needle', got $rc: $out"; failures=$((failures + 1))
+  else
+    echo "ok: $needle"
+  fi
+}
+expect_bad "json" '{"gpus": 4,'
+expect_bad "negative" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1],[-1]]}'
+expect_bad "slot" '{"gpus": 2, "placement": [[0,1],[1,0]], "counts": [[1,1],[1,1]]}'
+expect_bad "counts" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1,2,3]]}'
+((failures == 0))
