@@ -127,8 +127,8 @@ Solver::Solver(Placement placement, SolverOptions options)
 
 void Solver::reset() {
   critical_gpus_.clear();
-  critical_experts_.clear();
-  critical_expert_ = -1;
+  history_.clear();
+  history_next_ = 0;
   have_prev_ = false;
 }
 
@@ -165,20 +165,26 @@ std::int64_t Solver::expert_bound(int e, std::int64_t load) const {
   return set_bound(placement_.replicas(e), load);
 }
 
-void Solver::set_critical(std::vector<int> gpus) {
-  critical_gpus_ = std::move(gpus);
-  critical_experts_.clear();
-  for (int g : critical_gpus_) mark_[static_cast<std::size_t>(g)] = 1;
+void Solver::remember_critical(const std::vector<int>& gpus) {
+  CriticalSet c;
+  c.gpus = gpus;
+  for (int g : gpus) mark_[static_cast<std::size_t>(g)] = 1;
   for (int e = 0; e < E_; ++e) {
     bool inside = true;
-    for (int g : placement_.replicas(e))
-      if (!mark_[static_cast<std::size_t>(g)]) {
+    for (int k = rep_begin_[static_cast<std::size_t>(e)]; k < rep_begin_[static_cast<std::size_t>(e) + 1]; ++k)
+      if (!mark_[static_cast<std::size_t>(rep_gpu_[static_cast<std::size_t>(k)])]) {
         inside = false;
         break;
       }
-    if (inside) critical_experts_.push_back(e);
+    if (inside) c.experts.push_back(e);
   }
-  for (int g : critical_gpus_) mark_[static_cast<std::size_t>(g)] = 0;
+  for (int g : gpus) mark_[static_cast<std::size_t>(g)] = 0;
+  if (history_.size() < kHistory) {
+    history_.push_back(std::move(c));
+  } else {
+    history_[history_next_] = std::move(c);
+    history_next_ = (history_next_ + 1) % kHistory;
+  }
 }
 
 Plan Solver::solve(const CountMatrix& counts) {
@@ -279,13 +285,18 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     }
   }
   const std::int64_t simple_bound = T;
-  if (options_.warm_start && !critical_gpus_.empty()) {
-    std::int64_t l = 0;
-    for (int e : critical_experts_) l += loads_[static_cast<std::size_t>(e)];
-    const std::int64_t b = set_bound(critical_gpus_, l);
-    if (b > T) {
-      T = b;
-      crit_kind = 2;
+  int crit_hist = -1;
+  if (options_.warm_start) {
+    // Densest sets of recent calls: their density under the new loads is usually the answer.
+    for (std::size_t h = 0; h < history_.size(); ++h) {
+      std::int64_t l = 0;
+      for (int e : history_[h].experts) l += loads_[static_cast<std::size_t>(e)];
+      const std::int64_t b = set_bound(history_[h].gpus, l);
+      if (b > T) {
+        T = b;
+        crit_kind = 2;
+        crit_hist = static_cast<int>(h);
+      }
     }
   }
   for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
@@ -460,18 +471,16 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
     T = b;
     crit_kind = 3;
   }
-  if (options_.warm_start) {
-    if (crit_kind == 3) {
-      set_critical(new_crit);
-      critical_expert_ = -1;
-    } else if (crit_kind == 1) {
-      if (crit_expert != critical_expert_) set_critical(placement_.replicas(crit_expert));
-      critical_expert_ = crit_expert;
-    } else if (crit_kind == 0) {
-      critical_gpus_.clear();  // the global bound is recomputed every call anyway
-      critical_experts_.clear();
-      critical_expert_ = -1;
-    }
+  // The set that proves T (for critical_set()), remembered for the next calls when new.
+  if (crit_kind == 3) {
+    critical_gpus_ = new_crit;
+    if (options_.warm_start) remember_critical(new_crit);
+  } else if (crit_kind == 2) {
+    critical_gpus_ = history_[static_cast<std::size_t>(crit_hist)].gpus;
+  } else if (crit_kind == 1) {
+    critical_gpus_ = placement_.replicas(crit_expert);
+  } else {
+    critical_gpus_.clear();  // all GPUs: the global bound
   }
 
   if (!warm_plan) std::copy(loads_.begin(), loads_.end(), prev_loads_.begin());

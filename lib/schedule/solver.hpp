@@ -121,7 +121,7 @@ class Solver {
 
   const Placement& placement() const { return placement_; }
   const SolverOptions& options() const { return options_; }
-  /// GPUs of the last critical set (the densest set found; all GPUs if the global bound was tight).
+  /// GPUs of the set that proved the last objective (empty: all GPUs, the global bound).
   const std::vector<int>& critical_set() const { return critical_gpus_; }
 
  private:
@@ -129,7 +129,7 @@ class Solver {
   std::int64_t cap(int g, std::int64_t level) const;
   std::int64_t set_bound(const std::vector<int>& gpus, std::int64_t load) const;
   std::int64_t expert_bound(int e, std::int64_t load) const;
-  void set_critical(std::vector<int> gpus);
+  void remember_critical(const std::vector<int>& gpus);
   bool max_flow(std::int64_t level, bool restricted);
   void relieve_one_hop();
   void relieve_two_hop();
@@ -162,8 +162,12 @@ class Solver {
 
   // Warm start: the critical set and the experts inside it.
   std::vector<int> critical_gpus_;
-  std::vector<int> critical_experts_;
-  int critical_expert_ = -1;  // the expert whose replica set is the critical set, if that is its origin
+  struct CriticalSet {
+    std::vector<int> gpus, experts;  // a dense GPU set and the experts whose replicas all lie in it
+  };
+  static constexpr std::size_t kHistory = 4;
+  std::vector<CriticalSet> history_;  // the last kHistory sets found by density jumps
+  std::size_t history_next_ = 0;
   std::vector<char> mark_;
 };
 
