@@ -3,6 +3,7 @@
 // the serial reference run on the dumped inputs and weights reproduces the dumped outputs and
 // gradients.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "io/hdf5_handles.hpp"
@@ -63,7 +64,7 @@ TEST(Dump, DatasetsReproduceTheLayer) {
   EXPECT_EQ(h5::read_dataset<std::int64_t>(root, "placement").size(),
             static_cast<std::size_t>(layer.placement().gpus * layer.placement().slots_per_gpu));
   file.reset();
-  std::remove(path.c_str());
+  if (!std::getenv("MICROMOE_KEEP_DUMP")) std::remove(path.c_str());
 }
 
 }  // namespace
