@@ -135,6 +135,16 @@ TEST(DeckParse, ReadsAFile) {
   std::remove(path.c_str());
 }
 
+TEST(DeckParse, NonTomlFileSaysSo) {
+  const std::string path = ::testing::TempDir() + "micromoe_test_not_a_deck.h5";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string("\x89HDF\r\n\x1a\n\0\0\0\0", 12);
+  }
+  expect_input_error([&] { parse_deck(path); }, {"deck " + path, "not valid TOML"});
+  std::remove(path.c_str());
+}
+
 TEST(DeckOverride, AppliesAfterTheDeck) {
   const RunConfig c = parse("[model]\nhidden = 32\n",
                             {"model.hidden=64", "model.activation=silu", "run.report=out/r.h5", "run.quiet=true",
