@@ -390,10 +390,9 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   clock.lap(Phase::schedule);
 
   // Permute token copies into send order.
-  const std::int64_t nlegs = s.leg_first_host(E_);
-  if (static_cast<std::int64_t>(s.legs.extent(0)) < nlegs || !s.legs.data())
+  if (s.legs.extent(0) < s.legs_host.extent(0) || !s.legs.data())
     s.legs = Blocks(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::legs"),
-                    std::max<std::int64_t>(s.legs_host.extent(0), 1));
+                    s.legs_host.extent(0));
   if (s.blocks.extent(0) < s.blocks_host.extent(0) || !s.blocks.data())
     s.blocks = Blocks(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::blocks"),
                       s.blocks_host.extent(0));
@@ -579,6 +578,8 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
               std::max<std::size_t>(send_slots.size(), 1), width);
   Matrix recv(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::migration_recv"),
               std::max<std::size_t>(recv_slots.size(), 1), width);
+  // The migration buffers count towards the layer's peak memory while they exist.
+  peak_bytes_ = std::max(peak_bytes_, current_bytes() + bytes_of(send) + bytes_of(recv));
   for (std::size_t i = 0; i < send_slots.size(); ++i) {
     std::int64_t off = 0;
     for (const Slots* t : old_tensors) {
