@@ -88,6 +88,12 @@ class Report:
     def warmup_iterations(self):
         return int(self.run.get("warmup_iterations", 0))
 
+    @property
+    def config(self):
+        """The effective deck as a dict ({"model": {"hidden": 128, ...}, ...}), parsed with tomllib."""
+        import tomllib  # Python 3.11+
+        return tomllib.loads(self.deck)
+
     def strategy(self, name):
         for s in self.strategies:
             if s.name == name:
@@ -201,6 +207,20 @@ def summary_rows(report):
             "mean_schedule_us": defined("mean_schedule_us"),
         })
     return rows
+
+
+def run_description(report):
+    """One Markdown line on the run: ranks, hosts, revision, times, truncation."""
+    run = report.run
+    hosts = sorted(set(report.hosts))
+    parts = [f"{run.get('ranks', '?')} ranks on {len(hosts)} host{'s' if len(hosts) != 1 else ''}",
+             f"MicroMoE {run.get('build.micromoe_version', '?')} ({run.get('build.git_revision', '?')})",
+             f"Kokkos {run.get('build.kokkos_version', '?')} {run.get('build.kokkos_execution_space', '')}".rstrip(),
+             f"{run.get('start_time', '?')} .. {run.get('end_time', '?')}",
+             f"warm-up iterations left out of the statistics: {report.warmup_iterations}"]
+    if report.truncated:
+        parts.append("**truncated**")
+    return "; ".join(parts) + "\n"
 
 
 def markdown_table(report):

@@ -9,6 +9,7 @@ Writes into DIR (default: REPORT's name without .h5 plus "_plots", beside the re
     step_time_breakdown.png  mean time per phase per step (mean over ranks, measured iterations), stacked
     throughput.png           tokens per second per strategy, with the speed-up over ep
     schedule_time.png        distribution of the per-micro-batch scheduler time, per strategy
+    loss.png                 training loss per iteration, per strategy (exact strategies coincide)
     summary.md               the summary table, also printed
 Exits 1 with a one-line message when REPORT is missing, not HDF5, or not a MicroMoE report.
 """
@@ -19,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from micromoe_report import ReportError, markdown_table, open_report  # noqa: E402
+from micromoe_report import ReportError, markdown_table, open_report, run_description  # noqa: E402
 
 
 def _measured(strategy, warmup):
@@ -107,6 +108,24 @@ def plot_schedule_time(report, plt, path):
     plt.close(fig)
 
 
+def plot_loss(report, plt, path):
+    from matplotlib.ticker import MaxNLocator
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    styles = ["-", "--", ":", "-."]
+    for i, s in enumerate(report.strategies):
+        if s.iterations:
+            ax.plot(range(s.iterations), s.loss, linestyle=styles[i % len(styles)], marker="o", markersize=3,
+                    label=s.name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.set_title("Loss per iteration (strategies that keep the math exact coincide)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Plots and a summary table from a MicroMoE report.")
     parser.add_argument("report", help="the HDF5 report written by 'micromoe run'")
@@ -126,14 +145,15 @@ def main(argv=None):
 
     written = []
     for name, plot in (("imbalance.png", plot_imbalance), ("step_time_breakdown.png", plot_breakdown),
-                       ("throughput.png", plot_throughput), ("schedule_time.png", plot_schedule_time)):
+                       ("throughput.png", plot_throughput), ("schedule_time.png", plot_schedule_time),
+                       ("loss.png", plot_loss)):
         path = os.path.join(out, name)
         plot(report, plt, path)
         written.append(path)
     table = markdown_table(report)
     summary = os.path.join(out, "summary.md")
     with open(summary, "w", encoding="utf-8") as f:
-        f.write(f"# MicroMoE report summary: {os.path.basename(args.report)}\n\n{table}")
+        f.write(f"# MicroMoE report summary: {os.path.basename(args.report)}\n\n{run_description(report)}\n{table}")
     written.append(summary)
     print(table, end="")
     print(f"\nwrote {len(written)} files to {out}: {', '.join(os.path.basename(p) for p in written)}")

@@ -24,7 +24,7 @@ import h5py  # noqa: E402
 from micromoe_report import ReportError, markdown_table, open_report  # noqa: E402
 
 WRITER = None  # set from argv
-PLOTS = ("imbalance.png", "step_time_breakdown.png", "throughput.png", "schedule_time.png")
+PLOTS = ("imbalance.png", "step_time_breakdown.png", "throughput.png", "schedule_time.png", "loss.png")
 
 
 def plot(*args):
@@ -58,6 +58,7 @@ class PostProcess(unittest.TestCase):
         self.assertIn("[model]", report.deck)
         self.assertEqual(len(report.hosts), 4)
         self.assertFalse(report.truncated)
+        self.assertEqual(report.config["model"]["hidden"], 128)
 
     def test_plots_and_table(self):
         out = os.path.join(self.tmp, "plots")
@@ -68,6 +69,7 @@ class PostProcess(unittest.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
         with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
             summary = f.read()
+        self.assertIn("4 ranks on 2 hosts", summary)
         for text in ("| strategy |", "mean imbalance", "speed-up over ep", "dropped tokens", "| ep |", "| microep |",
                      "| ep-capacity |", "| balanced |", "1.00x"):
             self.assertIn(text, summary)
