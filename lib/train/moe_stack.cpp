@@ -18,13 +18,16 @@ RowMatrix<float> add(const ExecSpace& exec, const RowMatrix<const float>& a, con
 
 MoEStack::MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group) {
   for (const auto& c : configs) layers_.push_back(std::make_unique<moe::MoELayer>(c, group));
+  tensors_.resize(layers_.size());
 }
 
 RowMatrix<float> MoEStack::forward(const ExecSpace& exec, const RowMatrix<const float>& x) {
   RowMatrix<const float> h = x;
   RowMatrix<float> out;
-  for (auto& layer : layers_) {
-    const auto y = layer->forward(exec, h);
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const auto y = layers_[l]->forward(exec, h);
+    tensors_[l].x = h;
+    tensors_[l].y = y;
     out = add(exec, h, y, "micromoe::MoEStack::residual");
     h = out;
   }
@@ -34,8 +37,10 @@ RowMatrix<float> MoEStack::forward(const ExecSpace& exec, const RowMatrix<const 
 RowMatrix<float> MoEStack::backward(const ExecSpace& exec, const RowMatrix<const float>& dh) {
   RowMatrix<const float> grad = dh;
   RowMatrix<float> out;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
-    const auto dx = (*it)->backward(exec, grad);  // through MoE_l; the residual passes grad unchanged
+  for (std::size_t l = layers_.size(); l-- > 0;) {
+    const auto dx = layers_[l]->backward(exec, grad);  // through MoE_l; the residual passes grad unchanged
+    tensors_[l].dy = grad;
+    tensors_[l].dx = dx;
     out = add(exec, grad, dx, "micromoe::MoEStack::residual_grad");
     grad = out;
   }

@@ -26,10 +26,18 @@ class MoEStack {
 
   int layers() const { return static_cast<int>(layers_.size()); }
   moe::MoELayer& layer(int l) { return *layers_[static_cast<std::size_t>(l)]; }
+
+  /// Tensors of layer l in the last micro-batch (for the verification dump): its input x, its
+  /// MoE output y, the gradient dy fed to its backward and the input gradient dx it returned.
+  struct LayerTensors {
+    RowMatrix<const float> x, y, dy, dx;
+  };
+  const LayerTensors& tensors(int l) const { return tensors_[static_cast<std::size_t>(l)]; }
   const moe::MoELayer& layer(int l) const { return *layers_[static_cast<std::size_t>(l)]; }
 
  private:
   std::vector<std::unique_ptr<moe::MoELayer>> layers_;
+  std::vector<LayerTensors> tensors_;
 };
 
 }  // namespace micromoe::train

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
+#include "moe/dump.hpp"
 #include "train/layer_configs.hpp"
 #include "train/moe_stack.hpp"
 #include "train/stop_request.hpp"
@@ -16,7 +17,6 @@
 namespace micromoe::train {
 
 namespace {
-
 
 int detect_gpus_per_node(MPI_Comm comm) {
   MPI_Comm node = MPI_COMM_NULL;
@@ -53,6 +53,15 @@ double loss_gradient(const ExecSpace& exec, const RowMatrix<float>& h, const Row
       sum);
   return sum;
 }
+
+}  // namespace
+
+std::string dump_path(const std::string& report, const std::string& strategy) {
+  const bool h5 = report.size() > 3 && report.compare(report.size() - 3, 3, ".h5") == 0;
+  return (h5 ? report.substr(0, report.size() - 3) : report) + "_dump_" + strategy + ".h5";
+}
+
+namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -129,6 +138,11 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
       stack.backward(exec, dh);
+      if (c.dump_enabled() && it == 0 && mb == c.run.dump_micro_batch) {
+        const auto& t = stack.tensors(c.run.dump_layer);
+        moe::write_layer_dump(exec, stack.layer(c.run.dump_layer), dump_path(c.run.report, res.name), t.x, t.y, t.dy,
+                              t.dx, {c.run.dump_layer, it, mb});
+      }
     }
     stack.step(exec);
     compat::fence(exec, "micromoe::Trainer::iteration_end");

@@ -19,6 +19,10 @@ struct StrategyRun {
   bool truncated = false;       ///< a stop was requested (SIGTERM): results hold the completed iterations
 };
 
+/// Where the verification dump of `strategy` goes: the report's path with ".h5" replaced by
+/// "_dump_<strategy>.h5" (run.dump_layer / run.dump_micro_batch, first iteration).
+std::string dump_path(const std::string& report, const std::string& strategy);
+
 class Trainer {
  public:
   /// `config` must be resolved for world.size() ranks (io::resolve_layout); one MicroEP group

@@ -26,4 +26,8 @@ for f in imbalance.png step_time_breakdown.png throughput.png schedule_time.png 
   [[ -s plots/$f ]] || { echo "post-processing did not write plots/$f"; exit 1; }
 done
 grep -q "^| microep " plots/summary.md
+# The verification dump of layer 1, micro-batch 0, checked with numpy alone.
+"$MPIEXEC" -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" training.iterations=1 training.warmup_iterations=0 \
+  run.strategies=microep run.dump_layer=1 run.dump_micro_batch=0 run.report=d.h5 >/dev/null
+/usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_dump.py" d_dump_microep.h5
 echo "tiny_run: OK on $ranks ranks"
