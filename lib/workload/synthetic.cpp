@@ -11,6 +11,16 @@ namespace micromoe::workload {
 namespace {
 constexpr std::uint64_t kCenterStream = 0xce47;
 constexpr std::uint64_t kTokenStream = 0x70c3;
+// Free function: CUDA does not allow extended lambdas inside constructors.
+void fill_centers(const RowMatrix<float>& centers, std::uint64_t seed) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(centers.extent(1)));
+  Kokkos::parallel_for(
+      "micromoe::SyntheticWorkload::centers",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {centers.extent(0), centers.extent(1)}),
+      KOKKOS_LAMBDA(const int k, const int h) {
+        centers(k, h) = scale * normal01(hash_indices(seed, kCenterStream, k, h));
+      });
+}
 }  // namespace
 
 SyntheticWorkload::SyntheticWorkload(const SyntheticConfig& config)
@@ -21,15 +31,7 @@ SyntheticWorkload::SyntheticWorkload(const SyntheticConfig& config)
       cdf_(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("micromoe::SyntheticWorkload::cdf")),
            config.popularity.clusters) {
   MICROMOE_REQUIRE(config.hidden > 0 && config.tokens >= 0, "synthetic workload needs hidden > 0 and tokens >= 0");
-  auto centers = centers_;
-  const std::uint64_t seed = config.popularity.seed;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(config.hidden));
-  Kokkos::parallel_for(
-      "micromoe::SyntheticWorkload::centers",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {centers.extent(0), centers.extent(1)}),
-      KOKKOS_LAMBDA(const int k, const int h) {
-        centers(k, h) = scale * normal01(hash_indices(seed, kCenterStream, k, h));
-      });
+  fill_centers(centers_, config.popularity.seed);
 }
 
 void SyntheticWorkload::generate(const ExecSpace& exec, int iteration, int micro_batch, int rank,

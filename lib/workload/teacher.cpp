@@ -13,6 +13,19 @@ namespace micromoe::workload {
 namespace {
 constexpr std::uint64_t kTeacherV = 0x7ea1;
 constexpr std::uint64_t kTeacherU = 0x7ea2;
+// Free function: CUDA does not allow extended lambdas inside constructors.
+void fill_factors(const Kokkos::View<float***, TokenLayout, MemSpace>& v,
+                  const Kokkos::View<float***, TokenLayout, MemSpace>& u, std::uint64_t seed) {
+  const float sv = 2.0f;  // x has norm ~1 and V unit-variance rows: tanh stays in its curved range
+  const float su = 1.0f / std::sqrt(static_cast<float>(v.extent(1)));
+  Kokkos::parallel_for(
+      "micromoe::TeacherMoE::init",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {v.extent(0), v.extent(1), v.extent(2)}),
+      KOKKOS_LAMBDA(const int e, const int r, const int h) {
+        v(e, r, h) = sv * normal01(hash_indices(seed, kTeacherV, e, r, h));
+        u(e, h, r) = su * normal01(hash_indices(seed, kTeacherU, e, h, r));
+      });
+}
 }  // namespace
 
 TeacherMoE::TeacherMoE(int hidden, int experts, int rank, std::uint64_t seed)
@@ -22,17 +35,7 @@ TeacherMoE::TeacherMoE(int hidden, int experts, int rank, std::uint64_t seed)
       v_(std::string("micromoe::TeacherMoE::V"), experts, rank, hidden),
       u_(std::string("micromoe::TeacherMoE::U"), experts, hidden, rank) {
   MICROMOE_REQUIRE(hidden > 0 && experts > 0 && rank > 0 && rank <= kMaxRank, "teacher MoE shape out of range");
-  auto v = v_;
-  auto u = u_;
-  const float sv = 2.0f;  // x has norm ~1 and V unit-variance rows: tanh stays in its curved range
-  const float su = 1.0f / std::sqrt(static_cast<float>(rank));
-  Kokkos::parallel_for(
-      "micromoe::TeacherMoE::init",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {experts, rank, hidden}),
-      KOKKOS_LAMBDA(const int e, const int r, const int h) {
-        v(e, r, h) = sv * normal01(hash_indices(seed, kTeacherV, e, r, h));
-        u(e, h, r) = su * normal01(hash_indices(seed, kTeacherU, e, h, r));
-      });
+  fill_factors(v_, u_, seed);
 }
 
 void TeacherMoE::targets(const ExecSpace& exec, const RowMatrix<const float>& x,
