@@ -34,23 +34,26 @@ std::vector<T> gather_rows(const std::vector<T>& mine, MPI_Datatype type, MPI_Co
   return all;
 }
 
-void write_floats(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<float>& data) {
+void write_floats(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims,
+                  const std::vector<float>& data) {
   auto space = io::h5::create_dataspace(dims);
   auto set = io::h5::create_dataset(loc, name, H5T_IEEE_F32LE, space.id());
-  if (!data.empty()) MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+  if (!data.empty())
+    MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
 }
 
 void write_ints(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<int>& data) {
   auto space = io::h5::create_dataspace(dims);
   auto set = io::h5::create_dataset(loc, name, H5T_STD_I32LE, space.id());
-  if (!data.empty()) MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+  if (!data.empty())
+    MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
 }
 
 }  // namespace
 
 void write_layer_dump(const ExecSpace& exec, const MoELayer& layer, const std::string& path,
-                      const MoELayer::ConstMatrix& x, const MoELayer::ConstMatrix& y,
-                      const MoELayer::ConstMatrix& dy, const MoELayer::ConstMatrix& dx, const DumpInfo& info) {
+                      const MoELayer::ConstMatrix& x, const MoELayer::ConstMatrix& y, const MoELayer::ConstMatrix& dy,
+                      const MoELayer::ConstMatrix& dx, const DumpInfo& info) {
   compat::fence(exec, "micromoe::write_layer_dump");
   const auto& cfg = layer.config();
   const int H = cfg.hidden, E = cfg.experts, F = cfg.ffn, k = cfg.top_k;

@@ -22,8 +22,8 @@ struct DumpInfo {
 /// forward input and backward seed; y, dx: what forward and backward returned. Rows of every
 /// rank are concatenated in rank order. Rank 0 writes `path` (truncating it).
 void write_layer_dump(const ExecSpace& exec, const MoELayer& layer, const std::string& path,
-                      const MoELayer::ConstMatrix& x, const MoELayer::ConstMatrix& y,
-                      const MoELayer::ConstMatrix& dy, const MoELayer::ConstMatrix& dx, const DumpInfo& info = {});
+                      const MoELayer::ConstMatrix& x, const MoELayer::ConstMatrix& y, const MoELayer::ConstMatrix& dy,
+                      const MoELayer::ConstMatrix& dx, const DumpInfo& info = {});
 
 /// Format identifier and version written as root attributes `format` and `format_version`.
 inline constexpr const char* layer_dump_format = "micromoe-layer-dump";

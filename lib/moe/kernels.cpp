@@ -54,8 +54,8 @@ void bucket_positions(const ExecSpace& exec, const IntMatrix& idx, int experts, 
   const std::int64_t chunks = (N + chunk - 1) / chunk;
   const std::int64_t E = experts;
   if (static_cast<std::int64_t>(scratch.extent(0)) < E * chunks + 1)
-    scratch = I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::sort_scratch"),
-                  E * chunks + 1);
+    scratch =
+        I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::sort_scratch"), E * chunks + 1);
   const I64 hist = scratch;
   // Histogram per chunk, expert-major: hist[e * chunks + c].
   Kokkos::parallel_for(
@@ -125,15 +125,13 @@ void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, con
   const std::int64_t H = static_cast<std::int64_t>(from.extent(1));
   using Team = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "micromoe::moe::block_copy", Team(exec, nblocks, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team::member_type& team) {
+      "micromoe::moe::block_copy", Team(exec, nblocks, Kokkos::AUTO), KOKKOS_LAMBDA(const Team::member_type& team) {
         const int b = team.league_rank();
         const std::int64_t src = reverse ? blocks(b, 1) : blocks(b, 0);
         const std::int64_t dst = reverse ? blocks(b, 0) : blocks(b, 1);
         const std::int64_t n = blocks(b, 2);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * H), [&](const std::int64_t i) {
-          to(dst + i / H, i % H) = from(src + i / H, i % H);
-        });
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * H),
+                             [&](const std::int64_t i) { to(dst + i / H, i % H) = from(src + i / H, i % H); });
       });
 }
 

@@ -37,9 +37,8 @@ OptimizerKind parse_optimizer(std::string_view name) {
 std::string to_string(OptimizerKind k) { return k == OptimizerKind::sgd ? "sgd" : "adam"; }
 
 const char* phase_name(Phase p) {
-  static const char* names[] = {"gate",           "count_exchange", "schedule", "permute",
-                                "dispatch",       "expert_compute", "combine",  "backward",
-                                "gradient_sync",  "optimizer",      "migration"};
+  static const char* names[] = {"gate",    "count_exchange", "schedule",      "permute",   "dispatch", "expert_compute",
+                                "combine", "backward",       "gradient_sync", "optimizer", "migration"};
   return names[static_cast<int>(p)];
 }
 double PhaseTimers::total() const { return std::accumulate(seconds_.begin(), seconds_.end(), 0.0); }
@@ -57,12 +56,13 @@ std::size_t bytes_of(const V& v) {
 template <class V>
 void ensure(const ExecSpace& exec, V& v, std::int64_t rows, std::int64_t cols, const char* label) {
   if (static_cast<std::int64_t>(v.extent(0)) < rows || static_cast<std::int64_t>(v.extent(1)) != cols || !v.data())
-    v = V(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), static_cast<std::size_t>(std::max<std::int64_t>(rows, 1)),
-          static_cast<std::size_t>(cols));
+    v = V(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)),
+          static_cast<std::size_t>(std::max<std::int64_t>(rows, 1)), static_cast<std::size_t>(cols));
 }
 void ensure1(const ExecSpace& exec, I64& v, std::int64_t n, const char* label) {
   if (static_cast<std::int64_t>(v.extent(0)) < n || !v.data())
-    v = I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), static_cast<std::size_t>(std::max<std::int64_t>(n, 1)));
+    v = I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)),
+            static_cast<std::size_t>(std::max<std::int64_t>(n, 1)));
 }
 
 detail::Matrix rows_of(const detail::Matrix& m, std::int64_t first, std::int64_t n) {
@@ -83,7 +83,8 @@ void allreduce_sum(const ExecSpace& exec, float* data, std::size_t n, MPI_Comm c
   if constexpr (host_accessible_v<MemSpace>) {
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm));
   } else {
-    Kokkos::View<float*, HostSpace> host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "micromoe::MoELayer::allreduce_stage"), n);
+    Kokkos::View<float*, HostSpace> host(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "micromoe::MoELayer::allreduce_stage"), n);
     Flat dev(data, n);
     Kokkos::deep_copy(exec, host, dev);
     compat::fence(exec, "micromoe::MoELayer::allreduce_staged");
@@ -140,7 +141,7 @@ struct MoELayer::Impl {
   // Host side of the plan.
   Kokkos::View<std::int64_t*, HostSpace> counts_host;
   Kokkos::View<std::int64_t*, HostSpace> kept_host, leg_first_host;
-  Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace> legs_host, blocks_host;
+  Kokkos::View<std::int64_t*[3], TokenLayout, HostSpace> legs_host, blocks_host;
   schedule::CountMatrix all_counts;
   strategy::Routing routing;
 
@@ -154,8 +155,7 @@ struct MoELayer::Impl {
 
 // ---- Construction -----------------------------------------------------------------------------
 
-MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group)
-    : config_(config), comm_(group.get()) {
+MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group) : config_(config), comm_(group.get()) {
   if (config.hidden < 1 || config.ffn < 1 || config.experts < 1)
     throw InputError("MoE layer: hidden, ffn and experts must be >= 1");
   if (config.top_k < 1 || config.top_k > config.experts)
@@ -248,7 +248,8 @@ void MoELayer::build_replica_comms() {
     }
     // One split per slot index, on every rank, in slot order.
     auto c = comm_.split(color, me_);
-    if (color != MPI_UNDEFINED) replica_comms_[static_cast<std::size_t>(color)] = std::make_unique<comm::Communicator>(std::move(c));
+    if (color != MPI_UNDEFINED)
+      replica_comms_[static_cast<std::size_t>(color)] = std::make_unique<comm::Communicator>(std::move(c));
   }
 }
 
@@ -281,7 +282,8 @@ void MoELayer::plan_exchange() {
   const std::size_t base = static_cast<std::size_t>(me_) * E_;
   const std::int64_t nlegs = r.leg_begin[base + E_] - r.leg_begin[base];
   if (static_cast<std::int64_t>(s.legs_host.extent(0)) < nlegs || !s.legs_host.data())
-    s.legs_host = Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::legs_host", std::max<std::int64_t>(nlegs, 1));
+    s.legs_host = Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::legs_host",
+                                                                          std::max<std::int64_t>(nlegs, 1));
   std::int64_t l = 0;
   for (int e = 0; e < E_; ++e) {
     s.kept_host(e) = r.kept[base + e];
@@ -311,8 +313,8 @@ void MoELayer::plan_exchange() {
   for (int j = 1; j < S; ++j) s.slot_first[j] = s.slot_first[j - 1] + s.slot_rows[j - 1];
   s.R = std::accumulate(s.slot_rows.begin(), s.slot_rows.end(), std::int64_t{0});
   if (static_cast<std::int64_t>(s.blocks_host.extent(0)) < static_cast<std::int64_t>(G_) * S || !s.blocks_host.data())
-    s.blocks_host = Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::blocks_host",
-                                                                           std::max(G_ * S, 1));
+    s.blocks_host =
+        Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::blocks_host", std::max(G_ * S, 1));
   std::vector<std::int64_t> fill(static_cast<std::size_t>(S), 0);
   std::int64_t recv_off = 0;
   s.nblocks = 0;
@@ -378,8 +380,8 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   Kokkos::deep_copy(exec, s.counts_host, Kokkos::subview(s.counts, std::make_pair(0, E_)));
   compat::fence(exec, "micromoe::MoELayer::counts_to_host");
   s.all_counts = schedule::CountMatrix(G_, E_);
-  MICROMOE_CHECK_MPI(MPI_Allgather(s.counts_host.data(), E_, MPI_INT64_T, s.all_counts.data.data(), E_, MPI_INT64_T,
-                                   comm_.get()));
+  MICROMOE_CHECK_MPI(
+      MPI_Allgather(s.counts_host.data(), E_, MPI_INT64_T, s.all_counts.data.data(), E_, MPI_INT64_T, comm_.get()));
   for (int g = 0; g < G_; ++g)
     for (int e = 0; e < E_; ++e) iteration_loads_[static_cast<std::size_t>(e)] += s.all_counts(g, e);
   clock.lap(Phase::count_exchange);
@@ -398,8 +400,10 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
                       s.blocks_host.extent(0));
   Kokkos::deep_copy(exec, Kokkos::subview(s.kept, std::make_pair(0, E_)), s.kept_host);
   Kokkos::deep_copy(exec, Kokkos::subview(s.leg_first, std::make_pair(0, E_ + 1)), s.leg_first_host);
-  Kokkos::deep_copy(exec, Kokkos::subview(s.legs, std::make_pair(std::size_t{0}, s.legs_host.extent(0)), Kokkos::ALL), s.legs_host);
-  Kokkos::deep_copy(exec, Kokkos::subview(s.blocks, std::make_pair(std::size_t{0}, s.blocks_host.extent(0)), Kokkos::ALL),
+  Kokkos::deep_copy(exec, Kokkos::subview(s.legs, std::make_pair(std::size_t{0}, s.legs_host.extent(0)), Kokkos::ALL),
+                    s.legs_host);
+  Kokkos::deep_copy(exec,
+                    Kokkos::subview(s.blocks, std::make_pair(std::size_t{0}, s.blocks_host.extent(0)), Kokkos::ALL),
                     s.blocks_host);
   ensure(exec, s.send, s.send_rows, H_, "micromoe::MoELayer::send");
   const I64 copy_row = Kokkos::subview(s.copy_row, std::make_pair(std::int64_t{0}, T * K_));
@@ -614,20 +618,28 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
 
 const MoELayer::Slots& MoELayer::slots_of(Tensor which, int w) const {
   switch (which) {
-    case Tensor::weights: return w == 1 ? w1_ : w2_;
-    case Tensor::gradients: return w == 1 ? dw1_ : dw2_;
-    case Tensor::state1: return w == 1 ? w1_s1_ : w2_s1_;
-    case Tensor::state2: break;
+    case Tensor::weights:
+      return w == 1 ? w1_ : w2_;
+    case Tensor::gradients:
+      return w == 1 ? dw1_ : dw2_;
+    case Tensor::state1:
+      return w == 1 ? w1_s1_ : w2_s1_;
+    case Tensor::state2:
+      break;
   }
   return w == 1 ? w1_s2_ : w2_s2_;
 }
 
 const MoELayer::Matrix& MoELayer::gate_of(Tensor which) const {
   switch (which) {
-    case Tensor::weights: return wg_;
-    case Tensor::gradients: return dwg_;
-    case Tensor::state1: return wg_s1_;
-    case Tensor::state2: break;
+    case Tensor::weights:
+      return wg_;
+    case Tensor::gradients:
+      return dwg_;
+    case Tensor::state1:
+      return wg_s1_;
+    case Tensor::state2:
+      break;
   }
   return wg_s2_;
 }
@@ -689,14 +701,19 @@ HostTensors MoELayer::gather(const ExecSpace& exec, Tensor which, bool sum_repli
     for (int j = 0; j < S_; ++j) {
       const int e = placement().expert(me_, j);
       if (e < 0 || (!sum_replicas && placement().replicas(e).front() != me_)) continue;
-      std::copy_n(mine.w1.data() + static_cast<std::size_t>(j) * n1, n1, out.w1.data() + static_cast<std::size_t>(e) * n1);
-      std::copy_n(mine.w2.data() + static_cast<std::size_t>(j) * n2, n2, out.w2.data() + static_cast<std::size_t>(e) * n2);
+      std::copy_n(mine.w1.data() + static_cast<std::size_t>(j) * n1, n1,
+                  out.w1.data() + static_cast<std::size_t>(e) * n1);
+      std::copy_n(mine.w2.data() + static_cast<std::size_t>(j) * n2, n2,
+                  out.w2.data() + static_cast<std::size_t>(e) * n2);
     }
   if (G_ > 1 && sum_replicas)
-    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.gate.data(), static_cast<int>(out.gate.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.gate.data(), static_cast<int>(out.gate.size()), MPI_FLOAT,
+                                     MPI_SUM, comm_.get()));
   if (G_ > 1) {
-    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.w1.data(), static_cast<int>(out.w1.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
-    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out.w2.data(), static_cast<int>(out.w2.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
+    MICROMOE_CHECK_MPI(
+        MPI_Allreduce(MPI_IN_PLACE, out.w1.data(), static_cast<int>(out.w1.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
+    MICROMOE_CHECK_MPI(
+        MPI_Allreduce(MPI_IN_PLACE, out.w2.data(), static_cast<int>(out.w2.size()), MPI_FLOAT, MPI_SUM, comm_.get()));
   }
   return out;
 }
@@ -726,7 +743,8 @@ std::vector<int> MoELayer::last_kept_copies() const {
   const Impl& s = *impl_;
   std::vector<int> out(static_cast<std::size_t>(s.T) * K_);
   if (s.T == 0) return out;
-  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), Kokkos::subview(s.copy_row, std::make_pair(std::int64_t{0}, s.T * K_)));
+  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(),
+                                               Kokkos::subview(s.copy_row, std::make_pair(std::int64_t{0}, s.T * K_)));
   for (std::size_t n = 0; n < out.size(); ++n) out[n] = h(n) >= 0 ? 1 : 0;
   return out;
 }

@@ -42,7 +42,7 @@ struct LayerConfig {
   int experts = 0;  ///< E
   int top_k = 1;    ///< k in [1, E]
   Activation activation = Activation::gelu;
-  bool renormalize = true;  ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
+  bool renormalize = true;            ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
   strategy::StrategyConfig strategy;  ///< name, ep_size, capacity factor, re-placement interval, ...
   comm::Backend backend = comm::Backend::mpi;
   OptimizerConfig optimizer;

@@ -4,8 +4,8 @@
 // 3.4 runs its GEMMs on the default instance of the execution space.
 #pragma once
 
-#include <KokkosBlas3_gemm.hpp>
 #include <KokkosKernels_config.h>
+#include <KokkosBlas3_gemm.hpp>
 
 #include "core/kokkos_types.hpp"
 

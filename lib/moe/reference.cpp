@@ -21,7 +21,11 @@ double act_grad(Activation a, double x) {
 }  // namespace
 
 ReferenceMoE::ReferenceMoE(const LayerConfig& c)
-    : cfg_(c), H_(c.hidden), F_(c.ffn), F1_(c.activation == Activation::swiglu ? 2 * c.ffn : c.ffn), E_(c.experts),
+    : cfg_(c),
+      H_(c.hidden),
+      F_(c.ffn),
+      F1_(c.activation == Activation::swiglu ? 2 * c.ffn : c.ffn),
+      E_(c.experts),
       K_(c.top_k) {
   params.gate.assign(static_cast<std::size_t>(H_) * E_, 0.0f);
   params.w1.assign(static_cast<std::size_t>(E_) * H_ * F1_, 0.0f);
@@ -55,7 +59,8 @@ std::vector<float> ReferenceMoE::forward(const std::vector<float>& x, std::int64
   for (std::int64_t t = 0; t < N; ++t) {
     for (int e = 0; e < E_; ++e) {
       double s = 0.0;
-      for (int h = 0; h < H_; ++h) s += static_cast<double>(x[t * H_ + h]) * params.gate[static_cast<std::size_t>(h) * E_ + e];
+      for (int h = 0; h < H_; ++h)
+        s += static_cast<double>(x[t * H_ + h]) * params.gate[static_cast<std::size_t>(h) * E_ + e];
       logits[e] = static_cast<float>(s);
     }
     double m = logits[0];
@@ -93,11 +98,13 @@ std::vector<float> ReferenceMoE::forward(const std::vector<float>& x, std::int64
       double* o = out_.data() + c * H_;
       for (int f = 0; f < F1_; ++f) {
         double s = 0.0;
-        for (int h = 0; h < H_; ++h) s += static_cast<double>(x[t * H_ + h]) * w1[static_cast<std::size_t>(h) * F1_ + f];
+        for (int h = 0; h < H_; ++h)
+          s += static_cast<double>(x[t * H_ + h]) * w1[static_cast<std::size_t>(h) * F1_ + f];
         hp[f] = s;
       }
       for (int f = 0; f < F_; ++f)
-        a[f] = cfg_.activation == Activation::swiglu ? act_fwd(Activation::silu, hp[f]) * hp[F_ + f] : act_fwd(cfg_.activation, hp[f]);
+        a[f] = cfg_.activation == Activation::swiglu ? act_fwd(Activation::silu, hp[f]) * hp[F_ + f]
+                                                     : act_fwd(cfg_.activation, hp[f]);
       for (int h = 0; h < H_; ++h) {
         double s = 0.0;
         for (int f = 0; f < F_; ++f) s += a[f] * w2[static_cast<std::size_t>(f) * H_ + h];
@@ -119,8 +126,9 @@ std::vector<float> ReferenceMoE::forward(const std::vector<float>& x, std::int64
 std::vector<float> ReferenceMoE::backward(const std::vector<float>& dy) {
   MICROMOE_REQUIRE(static_cast<std::int64_t>(dy.size()) == N_ * H_, "reference: dy has the wrong size");
   std::vector<float> dx(dy.size(), 0.0f);
-  std::vector<double> dxt(static_cast<std::size_t>(H_)), dout(static_cast<std::size_t>(H_)), da(static_cast<std::size_t>(F_)),
-      dh(static_cast<std::size_t>(F1_)), dgw(static_cast<std::size_t>(K_)), dl(static_cast<std::size_t>(E_));
+  std::vector<double> dxt(static_cast<std::size_t>(H_)), dout(static_cast<std::size_t>(H_)),
+      da(static_cast<std::size_t>(F_)), dh(static_cast<std::size_t>(F1_)), dgw(static_cast<std::size_t>(K_)),
+      dl(static_cast<std::size_t>(E_));
   for (std::int64_t t = 0; t < N_; ++t) {
     std::fill(dxt.begin(), dxt.end(), 0.0);
     for (int i = 0; i < K_; ++i) {
@@ -202,7 +210,8 @@ void ReferenceMoE::step() {
   const auto& o = cfg_.optimizer;
   const float c1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(steps_)));
   const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(steps_)));
-  auto update = [&](std::vector<float>& w, const std::vector<double>& gd, std::vector<float>& s1, std::vector<float>& s2) {
+  auto update = [&](std::vector<float>& w, const std::vector<double>& gd, std::vector<float>& s1,
+                    std::vector<float>& s2) {
     for (std::size_t i = 0; i < w.size(); ++i) {
       const float g = static_cast<float>(gd[i]);
       if (o.kind == OptimizerKind::sgd) {

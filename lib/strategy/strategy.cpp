@@ -29,7 +29,8 @@ void Routing::reset(int s, int e, int g) {
 
 void Routing::finish() {
   const auto size = static_cast<std::int64_t>(leg_gpu.size());
-  for (auto j = filled_ + 1; j < static_cast<std::int64_t>(leg_begin.size()); ++j) leg_begin[static_cast<std::size_t>(j)] = size;
+  for (auto j = filled_ + 1; j < static_cast<std::int64_t>(leg_begin.size()); ++j)
+    leg_begin[static_cast<std::size_t>(j)] = size;
   filled_ = static_cast<std::int64_t>(leg_begin.size()) - 1;
 }
 
@@ -89,8 +90,8 @@ int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 std::vector<std::int64_t> ones(int n) { return std::vector<std::int64_t>(static_cast<std::size_t>(n), 1); }
 
 /// Standard EP routes: every source sends its copies of e to e's replica in its EP group.
-void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMatrix& c, const std::vector<std::int64_t>* cap,
-              Routing& out) {
+void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMatrix& c,
+              const std::vector<std::int64_t>* cap, Routing& out) {
   out.reset(c.sources, c.experts, p.gpus);
   for (int s = 0; s < c.sources; ++s)
     for (int e = 0; e < c.experts; ++e) {
@@ -248,7 +249,8 @@ class MicroEpStrategy : public Strategy {
     schedule::AdaptiveOptions opt;
     opt.seed = cfg_.seed;
     opt.search_iterations = cfg_.adaptive_search_iterations;
-    auto next = schedule::make_adaptive_placement(placement_.gpus, placement_.slots_per_gpu, history_.take(), &placement_, opt);
+    auto next =
+        schedule::make_adaptive_placement(placement_.gpus, placement_.slots_per_gpu, history_.take(), &placement_, opt);
     if (next.placement == placement_) return false;
     last_migrations_ = count_migrations(placement_, next.placement);
     placement_ = std::move(next.placement);

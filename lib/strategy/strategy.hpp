@@ -28,14 +28,14 @@ namespace micromoe::strategy {
 
 /// Parameters of every strategy (each uses the ones it needs; the rest are ignored).
 struct StrategyConfig {
-  std::string name = "microep";  ///< ep | ep-capacity | eplb | microep | microep-adaptive | balanced
-  int ep_size = 0;               ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
-  double capacity_factor = 1.0;  ///< ep-capacity
-  int eplb_extra_slots = 1;      ///< eplb: extra slot indices per GPU (more memory)
-  int replace_interval = 50;     ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
-  std::string placement = "symmetric";  ///< microep(-adaptive) initial placement: symmetric | random
-  std::uint64_t seed = 0;        ///< placement seeds
-  int gpus_per_node = 0;         ///< locality order of routes; 0: all GPUs on one node
+  std::string name = "microep";          ///< ep | ep-capacity | eplb | microep | microep-adaptive | balanced
+  int ep_size = 0;                       ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
+  double capacity_factor = 1.0;          ///< ep-capacity
+  int eplb_extra_slots = 1;              ///< eplb: extra slot indices per GPU (more memory)
+  int replace_interval = 50;             ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
+  std::string placement = "symmetric";   ///< microep(-adaptive) initial placement: symmetric | random
+  std::uint64_t seed = 0;                ///< placement seeds
+  int gpus_per_node = 0;                 ///< locality order of routes; 0: all GPUs on one node
   int adaptive_search_iterations = 400;  ///< microep-adaptive local search
 };
 
@@ -45,14 +45,14 @@ struct Routing {
   int sources = 0;
   int experts = 0;
   int gpus = 0;
-  std::vector<std::int64_t> kept;       ///< [s*E+e]
-  std::vector<std::int64_t> leg_begin;  ///< [s*E+e], size S*E+1: legs of (s,e) are [leg_begin[k], leg_begin[k+1])
-  std::vector<int> leg_gpu;             ///< destination GPU of each leg
-  std::vector<std::int64_t> leg_tokens; ///< copies of each leg (> 0)
-  std::vector<std::int64_t> gpu_load;   ///< [g]: copies computed by GPU g
-  std::int64_t dropped = 0;             ///< copies dropped in the whole group
-  std::int64_t lower_bound = 0;         ///< exact optimum of max load where a solver ran, else 0
-  std::int64_t filled_ = 0;             ///< leg_begin is final up to this index
+  std::vector<std::int64_t> kept;        ///< [s*E+e]
+  std::vector<std::int64_t> leg_begin;   ///< [s*E+e], size S*E+1: legs of (s,e) are [leg_begin[k], leg_begin[k+1])
+  std::vector<int> leg_gpu;              ///< destination GPU of each leg
+  std::vector<std::int64_t> leg_tokens;  ///< copies of each leg (> 0)
+  std::vector<std::int64_t> gpu_load;    ///< [g]: copies computed by GPU g
+  std::int64_t dropped = 0;              ///< copies dropped in the whole group
+  std::int64_t lower_bound = 0;          ///< exact optimum of max load where a solver ran, else 0
+  std::int64_t filled_ = 0;              ///< leg_begin is final up to this index
 
   void reset(int sources, int experts, int gpus);
   /// Appends a leg to (s, e) (ignored unless tokens > 0); legs are added in (s, e) row-major order.

@@ -37,13 +37,13 @@ struct Case {
   int top_k = 2;
   int hidden = 16;
   int ffn = 24;
-  int tokens = 24;           ///< tokens on rank r: tokens + 3 * r (unless empty_rank / all_empty)
-  int empty_rank = -1;       ///< this rank gets no tokens
-  bool skew = false;         ///< hot experts (lower ids) via a bias feature
-  bool one_expert = false;   ///< every token's first choice is expert 0
+  int tokens = 24;          ///< tokens on rank r: tokens + 3 * r (unless empty_rank / all_empty)
+  int empty_rank = -1;      ///< this rank gets no tokens
+  bool skew = false;        ///< hot experts (lower ids) via a bias feature
+  bool one_expert = false;  ///< every token's first choice is expert 0
   Activation activation = Activation::gelu;
   bool renormalize = true;
-  int ep_size = -1;          ///< -1: G/2 for G >= 2 (two replicas), 1 for G = 1
+  int ep_size = -1;  ///< -1: G/2 for G >= 2 (two replicas), 1 for G = 1
   int replace_interval = 50;
   double capacity_factor = 1.0;
   OptimizerConfig optimizer{};
@@ -160,7 +160,8 @@ inline double rel_error(const std::vector<float>& a, const std::vector<float>& b
 
 /// Expert `e`'s block of a by-expert tensor.
 inline std::vector<float> expert_block(const std::vector<float>& v, int e, std::size_t n) {
-  return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(e * n), v.begin() + static_cast<std::ptrdiff_t>((e + 1) * n));
+  return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(e * n),
+                            v.begin() + static_cast<std::ptrdiff_t>((e + 1) * n));
 }
 
 /// Compares every slot this rank holds (every replica) and its gate tensor with the reference.
@@ -175,16 +176,24 @@ inline void expect_tensors_match(const MoELayer& layer, Tensor which, const Host
   for (int j = 0; j < p.slots_per_gpu; ++j) {
     const int e = p.expert(layer.rank(), j);
     if (e < 0) continue;
-    const std::vector<float> a1(s.w1.begin() + static_cast<std::ptrdiff_t>(j * n1), s.w1.begin() + static_cast<std::ptrdiff_t>((j + 1) * n1));
-    const std::vector<float> a2(s.w2.begin() + static_cast<std::ptrdiff_t>(j * n2), s.w2.begin() + static_cast<std::ptrdiff_t>((j + 1) * n2));
+    const std::vector<float> a1(s.w1.begin() + static_cast<std::ptrdiff_t>(j * n1),
+                                s.w1.begin() + static_cast<std::ptrdiff_t>((j + 1) * n1));
+    const std::vector<float> a2(s.w2.begin() + static_cast<std::ptrdiff_t>(j * n2),
+                                s.w2.begin() + static_cast<std::ptrdiff_t>((j + 1) * n2));
     const auto r1 = expert_block(ref.w1, e, n1), r2 = expert_block(ref.w2, e, n2);
     // Experts without tokens have exactly zero gradients: compare absolutely there.
     const bool zero1 = std::all_of(r1.begin(), r1.end(), [](float v) { return v == 0.0f; });
     const bool zero2 = std::all_of(r2.begin(), r2.end(), [](float v) { return v == 0.0f; });
-    if (zero1) EXPECT_TRUE(std::all_of(a1.begin(), a1.end(), [](float v) { return v == 0.0f; })) << what << ": w1 of idle expert " << e;
-    else EXPECT_LE(rel_error(a1, r1), tol) << what << ": w1 of expert " << e << " in slot " << j;
-    if (zero2) EXPECT_TRUE(std::all_of(a2.begin(), a2.end(), [](float v) { return v == 0.0f; })) << what << ": w2 of idle expert " << e;
-    else EXPECT_LE(rel_error(a2, r2), tol) << what << ": w2 of expert " << e << " in slot " << j;
+    if (zero1)
+      EXPECT_TRUE(std::all_of(a1.begin(), a1.end(), [](float v) { return v == 0.0f; }))
+          << what << ": w1 of idle expert " << e;
+    else
+      EXPECT_LE(rel_error(a1, r1), tol) << what << ": w1 of expert " << e << " in slot " << j;
+    if (zero2)
+      EXPECT_TRUE(std::all_of(a2.begin(), a2.end(), [](float v) { return v == 0.0f; }))
+          << what << ": w2 of idle expert " << e;
+    else
+      EXPECT_LE(rel_error(a2, r2), tol) << what << ": w2 of expert " << e << " in slot " << j;
   }
 }
 
