@@ -145,6 +145,46 @@ TEST(Training, MigrationMovesExactBits) {
   EXPECT_EQ(b.migrations(), 0);
 }
 
+TEST(Training, GradientsAccumulateOverMicroBatches) {
+  // Three micro-batches per iteration (different token counts), then one step, for two
+  // iterations; the reference accumulates the same way.
+  for (const char* strategy : {"ep", "microep", "microep-adaptive"}) {
+    Case c;
+    c.strategy = strategy;
+    c.skew = true;
+    c.replace_interval = 1;
+    c.optimizer.kind = OptimizerKind::sgd;
+    c.optimizer.lr = 0.05f;
+    const int G = ranks(), r = rank(), H = c.hidden;
+    const LayerConfig cfg = config_of(c);
+    comm::Communicator world(MPI_COMM_WORLD);
+    MoELayer layer(cfg, world);
+    ReferenceMoE ref(cfg);
+    const Data d0 = make_data(c, G, 0);
+    layer.set_parameters(ExecSpace(), d0.params);
+    ref.params = d0.params;
+    for (int it = 0; it < 2; ++it) {
+      for (int mb = 0; mb < 3; ++mb) {
+        Case cm = c;
+        cm.tokens = 8 + 5 * mb;
+        const Data d = make_data(cm, G, 10 * it + mb);
+        const ExecSpace exec;
+        const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+        const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+        const auto y = to_host(layer.forward(exec, x));
+        layer.backward(exec, dy);
+        const auto ry = ref.forward(d.x, d.total);
+        ref.backward(d.dy);
+        EXPECT_LE(rel_error(y, slice(ry, d.first[r], d.count[r], H)), kTrainTolerance) << strategy;
+      }
+      layer.step(ExecSpace());
+      ref.step();
+      expect_tensors_match(layer, Tensor::weights, ref.params, kTrainTolerance,
+                           std::string(strategy) + " iteration " + std::to_string(it));
+    }
+  }
+}
+
 TEST(Timers, EveryPhaseIsTimedAndPeakMemoryReported) {
   Case c;
   c.strategy = "microep";
