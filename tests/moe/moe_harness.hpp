@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "comm/communicator.hpp"
+#include "core/error.hpp"
 #include "moe/layer.hpp"
 #include "moe/reference.hpp"
 

@@ -124,3 +124,31 @@ TEST(NotExact, BalancedEqualsReferenceWithForcedExperts) {
 
 }  // namespace
 }  // namespace micromoe::moe::testing
+
+namespace micromoe::moe::testing {
+namespace {
+
+TEST(Config, BadConfigsAreInputErrorsOnEveryRank) {
+  comm::Communicator world(MPI_COMM_WORLD);
+  Case c;
+  LayerConfig cfg = config_of(c);
+  cfg.top_k = cfg.experts + 1;
+  EXPECT_THROW(MoELayer(cfg, world), InputError);
+  cfg = config_of(c);
+  cfg.top_k = 0;
+  EXPECT_THROW(MoELayer(cfg, world), InputError);
+  cfg = config_of(c);
+  cfg.strategy.name = "magic";
+  EXPECT_THROW(MoELayer(cfg, world), InputError);
+  cfg = config_of(c);
+  cfg.strategy.ep_size = 3;
+  EXPECT_THROW(MoELayer(cfg, world), InputError);
+  EXPECT_THROW(parse_activation("relu"), InputError);
+  EXPECT_EQ(parse_activation("swiglu"), Activation::swiglu);
+  EXPECT_THROW(parse_optimizer("lion"), InputError);
+  // The layer still works after the failed constructions (no collective was left half-done).
+  check_case(c);
+}
+
+}  // namespace
+}  // namespace micromoe::moe::testing
