@@ -31,48 +31,83 @@ void check_shapes(const Placement& p, const CountMatrix& c, const Plan& plan, in
 }  // namespace
 
 Routes build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node) {
+  Routes r;
+  build_routes(p, c, plan, gpus_per_node, r);
+  return r;
+}
+
+void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node, Routes& r) {
   check_shapes(p, c, plan, gpus_per_node);
   const int G = p.gpus, E = p.experts;
   const auto node = [gpus_per_node](int g) { return g / gpus_per_node; };
-  Routes r;
+  r.cross_gpu_ = r.cross_node_ = 0;
   r.sources_ = G;
   r.experts_ = E;
   r.gpus_ = G;
   r.gpus_per_node_ = gpus_per_node;
-  std::vector<std::int64_t> rem(static_cast<std::size_t>(G)), quota;
-  std::vector<RawLeg> raw;  // legs of one expert, in phase order
-  std::vector<std::size_t> count(static_cast<std::size_t>(G) * E + 1, 0);
-  std::vector<std::vector<RawLeg>> per_expert(static_cast<std::size_t>(E));
-  std::vector<int> srcs;
+
+  // Nonzero counts per expert, sources ascending (CSR), from one row-major pass: the per-expert
+  // work below then touches only the sources that hold tokens for the expert.
+  // Scratch reused across calls on this thread (no allocation in steady state).
+  thread_local std::vector<int> start, src, fill, leg_expert;
+  thread_local std::vector<std::int64_t> rem, quota, cursor;
+  thread_local std::vector<RawLeg> raw;
+  start.assign(static_cast<std::size_t>(E) + 1, 0);
+  for (int s = 0; s < G; ++s) {
+    const std::int64_t* row = c.data.data() + static_cast<std::size_t>(s) * E;
+    for (int e = 0; e < E; ++e) start[static_cast<std::size_t>(e) + 1] += row[e] > 0;
+  }
+  for (int e = 0; e < E; ++e) start[static_cast<std::size_t>(e) + 1] += start[static_cast<std::size_t>(e)];
+  const auto nnz = static_cast<std::size_t>(start[static_cast<std::size_t>(E)]);
+  src.resize(nnz);
+  rem.resize(nnz);
+  {
+    fill.assign(start.begin(), start.end() - 1);
+    for (int s = 0; s < G; ++s) {
+      const std::int64_t* row = c.data.data() + static_cast<std::size_t>(s) * E;
+      for (int e = 0; e < E; ++e)
+        if (row[e] > 0) {
+          const auto k = static_cast<std::size_t>(fill[static_cast<std::size_t>(e)]++);
+          src[k] = s;
+          rem[k] = row[e];
+        }
+    }
+  }
+
+  raw.clear();  // all legs, expert by expert, phase order within an expert
+  leg_expert.clear();
+  raw.reserve(nnz + static_cast<std::size_t>(p.gpus) * p.slots_per_gpu);
+  leg_expert.reserve(raw.capacity());
   for (int e = 0; e < E; ++e) {
     const auto& reps = p.replicas(e);
+    const int b = start[static_cast<std::size_t>(e)], n = start[static_cast<std::size_t>(e) + 1] - b;
+    int* sv = src.data() + b;
+    std::int64_t* rv = rem.data() + b;
     quota.assign(reps.size(), 0);
     std::int64_t load = 0, planned = 0;
-    for (int s = 0; s < G; ++s) load += rem[static_cast<std::size_t>(s)] = c(s, e);
+    for (int k = 0; k < n; ++k) load += rv[k];
     for (std::size_t i = 0; i < reps.size(); ++i) planned += quota[i] = plan.at(e, reps[i]);
     if (planned != load)
       throw std::invalid_argument("routes: the plan gives expert " + std::to_string(e) + " " + std::to_string(planned) +
                                   " tokens but the counts hold " + std::to_string(load));
-    raw.clear();
-    // 1. Local.
-    for (std::size_t i = 0; i < reps.size(); ++i) {
-      const int g = reps[i];
-      const std::int64_t t = std::min(rem[static_cast<std::size_t>(g)], quota[i]);
+    const std::size_t first_leg = raw.size();
+    // 1. Local: each replica keeps what its own GPU holds (sources and replicas both ascending).
+    for (std::size_t i = 0, k = 0; i < reps.size(); ++i) {
+      while (k < static_cast<std::size_t>(n) && sv[k] < reps[i]) ++k;
+      if (k == static_cast<std::size_t>(n)) break;
+      if (sv[k] != reps[i]) continue;
+      const std::int64_t t = std::min(rv[k], quota[i]);
       if (t > 0) {
-        raw.push_back({g, g, t});
-        rem[static_cast<std::size_t>(g)] -= t;
+        raw.push_back({reps[i], reps[i], t});
+        rv[k] -= t;
         quota[i] -= t;
       }
     }
-    // Sources with tokens left, ascending.
-    srcs.clear();
-    for (int s = 0; s < G; ++s)
-      if (rem[static_cast<std::size_t>(s)] > 0) srcs.push_back(s);
     // 2. Same node: two pointers over the node's sources and the node's replicas.
-    if (!srcs.empty() && gpus_per_node > 1) {
+    if (gpus_per_node > 1) {
       std::size_t si = 0, ri = 0;
-      while (si < srcs.size() && ri < reps.size()) {
-        const int ns = node(srcs[si]), nr = node(reps[ri]);
+      while (si < static_cast<std::size_t>(n) && ri < reps.size()) {
+        const int ns = node(sv[si]), nr = node(reps[ri]);
         if (ns < nr) {
           ++si;
           continue;
@@ -81,26 +116,23 @@ Routes build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, 
           ++ri;
           continue;
         }
-        // Same node: run the two-pointer inside it.
         std::size_t s_end = si, r_end = ri;
-        while (s_end < srcs.size() && node(srcs[s_end]) == ns) ++s_end;
+        while (s_end < static_cast<std::size_t>(n) && node(sv[s_end]) == ns) ++s_end;
         while (r_end < reps.size() && node(reps[r_end]) == ns) ++r_end;
-        std::size_t a = si, b = ri;
-        while (a < s_end && b < r_end) {
-          auto& rs = rem[static_cast<std::size_t>(srcs[a])];
-          auto& q = quota[b];
-          if (rs == 0) {
+        std::size_t a = si, q = ri;
+        while (a < s_end && q < r_end) {
+          if (rv[a] == 0) {
             ++a;
             continue;
           }
-          if (q == 0) {
-            ++b;
+          if (quota[q] == 0) {
+            ++q;
             continue;
           }
-          const std::int64_t t = std::min(rs, q);
-          raw.push_back({srcs[a], reps[b], t});
-          rs -= t;
-          q -= t;
+          const std::int64_t t = std::min(rv[a], quota[q]);
+          raw.push_back({sv[a], reps[q], t});
+          rv[a] -= t;
+          quota[q] -= t;
         }
         si = s_end;
         ri = r_end;
@@ -108,43 +140,39 @@ Routes build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, 
     }
     // 3. Everything left, ascending sources to ascending replicas.
     {
-      std::size_t a = 0, b = 0;
-      while (a < srcs.size() && b < reps.size()) {
-        auto& rs = rem[static_cast<std::size_t>(srcs[a])];
-        auto& q = quota[b];
-        if (rs == 0) {
+      std::size_t a = 0, q = 0;
+      while (a < static_cast<std::size_t>(n) && q < reps.size()) {
+        if (rv[a] == 0) {
           ++a;
           continue;
         }
-        if (q == 0) {
-          ++b;
+        if (quota[q] == 0) {
+          ++q;
           continue;
         }
-        const std::int64_t t = std::min(rs, q);
-        raw.push_back({srcs[a], reps[b], t});
-        rs -= t;
-        q -= t;
+        const std::int64_t t = std::min(rv[a], quota[q]);
+        raw.push_back({sv[a], reps[q], t});
+        rv[a] -= t;
+        quota[q] -= t;
       }
     }
-    for (const auto& l : raw) {
-      ++count[static_cast<std::size_t>(l.src) * E + e];
-      if (l.src != l.dst) r.cross_gpu_ += l.tokens;
-      if (node(l.src) != node(l.dst)) r.cross_node_ += l.tokens;
+    leg_expert.resize(raw.size(), e);
+    for (std::size_t l = first_leg; l < raw.size(); ++l) {
+      if (raw[l].src != raw[l].dst) r.cross_gpu_ += raw[l].tokens;
+      if (node(raw[l].src) != node(raw[l].dst)) r.cross_node_ += raw[l].tokens;
     }
-    per_expert[static_cast<std::size_t>(e)] = raw;
   }
-  // Offsets (source-major), then place the legs; within (src, e) phase order is kept.
+  // Offsets (source-major), then place the legs; within (src, e) the phase order is kept.
   r.offset_.assign(static_cast<std::size_t>(G) * E + 1, 0);
-  for (std::size_t k = 0; k < static_cast<std::size_t>(G) * E; ++k)
-    r.offset_[k + 1] = r.offset_[k] + static_cast<std::int64_t>(count[k]);
-  r.legs_.resize(static_cast<std::size_t>(r.offset_.back()));
-  std::vector<std::int64_t> fill(r.offset_.begin(), r.offset_.end() - 1);
-  for (int e = 0; e < E; ++e)
-    for (const auto& l : per_expert[static_cast<std::size_t>(e)]) {
-      const std::size_t k = static_cast<std::size_t>(l.src) * E + e;
-      r.legs_[static_cast<std::size_t>(fill[k]++)] = {l.dst, l.tokens};
-    }
-  return r;
+  for (std::size_t l = 0; l < raw.size(); ++l)
+    ++r.offset_[static_cast<std::size_t>(raw[l].src) * E + static_cast<std::size_t>(leg_expert[l]) + 1];
+  for (std::size_t k = 0; k < static_cast<std::size_t>(G) * E; ++k) r.offset_[k + 1] += r.offset_[k];
+  r.legs_.resize(raw.size());
+  cursor.assign(r.offset_.begin(), r.offset_.end() - 1);
+  for (std::size_t l = 0; l < raw.size(); ++l) {
+    const std::size_t k = static_cast<std::size_t>(raw[l].src) * E + static_cast<std::size_t>(leg_expert[l]);
+    r.legs_[static_cast<std::size_t>(cursor[k]++)] = {raw[l].dst, raw[l].tokens};
+  }
 }
 
 std::vector<std::int64_t> Routes::send_counts(int src) const {

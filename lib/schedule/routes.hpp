@@ -42,6 +42,9 @@ struct RouteLegSpan {
 /// replica quotas (ascending); then all remaining sources (ascending) fill all remaining quotas
 /// (ascending). This achieves, for the given plan, the largest possible same-GPU and same-node
 /// token volume (both at once) and at most (#sources + #replicas - 1) legs per phase.
+class Routes;
+void build_routes(const Placement&, const CountMatrix&, const Plan&, int, Routes&);
+
 class Routes {
  public:
   Routes() = default;
@@ -64,7 +67,7 @@ class Routes {
   std::vector<std::int64_t> send_counts(int src) const;
 
  private:
-  friend Routes build_routes(const Placement&, const CountMatrix&, const Plan&, int);
+  friend void build_routes(const Placement&, const CountMatrix&, const Plan&, int, Routes&);
   int sources_ = 0, experts_ = 0, gpus_ = 0, gpus_per_node_ = 1;
   std::vector<std::int64_t> offset_;
   std::vector<RouteLeg> legs_;
@@ -75,6 +78,9 @@ class Routes {
 /// larger than G: one node). Throws std::invalid_argument when shapes disagree or the plan does
 /// not conserve the counts (sum over g of x[e][g] != L[e], or tokens off the replicas).
 Routes build_routes(const Placement& placement, const CountMatrix& counts, const Plan& plan, int gpus_per_node);
+/// Same, reusing `out`'s buffers (and per-thread scratch): no allocation in steady state.
+void build_routes(const Placement& placement, const CountMatrix& counts, const Plan& plan, int gpus_per_node,
+                  Routes& out);
 
 /// Lower bounds the routes reach for a plan: tokens that must leave their GPU / node given
 /// x (sum over e of L[e] - sum over g of min(c[g][e], x[e][g]), and the node analogue).
