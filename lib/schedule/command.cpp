@@ -271,6 +271,7 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
 
   SolverOptions so;
   so.capacity_weights = in.weights;
+  so.gpus_per_node = in.gpus_per_node;
   Solver solver(p, so);
   const auto t0 = std::chrono::steady_clock::now();
   const Plan plan = solver.solve(in.counts);

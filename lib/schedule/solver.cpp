@@ -78,6 +78,10 @@ Solver::Solver(Placement placement, SolverOptions options)
       wmax_ = 1;
     }
   }
+  if (options_.gpus_per_node < 0)
+    throw std::invalid_argument("solver: gpus_per_node must be >= 0, got " + std::to_string(options_.gpus_per_node));
+  gpus_per_node_ = options_.gpus_per_node > 0 ? options_.gpus_per_node : G_;
+  if (node_aware()) node_counts_.assign(static_cast<std::size_t>((G_ + gpus_per_node_ - 1) / gpus_per_node_) * E_, 0);
   slot_expert_ = placement_.expert_at;
   static std::atomic<std::uint64_t> next_id{1};
   id_ = next_id.fetch_add(1);
@@ -205,12 +209,18 @@ void Solver::solve(const CountMatrix& counts, Plan& out) {
                                 std::to_string(static_cast<std::size_t>(G_) * E_));
   std::fill(loads_.begin(), loads_.end(), 0);
   std::int64_t any_negative = 0;
+  const bool by_node = node_aware();
+  if (by_node) std::fill(node_counts_.begin(), node_counts_.end(), 0);
   for (int s = 0; s < G_; ++s) {
     const std::int64_t* row = counts.data.data() + static_cast<std::size_t>(s) * E_;
     std::int64_t* l = loads_.data();
     for (int e = 0; e < E_; ++e) {
       l[e] += row[e];
       any_negative |= row[e];
+    }
+    if (by_node) {  // per-node totals c_n[e], for the node-aware initial plan
+      std::int64_t* nc = node_counts_.data() + static_cast<std::size_t>(s / gpus_per_node_) * E_;
+      for (int e = 0; e < E_; ++e) nc[e] += row[e];
     }
   }
   if (any_negative < 0) counts.validate();  // throws naming the entry
@@ -390,6 +400,26 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
         std::int64_t rem = loads_[static_cast<std::size_t>(e)];
         if (counts)
           for (int g : reps) rem -= local_[static_cast<std::size_t>(g) * S_ + j];
+        if (counts && rem > 0 && node_aware()) {
+          // Tokens from a node go first to the expert's replicas on that node, within their room.
+          for (std::size_t k0 = 0; k0 < reps.size() && rem > 0;) {
+            const int n = reps[k0] / gpus_per_node_;
+            std::size_t k1 = k0;
+            std::int64_t demand = node_counts_[static_cast<std::size_t>(n) * E_ + e];
+            while (k1 < reps.size() && reps[k1] / gpus_per_node_ == n)
+              demand -= local_[static_cast<std::size_t>(reps[k1++]) * S_ + j];
+            for (std::size_t k = k0; k < k1 && demand > 0 && rem > 0; ++k) {
+              const auto g = static_cast<std::size_t>(reps[k]);
+              const std::int64_t t = std::min(std::min(demand, rem), capv_[g] - gpu_load_[g]);
+              if (t <= 0) continue;
+              x_[g * S_ + j] += t;
+              gpu_load_[g] += t;
+              demand -= t;
+              rem -= t;
+            }
+            k0 = k1;
+          }
+        }
         if (rem <= 0) continue;
         if (reps.size() == 1) {
           const int g = reps[0];
@@ -453,12 +483,15 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   for (;;) {
     ++rounds;
     for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
-    if (options_.locality && any_local) max_flow(T, true);
+    if (options_.locality && any_local) {
+      if (gpus_per_node_ > 1 && gpus_per_node_ < G_) max_flow(T, 2);  // non-local tokens, inside nodes
+      max_flow(T, 1);                                                 // non-local tokens, anywhere
+    }
     if (!any_local) {
       relieve_one_hop();
       relieve_two_hop();
     }
-    if (max_flow(T, false)) break;
+    if (max_flow(T, 0)) break;
     new_crit.clear();
     std::int64_t l = 0;
     for (int g = 0; g < G_; ++g)
@@ -606,7 +639,9 @@ void Solver::relieve_two_hop() {
 // Dinic on the GPU graph, multi-source (load > cap) multi-sink (load < cap). Returns true when
 // no GPU is above its capacity. On false, level_[g] >= 0 marks the GPUs reachable from the
 // remaining excess in the residual graph (the blocked set).
-bool Solver::max_flow(std::int64_t /*level*/, bool restricted) {
+bool Solver::max_flow(std::int64_t /*level*/, int mode) {
+  const bool restricted = mode > 0;
+  const bool same_node = mode > 1;
   for (;;) {
     std::fill(level_.begin(), level_.end(), -1);
     queue_.clear();
@@ -630,6 +665,7 @@ bool Solver::max_flow(std::int64_t /*level*/, bool restricted) {
         const int j = arc_slot_[static_cast<std::size_t>(a)];
         const std::int64_t avail = restricted ? xg[j] - cg[j] : xg[j];
         if (avail <= 0) continue;
+        if (same_node && g / gpus_per_node_ != h / gpus_per_node_) continue;
         level_[static_cast<std::size_t>(h)] = lg + 1;
         queue_.push_back(h);
         if (sink_level < 0 && gpu_load_[static_cast<std::size_t>(h)] < capv_[static_cast<std::size_t>(h)])
@@ -643,7 +679,7 @@ bool Solver::max_flow(std::int64_t /*level*/, bool restricted) {
       const int g = queue_[si];
       while (gpu_load_[static_cast<std::size_t>(g)] > capv_[static_cast<std::size_t>(g)]) {
         const std::int64_t f =
-            dfs(g, gpu_load_[static_cast<std::size_t>(g)] - capv_[static_cast<std::size_t>(g)], restricted);
+            dfs(g, gpu_load_[static_cast<std::size_t>(g)] - capv_[static_cast<std::size_t>(g)], mode);
         if (f == 0) break;
         gpu_load_[static_cast<std::size_t>(g)] -= f;
         ++augment_count_;
@@ -654,7 +690,8 @@ bool Solver::max_flow(std::int64_t /*level*/, bool restricted) {
   }
 }
 
-std::int64_t Solver::dfs(int g, std::int64_t f, bool restricted) {
+std::int64_t Solver::dfs(int g, std::int64_t f, int mode) {
+  const bool restricted = mode > 0;
   const auto gi = static_cast<std::size_t>(g);
   const int lg = level_[gi];
   if (lg > 0 && gpu_load_[gi] < capv_[gi]) {
@@ -670,8 +707,9 @@ std::int64_t Solver::dfs(int g, std::int64_t f, bool restricted) {
     const int j = arc_slot_[static_cast<std::size_t>(a)];
     const std::size_t gj = gi * S_ + j;
     const std::int64_t avail = restricted ? x_[gj] - local_[gj] : x_[gj];
+    if (mode > 1 && g / gpus_per_node_ != h / gpus_per_node_) continue;
     if (avail <= 0) continue;
-    const std::int64_t d = dfs(h, std::min(f - pushed, avail), restricted);
+    const std::int64_t d = dfs(h, std::min(f - pushed, avail), mode);
     if (d > 0) {
       x_[gj] -= d;
       x_[static_cast<std::size_t>(h) * S_ + j] += d;

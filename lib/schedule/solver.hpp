@@ -40,6 +40,9 @@ struct SolverOptions {
   /// Prefer plans that keep tokens on their source GPU (the local-first flow): among the plans
   /// with the optimal objective, tokens are moved off a GPU's own count last.
   bool locality = true;
+  /// GPUs per node (0: unknown, one node). With locality, tokens are first rebalanced inside
+  /// nodes, so fewer cross node boundaries (routes then keep them on the node).
+  int gpus_per_node = 0;
   /// Start from the previous call's critical GPU set (its density under the new loads is a
   /// lower bound that is usually tight), instead of only the global and per-expert bounds.
   bool warm_start = true;
@@ -130,14 +133,17 @@ class Solver {
   std::int64_t set_bound(const std::vector<int>& gpus, std::int64_t load) const;
   std::int64_t expert_bound(int e, std::int64_t load) const;
   void remember_critical(const std::vector<int>& gpus);
-  bool max_flow(std::int64_t level, bool restricted);
+  bool max_flow(std::int64_t level, int mode);  // mode 0 any token, 1 non-local tokens, 2 and inside nodes
   void relieve_one_hop();
   void relieve_two_hop();
-  std::int64_t dfs(int g, std::int64_t f, bool restricted);
+  std::int64_t dfs(int g, std::int64_t f, int mode);
 
   Placement placement_;
   SolverOptions options_;
   int G_ = 0, S_ = 0, E_ = 0;
+  int gpus_per_node_ = 1;
+  bool node_aware() const { return options_.locality && gpus_per_node_ > 1 && gpus_per_node_ < G_; }
+  std::vector<std::int64_t> node_counts_;  // [node * E + e]: tokens of the node's GPUs for e
   bool weighted_ = false;
   std::int64_t wmax_ = 1;
   std::vector<std::int64_t> w_;

@@ -355,7 +355,9 @@ TEST(Solver, LocalityGapVsLp) {
     if (p.gpus < 2) continue;
     const int per_node = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(p.gpus)));
     const CountMatrix c = random_counts(rng, p.gpus, p.experts);
-    const Plan plan = Solver(p).solve(c);
+    ms::SolverOptions o;
+    o.gpus_per_node = per_node;
+    const Plan plan = Solver(p, o).solve(c);
     const auto routes = ms::build_routes(p, c, plan, per_node);
     std::vector<std::int64_t> caps(static_cast<std::size_t>(p.gpus), plan.max_load);
     const std::int64_t best_local = ms::testing::lp_best_local(p, c, caps, 0);
@@ -382,6 +384,6 @@ TEST(Solver, LocalityGapVsLp) {
       n, static_cast<long long>(total), static_cast<long long>(mine_gpu), static_cast<long long>(best_gpu),
       100 * gap_gpu, worse_instances, static_cast<long long>(mine_node), static_cast<long long>(best_node),
       100 * gap_node);
-  EXPECT_LT(gap_gpu, 0.05);
-  EXPECT_LT(gap_node, 0.10);
+  EXPECT_LT(gap_gpu, 0.01);
+  EXPECT_LT(gap_node, 0.05);
 }
