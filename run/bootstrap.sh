@@ -111,14 +111,26 @@ cache_header_only_libraries() {
   cp -r /usr/include/toml++ "$SOURCES/include/"
 }
 
+# Kokkos 5 core headers (libkokkos-dev) and, since Debian has no Kokkos Kernels release of its
+# own for Kokkos 5, the Kokkos Kernels 4.5 headers of libtrilinos-kokkos-kernels-dev. That
+# package was generated for a Serial build while Debian's Kokkos 5 enables only OpenMP, so its
+# ETI declarations are pointed at OpenMP (headers of a compile-only check, never linked).
 fetch_kokkos5_headers() {
-  [[ -f $DEPS/kokkos5/usr/include/Kokkos_Core.hpp || -f $DEPS/kokkos5/usr/include/kokkos/Kokkos_Core.hpp ]] && return 0
+  [[ -f $DEPS/kokkos5/.complete ]] && return 0
   read -r uri key < <(system_debian_uri)
-  log "fetching Debian unstable's libkokkos-dev (Kokkos 5 headers, compile-only check)"
+  [[ -n ${uri:-} ]] || die "cannot find the system's Debian repository in /etc/apt"
+  log "fetching Debian unstable's libkokkos-dev and libtrilinos-kokkos-kernels-dev (headers, compile-only check)"
   private_apt "$DEPS/cache/apt-sid" "deb [signed-by=$key] $uri sid main"
+  rm -rf "$DEPS/kokkos5" "$DEPS/cache/kokkos5"
   mkdir -p "$DEPS/cache/kokkos5" "$DEPS/kokkos5"
-  (cd "$DEPS/cache/kokkos5" && apt-get -qq "${APT_OPTS[@]}" download libkokkos-dev)
+  (cd "$DEPS/cache/kokkos5" && apt-get -qq "${APT_OPTS[@]}" download libkokkos-dev libtrilinos-kokkos-kernels-dev)
   dpkg -x "$(ls "$DEPS"/cache/kokkos5/libkokkos-dev_*.deb | head -n 1)" "$DEPS/kokkos5"
+  mkdir -p "$DEPS/kokkos5/kernels"
+  dpkg -x "$(ls "$DEPS"/cache/kokkos5/libtrilinos-kokkos-kernels-dev_*.deb | head -n 1)" "$DEPS/kokkos5/kernels"
+  local kk=$DEPS/kokkos5/kernels/usr/include/trilinos
+  sed -i 's/^#define KOKKOSKERNELS_INST_EXECSPACE_SERIAL/#define KOKKOSKERNELS_INST_EXECSPACE_OPENMP/' "$kk/KokkosKernels_config.h"
+  sed -i 's/Kokkos::Serial\b/Kokkos::OpenMP/g' "$kk"/generated_specializations_hpp/*.hpp
+  touch "$DEPS/kokkos5/.complete"
 }
 
 # --- Kokkos builds ------------------------------------------------------------------------
