@@ -214,13 +214,18 @@ void Solver::solve(const CountMatrix& counts, Plan& out) {
   for (int s = 0; s < G_; ++s) {
     const std::int64_t* row = counts.data.data() + static_cast<std::size_t>(s) * E_;
     std::int64_t* l = loads_.data();
-    for (int e = 0; e < E_; ++e) {
-      l[e] += row[e];
-      any_negative |= row[e];
-    }
-    if (by_node) {  // per-node totals c_n[e], for the node-aware initial plan
+    if (by_node) {  // also the per-node totals c_n[e], for the node-aware initial plan (same pass)
       std::int64_t* nc = node_counts_.data() + static_cast<std::size_t>(s / gpus_per_node_) * E_;
-      for (int e = 0; e < E_; ++e) nc[e] += row[e];
+      for (int e = 0; e < E_; ++e) {
+        l[e] += row[e];
+        nc[e] += row[e];
+        any_negative |= row[e];
+      }
+    } else {
+      for (int e = 0; e < E_; ++e) {
+        l[e] += row[e];
+        any_negative |= row[e];
+      }
     }
   }
   if (any_negative < 0) counts.validate();  // throws naming the entry
