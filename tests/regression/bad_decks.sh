@@ -3,6 +3,7 @@
 # Bad decks, overrides and command lines: a clear one-line error naming the problem, a non-zero
 # exit of the whole job (every rank, no hang: the test has a timeout), and no report file.
 set -uo pipefail
+MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -13,7 +14,7 @@ expect_error() {
   local ranks=$1 needle=$2
   shift 2
   local out rc
-  out=$(timeout 120 "$MPIEXEC" -n "$ranks" "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
+  out=$(timeout 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
   rc=$?
   if ((rc == 0 || rc == 124)); then
     echo "FAIL: exit $rc for '$*' (expected an error mentioning '$needle')"; failures=$((failures + 1))
@@ -50,9 +51,9 @@ expect_error 4 "expert 99" bad_trace.toml
 expect_error 4 "report" "$deck" run.report=/nonexistent-dir/r.h5
 
 # The command line itself.
-out=$(timeout 60 "$MPIEXEC" -n 2 "$MICROMOE" run does_not_exist.toml 2>&1); rc=$?
+out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" run does_not_exist.toml 2>&1); rc=$?
 if ((rc == 0)) || ! grep -q "does_not_exist.toml" <<<"$out"; then echo "FAIL: missing deck file: $out"; failures=$((failures + 1)); else echo "ok: missing deck"; fi
-out=$(timeout 60 "$MPIEXEC" -n 2 "$MICROMOE" frobnicate 2>&1); rc=$?
+out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" frobnicate 2>&1); rc=$?
 if ((rc == 0)); then echo "FAIL: unknown subcommand accepted"; failures=$((failures + 1)); else echo "ok: unknown subcommand"; fi
 
 # `check` accepts the default deck and prints every section.

@@ -3,10 +3,11 @@
 # SIGTERM (what Slurm sends at the time limit) to every rank mid-run: the job finishes the
 # current iteration, writes a whole report marked truncated, and exits 0.
 set -euo pipefail
+MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-"$MPIEXEC" -n 2 "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" training.iterations=100000 \
+"$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" training.iterations=100000 \
   training.tokens_per_micro_batch=32 run.strategies=ep,microep run.report=t.h5 >run.log 2>&1 &
 job=$!
 for _ in $(seq 600); do  # wait for the first progress line (at most 60 s)

@@ -3,13 +3,14 @@
 # A tiny real run of the default deck on N ranks: the report passes check_report.py, the
 # post-processing draws every plot from it, and a rerun gives bit-identical losses and loads.
 set -euo pipefail
+MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
 ranks=${1:-4}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 args=(training.iterations=4 training.tokens_per_micro_batch=64 training.micro_batches=2 run.quiet=true)
-"$MPIEXEC" -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=a.h5 >run.log
-"$MPIEXEC" -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=b.h5 >/dev/null
+"$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=a.h5 >run.log
+"$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=b.h5 >/dev/null
 /usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_report.py" a.h5 --ranks "$ranks" --tokens 64 --top-k 2 \
   --micro-batches 2 --layers 2 $( ((ranks < 4)) && echo --no-balance-comparison)
 /usr/bin/python3 - <<'PY'
@@ -27,7 +28,7 @@ for f in imbalance.png step_time_breakdown.png throughput.png schedule_time.png 
 done
 grep -q "^| microep " plots/summary.md
 # The verification dump of layer 1, micro-batch 0, checked with numpy alone.
-"$MPIEXEC" -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" training.iterations=1 training.warmup_iterations=0 \
+"$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" training.iterations=1 training.warmup_iterations=0 \
   run.strategies=microep run.dump_layer=1 run.dump_micro_batch=0 run.report=d.h5 >/dev/null
 /usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_dump.py" d_dump_microep.h5
 echo "tiny_run: OK on $ranks ranks"
