@@ -26,8 +26,16 @@ void gemm(const ExecSpace& exec, const char* trans_a, const char* trans_b, float
 #if defined(KOKKOSKERNELS_VERSION_MAJOR) && KOKKOSKERNELS_VERSION_MAJOR >= 4
   KokkosBlas::gemm(exec, trans_a, trans_b, alpha, A, B, beta, C);
 #else
-  (void)exec;  // Kokkos Kernels 3.x: the default instance (the layer uses it)
+  // Kokkos Kernels 3.x runs on the default instance. The layer passes that one; for any other
+  // instance the GEMM is ordered after the instance's work and before its later work by fences.
+#if defined(KOKKOS_ENABLE_CUDA)
+  const bool other_instance = exec.cuda_stream() != ExecSpace().cuda_stream();
+#else
+  const bool other_instance = false;  // host back ends: kernels of all instances are ordered here
+#endif
+  if (other_instance) exec.fence();
   KokkosBlas::gemm(trans_a, trans_b, alpha, A, B, beta, C);
+  if (other_instance) ExecSpace().fence();
 #endif
 }
 
