@@ -82,6 +82,11 @@ void BM_Layer(benchmark::State& state, const std::string& strategy) {
   state.counters["max_load"] = max_load / n;
   state.counters["bytes_sent"] = bytes / n;
   state.counters["dropped"] = dropped / n;
+  for (int p = 0; p < micromoe::moe::phase_count; ++p) {
+    const auto phase = static_cast<micromoe::moe::Phase>(p);
+    if (layer.timers().seconds(phase) > 0)
+      state.counters[std::string("ms_") + micromoe::moe::phase_name(phase)] = 1e3 * layer.timers().seconds(phase) / n;
+  }
   state.counters["peak_MiB"] = static_cast<double>(layer.peak_bytes()) / (1 << 20);
   state.SetItemsProcessed(state.iterations() * T);
 }
