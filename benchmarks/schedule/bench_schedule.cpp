@@ -227,6 +227,61 @@ BENCHMARK(BM_Balance)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+// Why a load-agnostic placement cannot reach 1.01 at s = 1: over many random popularity
+// rankings (one micro-batch each, the balance setting), the distribution of the optimal
+// imbalance, and the "cold GPU" bound: a GPU v can compute at most the load of the experts it
+// holds, so the other G-1 GPUs carry at least total - sum_{e on v} L[e]; when v's experts are all
+// cold this exceeds (G-1) * mean. kind: 0 ep, 1 random, 2 symmetric.
+void BM_Rankings(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0)), s100 = static_cast<int>(state.range(1));
+  const int G = 8, E = 32, S = 8, rankings = 400;
+  const ms::Placement p = kind == 0   ? ms::make_ep_placement(G, E, 4)
+                          : kind == 1 ? ms::make_random_placement(G, S, E, 17)
+                                      : ms::make_symmetric_placement(G, S, E, 1);
+  std::vector<double> imb;
+  double cold_sum = 0;
+  for (auto _ : state) {
+    imb.clear();
+    cold_sum = 0;
+    for (int r = 0; r < rankings; ++r) {
+      ms::testing::DriftingZipf gen(G, E, s100 / 100.0, kTokensPerGpu, kTopK, 7919 * r + 11);
+      const ms::CountMatrix c = gen.next();
+      const auto loads = c.expert_loads();
+      ms::Solver solver(p);
+      const ms::Plan plan = solver.solve(c);
+      imb.push_back(plan.imbalance());
+      const double mean = static_cast<double>(plan.total_tokens) / G;
+      double cold = 1.0;
+      for (int v = 0; v < G; ++v) {
+        std::int64_t own = 0;
+        for (int j = 0; j < S; ++j)
+          if (p.expert(v, j) >= 0) own += loads[static_cast<std::size_t>(p.expert(v, j))];
+        cold = std::max(cold, static_cast<double>(plan.total_tokens - own) / (G - 1) / mean);
+      }
+      cold_sum += cold;
+    }
+  }
+  std::sort(imb.begin(), imb.end());
+  double sum = 0;
+  int over = 0;
+  for (double v : imb) {
+    sum += v;
+    over += v > 1.01;
+  }
+  state.counters["mean"] = sum / static_cast<double>(imb.size());
+  state.counters["median"] = imb[imb.size() / 2];
+  state.counters["p90"] = imb[imb.size() * 9 / 10];
+  state.counters["frac_over_1.01"] = over / static_cast<double>(imb.size());
+  state.counters["cold_gpu_bound_mean"] = cold_sum / rankings;
+  static const char* names[] = {"ep", "random", "symmetric"};
+  state.SetLabel(names[kind]);
+}
+BENCHMARK(BM_Rankings)
+    ->ArgNames({"kind", "s100"})
+    ->ArgsProduct({{0, 1, 2}, {50, 80, 100}})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 // Routes at scale (not a target; for the record).
 void BM_Routes(benchmark::State& state) {
   const int G = static_cast<int>(state.range(0)), E = static_cast<int>(state.range(1)),

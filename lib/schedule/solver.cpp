@@ -101,6 +101,7 @@ Solver::Solver(Placement placement, SolverOptions options)
   }
   all_gpus_.resize(static_cast<std::size_t>(G_));
   for (int g = 0; g < G_; ++g) all_gpus_[static_cast<std::size_t>(g)] = g;
+  uniform_d_ = placement_.uniform_replicas();
   replica_count_.resize(static_cast<std::size_t>(E_));
   for (int e = 0; e < E_; ++e) replica_count_[static_cast<std::size_t>(e)] = placement_.replica_count(e);
   arc_begin_.assign(static_cast<std::size_t>(G_) + 1, 0);
@@ -268,14 +269,27 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   const int* rep_begin = rep_begin_.data();
   const int* rep_gpu = rep_gpu_.data();
   const std::int64_t* rep_x = rep_x_.data();
-  for (int e = 0; e < E_; ++e) {
-    const std::int64_t l = loads_[static_cast<std::size_t>(e)];
-    total += l;
-    const std::int64_t d = rep_begin[e + 1] - rep_begin[e];
-    if (l * top_d > top_load * d) {
-      top = e;
-      top_load = l;
-      top_d = d;
+  if (uniform_d_ > 0) {
+    // Every expert has d replicas: the largest load decides (a max, no dependent chain); its
+    // index is looked up only when it sets the bound.
+    std::int64_t mx = 0;
+    for (int e = 0; e < E_; ++e) {
+      const std::int64_t l = loads_[static_cast<std::size_t>(e)];
+      total += l;
+      mx = std::max(mx, l);
+    }
+    top_load = mx;
+    top_d = uniform_d_;
+  } else {
+    for (int e = 0; e < E_; ++e) {
+      const std::int64_t l = loads_[static_cast<std::size_t>(e)];
+      total += l;
+      const std::int64_t d = rep_begin[e + 1] - rep_begin[e];
+      if (l * top_d > top_load * d) {
+        top = e;
+        top_load = l;
+        top_d = d;
+      }
     }
   }
 
@@ -284,9 +298,11 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   int crit_kind = 0;  // 0 all GPUs, 1 an expert's replica set, 2 the previous critical set, 3 a new set
   int crit_expert = -1;
   if (!weighted_) {
-    if (top >= 0 && ceil_div(top_load, top_d) > T) {
+    if (top_load > 0 && ceil_div(top_load, top_d) > T) {
       T = ceil_div(top_load, top_d);
       crit_kind = 1;
+      if (top < 0)  // uniform d: the first expert with the largest load
+        for (top = 0; loads_[static_cast<std::size_t>(top)] != top_load;) ++top;
       crit_expert = top;
     }
   } else {
