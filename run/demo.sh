@@ -21,7 +21,8 @@ mkdir -p "$OUT"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OMP_PROC_BIND=${OMP_PROC_BIND:-false}
 (cd "$OUT" && mpiexec -n "$RANKS" "$BUILD/app/micromoe" run "$DECK" "$@" run.report=micromoe_report.h5)
 
-/usr/bin/python3 "$ROOT/postprocess/plot_report.py" "$OUT/micromoe_report.h5" --out "$OUT/plots"
+source "$ROOT/tests/regression/python.sh"
+"$PYTHON" "$ROOT/postprocess/plot_report.py" "$OUT/micromoe_report.h5" --out "$OUT/plots"
 echo
 echo "report: $OUT/micromoe_report.h5"
 echo "plots and summary: $OUT/plots/"

@@ -4,6 +4,7 @@
 # current iteration, writes a whole report marked truncated, and exits 0.
 set -euo pipefail
 MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
+source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -15,16 +16,17 @@ for _ in $(seq 600); do  # wait for the first progress line (at most 60 s)
   sleep 0.1
 done
 grep -q "iter" run.log || { echo "the run never started:"; cat run.log; exit 1; }
-pkill -TERM -f "micromoe run .*run.report=t.h5" || true
+# Signal the ranks (as Slurm does), not the launcher: Open MPI's mpirun ends the job on SIGTERM.
+pkill -TERM -f "^$MICROMOE run .*run.report=t.h5" || true
 rc=0
 wait "$job" || rc=$?
 tail -n 3 run.log
 ((rc == 0)) || { echo "exit code $rc after SIGTERM"; exit 1; }
 [[ -f t.h5 && ! -e t.h5.tmp ]] || { echo "no whole report after SIGTERM"; exit 1; }
 grep -q "truncated by SIGTERM" run.log
-/usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_report.py" t.h5 --ranks 2 --tokens 32 --top-k 2 \
+"$PYTHON" "$MICROMOE_SOURCE/tests/regression/check_report.py" t.h5 --ranks 2 --tokens 32 --top-k 2 \
   --micro-batches 2 --layers 2 --strategies ep,microep --truncated
-/usr/bin/python3 - <<'PY'
+"$PYTHON" - <<'PY'
 import h5py
 with h5py.File("t.h5") as f:
     done = int(f["run"].attrs["iterations_completed"])

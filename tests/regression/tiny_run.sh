@@ -4,6 +4,7 @@
 # post-processing draws every plot from it, and a rerun gives bit-identical losses and loads.
 set -euo pipefail
 MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
+source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
 ranks=${1:-4}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -11,9 +12,9 @@ cd "$work"
 args=(training.iterations=4 training.tokens_per_micro_batch=64 training.micro_batches=2 run.quiet=true)
 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=a.h5 >run.log
 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=b.h5 >/dev/null
-/usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_report.py" a.h5 --ranks "$ranks" --tokens 64 --top-k 2 \
+"$PYTHON" "$MICROMOE_SOURCE/tests/regression/check_report.py" a.h5 --ranks "$ranks" --tokens 64 --top-k 2 \
   --micro-batches 2 --layers 2 $( ((ranks < 4)) && echo --no-balance-comparison)
-/usr/bin/python3 - <<'PY'
+"$PYTHON" - <<'PY'
 import h5py, numpy as np
 with h5py.File("a.h5") as a, h5py.File("b.h5") as b:
     for g in ("ep", "microep", "microep-adaptive", "eplb", "balanced", "ep-capacity"):
@@ -22,7 +23,7 @@ with h5py.File("a.h5") as a, h5py.File("b.h5") as b:
                 raise SystemExit(f"rerun differs in {g}/{d}: runs are not reproducible")
 print("rerun: bit-identical losses, loads and drops")
 PY
-/usr/bin/python3 "$MICROMOE_SOURCE/postprocess/plot_report.py" a.h5 --out plots >/dev/null
+"$PYTHON" "$MICROMOE_SOURCE/postprocess/plot_report.py" a.h5 --out plots >/dev/null
 for f in imbalance.png step_time_breakdown.png throughput.png schedule_time.png summary.md; do
   [[ -s plots/$f ]] || { echo "post-processing did not write plots/$f"; exit 1; }
 done
@@ -30,5 +31,5 @@ grep -q "^| microep " plots/summary.md
 # The verification dump of layer 1, micro-batch 0, checked with numpy alone.
 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" training.iterations=1 training.warmup_iterations=0 \
   run.strategies=microep run.dump_layer=1 run.dump_micro_batch=0 run.report=d.h5 >/dev/null
-/usr/bin/python3 "$MICROMOE_SOURCE/tests/regression/check_dump.py" d_dump_microep.h5
+"$PYTHON" "$MICROMOE_SOURCE/tests/regression/check_dump.py" d_dump_microep.h5
 echo "tiny_run: OK on $ranks ranks"
