@@ -13,8 +13,10 @@ KOKKOS_INLINE_FUNCTION float sigmoid(float x) { return 1.0f / (1.0f + compat::ex
 }  // namespace
 
 void gate_select(const ExecSpace& exec, const Matrix& logits, const Matrix& probs, const IntMatrix& idx,
-                 const Matrix& gw, bool renormalize, bool forced, std::int64_t forced_offset) {
+                 const Matrix& gw, bool renormalize, bool forced, std::int64_t forced_offset,
+                 const ConstIntMatrix& given) {
   const std::int64_t T = static_cast<std::int64_t>(logits.extent(0));
+  const bool replay = T > 0 && static_cast<std::int64_t>(given.extent(0)) == T;
   const int E = static_cast<int>(logits.extent(1));
   const int k = static_cast<int>(idx.extent(1));
   Kokkos::parallel_for(
@@ -30,7 +32,9 @@ void gate_select(const ExecSpace& exec, const Matrix& logits, const Matrix& prob
         for (int e = 0; e < E; ++e) probs(t, e) /= sum;
         for (int i = 0; i < k; ++i) {
           int best = -1;
-          if (forced) {
+          if (replay) {
+            best = given(t, i);
+          } else if (forced) {
             best = static_cast<int>((t * k + i + forced_offset) % E);
           } else {
             for (int e = 0; e < E; ++e) {

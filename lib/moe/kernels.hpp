@@ -18,11 +18,15 @@ using I64 = Kokkos::View<std::int64_t*, MemSpace>;
 using Blocks = Kokkos::View<std::int64_t* [3], TokenLayout, MemSpace>;  ///< (source row, destination row, rows)
 using Flat = Kokkos::View<float*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
+using ConstIntMatrix = Kokkos::View<const int**, TokenLayout, MemSpace>;
+
 /// From logits [T, E]: probs = softmax (saved), the k chosen experts idx [T, k] (largest logit
-/// first, ties to the lower id; or, when `forced`, experts (t*k + i + offset) mod E) and their
-/// gate weights gw [T, k] (renormalised over the k when asked).
+/// first, ties to the lower id; or, when `forced`, experts (t*k + i + offset) mod E; or, when
+/// `given` has T rows, given's experts: a replayed routing trace) and their gate weights
+/// gw [T, k] (renormalised over the k when asked).
 void gate_select(const ExecSpace& exec, const Matrix& logits, const Matrix& probs, const IntMatrix& idx,
-                 const Matrix& gw, bool renormalize, bool forced, std::int64_t forced_offset);
+                 const Matrix& gw, bool renormalize, bool forced, std::int64_t forced_offset,
+                 const ConstIntMatrix& given = {});
 
 /// Stable counting sort of copies c = t*k + i by expert idx(t, i): pos[c] = position in
 /// expert-major order (copy order inside an expert), start[e] = first position of expert e,

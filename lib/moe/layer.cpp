@@ -348,10 +348,17 @@ void MoELayer::plan_exchange() {
   stats_.rows_received = s.R;
 }
 
+void MoELayer::set_next_choices(const Kokkos::View<const int**, TokenLayout, MemSpace>& choices) {
+  MICROMOE_REQUIRE(static_cast<int>(choices.extent(1)) == K_, "routing override must have top_k columns");
+  given_choices_ = choices;
+}
+
 MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) {
   Impl& s = *impl_;
   const std::int64_t T = static_cast<std::int64_t>(x.extent(0));
   MICROMOE_REQUIRE(T == 0 || static_cast<int>(x.extent(1)) == H_, "MoE forward: x must have hidden columns");
+  MICROMOE_REQUIRE(given_choices_.extent(0) == 0 || static_cast<std::int64_t>(given_choices_.extent(0)) == T,
+                   "MoE forward: the routing override has a different number of tokens than x");
   PhaseClock clock(exec, timers_);
   s.x = x;
   s.T = T;
@@ -366,7 +373,9 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   const detail::Matrix logits = rows_of(s.logits, 0, T), probs = rows_of(s.probs, 0, T), gw = rows_of(s.gw, 0, T);
   const IntMatrix idx = Kokkos::subview(s.idx, std::make_pair(std::int64_t{0}, T), Kokkos::ALL);
   kk::gemm(exec, "N", "N", 1.0f, x, wg_, 0.0f, logits);
-  detail::gate_select(exec, logits, probs, idx, gw, config_.renormalize, strategy_->forced_balance(), me_);
+  detail::gate_select(exec, logits, probs, idx, gw, config_.renormalize, strategy_->forced_balance(), me_,
+                      given_choices_);
+  given_choices_ = {};  // an override applies to one forward only
   clock.lap(Phase::gate);
 
   // Counts and their all-gather.

@@ -117,6 +117,11 @@ class MoELayer {
 
   /// y [T, H] for this rank's tokens x [T, H]. Collective.
   Matrix forward(const ExecSpace& exec, const ConstMatrix& x);
+  /// Routing override for the next forward only (trace replay): token t goes to experts
+  /// choices(t, 0..k-1) (distinct, in [0, E)) instead of the gate's top-k; the gate weights are
+  /// still the gate's probabilities of those experts, so gradients flow through the gate.
+  /// It takes precedence over every strategy's choice of experts (balanced's included).
+  void set_next_choices(const Kokkos::View<const int**, TokenLayout, MemSpace>& choices);
   /// dx [T, H] for dy [T, H] of the last forward; accumulates weight gradients. Collective.
   Matrix backward(const ExecSpace& exec, const ConstMatrix& dy);
 
@@ -197,7 +202,8 @@ class MoELayer {
   std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
   std::vector<int> slot_comm_;
 
-  std::unique_ptr<Impl> impl_;  // per-micro-batch buffers and plan tables
+  std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and plan tables
+  Kokkos::View<const int**, TokenLayout, MemSpace> given_choices_;  // set_next_choices, one forward
   MicroBatchStats stats_;
   PhaseTimers timers_;
   std::vector<std::int64_t> iteration_loads_;

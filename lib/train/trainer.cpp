@@ -110,6 +110,23 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   std::vector<double> local(static_cast<std::size_t>(record)),
       gathered(me == 0 ? static_cast<std::size_t>(record) * R : 0);
 
+  // Trace replay: each layer's routing of the micro-batch, set before the forward.
+  const int K = c.model.top_k;
+  std::vector<Kokkos::View<int**, TokenLayout, MemSpace>> replay;
+  if (trace_)
+    for (int l = 0; l < L; ++l) replay.emplace_back("micromoe::Trainer::trace_choices", T, K);
+  const auto set_trace_choices = [&](int it, int mb) {
+    for (int l = 0; l < L; ++l) {
+      const auto choices = workload::trace_routing(trace_->micro_batch_counts(it, l, mb), R, me, T, K);
+      auto host = Kokkos::create_mirror_view(replay[static_cast<std::size_t>(l)]);
+      for (int t = 0; t < T; ++t)
+        for (int i = 0; i < K; ++i) host(t, i) = choices[static_cast<std::size_t>(t) * K + i];
+      Kokkos::deep_copy(exec, replay[static_cast<std::size_t>(l)], host);
+      exec.fence();  // host is a temporary
+      stack.layer(l).set_next_choices(replay[static_cast<std::size_t>(l)]);
+    }
+  };
+
   int completed = 0;
   for (int it = 0; it < I; ++it) {
     for (int l = 0; l < L; ++l) stack.layer(l).reset_timers();
@@ -124,6 +141,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
       teacher.targets(exec, x, cluster, target);
       std::vector<double> schedule_before(static_cast<std::size_t>(L));
       for (int l = 0; l < L; ++l) schedule_before[l] = stack.layer(l).timers().seconds(moe::Phase::schedule);
+      if (trace_) set_trace_choices(it, mb);
       const auto h = stack.forward(exec, x);
       for (int l = 0; l < L; ++l) {
         const auto& s = stack.layer(l).last_stats();
