@@ -502,15 +502,15 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   int rounds = 0;
   std::vector<int> new_crit;
   for (;;) {
-    ++rounds;
-    for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
+    if (++rounds > 1)
+      for (int g = 0; g < G_; ++g) capv_[static_cast<std::size_t>(g)] = cap(g, T);
     if (options_.locality && any_local) {
       if (gpus_per_node_ > 1 && gpus_per_node_ < G_) max_flow(T, 2);  // non-local tokens, inside nodes
       max_flow(T, 1);                                                 // non-local tokens, anywhere
     }
     if (!any_local) {
       relieve_one_hop();
-      relieve_two_hop();
+      if (!relieve_two_hop()) break;  // no excess left: feasible at T
     }
     if (max_flow(T, 0)) break;
     new_crit.clear();
@@ -622,13 +622,14 @@ void Solver::relieve_one_hop() {
 }
 
 // Length-2 augmenting paths g -> h -> k, also without a BFS (after the one-hop pass).
-void Solver::relieve_two_hop() {
+bool Solver::relieve_two_hop() {
   std::int64_t* x = x_.data();
   std::int64_t* gl = gpu_load_.data();
   const std::int64_t* cp = capv_.data();
   const int* ab = arc_begin_.data();
   const int* at = arc_to_.data();
   const int* as = arc_slot_.data();
+  bool left = false;
   for (int g = 0; g < G_; ++g) {
     std::int64_t excess = gl[g] - cp[g];
     if (excess <= 0) continue;
@@ -654,7 +655,9 @@ void Solver::relieve_two_hop() {
         ++augment_count_;
       }
     }
+    left = left || excess > 0;
   }
+  return left;
 }
 
 // Dinic on the GPU graph, multi-source (load > cap) multi-sink (load < cap). Returns true when

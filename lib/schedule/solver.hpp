@@ -135,7 +135,7 @@ class Solver {
   void remember_critical(const std::vector<int>& gpus);
   bool max_flow(std::int64_t level, int mode);  // mode 0 any token, 1 non-local tokens, 2 and inside nodes
   void relieve_one_hop();
-  void relieve_two_hop();
+  bool relieve_two_hop();  // true when some GPU is still above capacity
   std::int64_t dfs(int g, std::int64_t f, int mode);
 
   Placement placement_;
