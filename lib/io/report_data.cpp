@@ -7,12 +7,7 @@
 
 namespace micromoe::io {
 
-const std::array<const char*, kPhaseCount>& phase_names() {
-  static const std::array<const char*, kPhaseCount> names = {"gate",          "count_exchange", "schedule", "permute",
-                                                             "dispatch",      "expert_compute", "combine",  "backward",
-                                                             "gradient_sync", "optimizer",      "migration"};
-  return names;
-}
+const std::array<const char*, kPhaseCount>& phase_names() { return kPhaseNames; }
 
 void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, int ranks_) {
   iterations = iterations_;

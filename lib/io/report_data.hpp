@@ -11,23 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/phase.hpp"
+
 namespace micromoe::io {
 
-/// The timed phases of a training step, in report order (the same order as moe::Phase).
-enum class Phase {
-  gate,
-  count_exchange,
-  schedule,
-  permute,
-  dispatch,
-  expert_compute,
-  combine,
-  backward,
-  gradient_sync,
-  optimizer,
-  migration,  ///< eplb / microep-adaptive re-placement: moving weights and optimizer state
-};
-constexpr std::size_t kPhaseCount = 11;
+/// The timed phases (lib/core/phase.hpp), in report order.
+using micromoe::kPhaseCount;
+using micromoe::Phase;
 /// Phase names as stored in the report ("gate", "count_exchange", ...), indexed by Phase.
 const std::array<const char*, kPhaseCount>& phase_names();
 

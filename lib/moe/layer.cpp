@@ -36,11 +36,6 @@ OptimizerKind parse_optimizer(std::string_view name) {
 }
 std::string to_string(OptimizerKind k) { return k == OptimizerKind::sgd ? "sgd" : "adam"; }
 
-const char* phase_name(Phase p) {
-  static const char* names[] = {"gate",    "count_exchange", "schedule",      "permute",   "dispatch", "expert_compute",
-                                "combine", "backward",       "gradient_sync", "optimizer", "migration"};
-  return names[static_cast<int>(p)];
-}
 double PhaseTimers::total() const { return std::accumulate(seconds_.begin(), seconds_.end(), 0.0); }
 
 // ---- Helpers ----------------------------------------------------------------------------------

@@ -35,29 +35,17 @@
 #include "comm/exchange_layout.hpp"
 #include "comm/token_exchange.hpp"
 #include "core/kokkos_types.hpp"
+#include "core/phase.hpp"
 #include "moe/layer_config.hpp"
 #include "schedule/solver.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::moe {
 
-/// Phases of the layer, timed separately. backward covers the whole backward pass.
-enum class Phase {
-  gate,
-  count_exchange,
-  schedule,
-  permute,
-  dispatch,
-  expert_compute,
-  combine,
-  backward,
-  gradient_sync,
-  optimizer,
-  migration,
-  count_
-};
-constexpr int phase_count = static_cast<int>(Phase::count_);
-const char* phase_name(Phase p);
+/// Phases of the layer, timed separately (lib/core/phase.hpp). backward covers the whole backward pass.
+using micromoe::Phase;
+using micromoe::phase_name;
+constexpr int phase_count = static_cast<int>(kPhaseCount);
 
 /// Accumulated seconds per phase. Every phase ends with a fence of the execution space, so
 /// GPU work is inside the phase that launched it.

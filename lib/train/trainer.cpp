@@ -29,15 +29,6 @@ int detect_gpus_per_node(MPI_Comm comm) {
   return smallest;
 }
 
-/// The report's phase for each of the layer's phases (migration counts as optimizer time).
-io::Phase report_phase(moe::Phase p) {
-  const std::string name = moe::phase_name(p);
-  const auto& names = io::phase_names();
-  for (std::size_t i = 0; i < names.size(); ++i)
-    if (name == names[i]) return static_cast<io::Phase>(i);
-  return io::Phase::optimizer;
-}
-
 /// diff = h - target, scaled into dh; returns the local sum of squared differences.
 double loss_gradient(const ExecSpace& exec, const RowMatrix<float>& h, const RowMatrix<float>& target,
                      const RowMatrix<float>& dh, float scale) {
@@ -168,7 +159,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
     for (int l = 0; l < L; ++l)
       for (int p = 0; p < moe::phase_count; ++p) {
         const auto phase = static_cast<moe::Phase>(p);
-        local[1 + static_cast<int>(report_phase(phase))] += stack.layer(l).timers().seconds(phase);
+        local[1 + p] += stack.layer(l).timers().seconds(phase);
       }
 
     double total_squared_error = 0;
