@@ -354,6 +354,8 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
 
 int run_schedule_command_text(const std::string& text, const ScheduleCommandOptions& options, std::ostream& out,
                               std::ostream& err) {
+  const std::string source =
+      options.input_path.empty() ? "input" : (options.input_path == "-" ? "standard input" : options.input_path);
   try {
     if (options.format != "json" && options.format != "table") {
       err << "error: --format must be json or table, got \"" << options.format << "\"\n";
@@ -371,7 +373,7 @@ int run_schedule_command_text(const std::string& text, const ScheduleCommandOpti
     }
     return run_parsed(root, options, out);
   } catch (const InputProblem& e) {
-    err << "error: " << (options.input_path.empty() ? "input" : options.input_path) << ": " << e.what() << '\n';
+    err << "error: " << source << ": " << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {
     err << "error: schedule failed: " << e.what() << '\n';

@@ -43,8 +43,8 @@ struct SolverOptions {
   /// GPUs per node (0: unknown, one node). With locality, tokens are first rebalanced inside
   /// nodes, so fewer cross node boundaries (routes then keep them on the node).
   int gpus_per_node = 0;
-  /// Start from the previous call's critical GPU set (its density under the new loads is a
-  /// lower bound that is usually tight), instead of only the global and per-expert bounds.
+  /// Warm start from the previous calls: the densest GPU sets they found give lower bounds
+  /// under the new loads (usually tight), and solve_loads starts from the previous plan.
   bool warm_start = true;
   /// Fill Plan::tokens, the dense E x G matrix. Off: Plan::tokens stays empty and the plan is in
   /// Plan::slot_tokens only (per GPU slot, G x S), which is all the MoE layer needs and saves
@@ -90,27 +90,32 @@ struct Plan {
 /// Method: GPU loads are balanced by augmenting paths on the GPU graph (g -> h whenever a
 /// slot j of g holds tokens of an expert that h also holds, necessarily at slot j), which is
 /// the residual graph of the textbook flow network (source -> expert cap L[e] -> replica GPUs
-/// -> sink cap T*w_g). For a level T: a local-first initial plan (each replica keeps its own
-/// GPU's tokens, the rest is poured where capacity remains), then Dinic max-flow from the
-/// overloaded to the underloaded GPUs, first moving only tokens that are not local to their
-/// GPU, then any. If excess remains, the GPUs reachable from it in the residual graph form a
-/// set U whose experts lie entirely inside U and whose load exceeds its capacity at T: its
-/// density is a new lower bound, and T jumps to it. The first feasible T is therefore both a
-/// lower bound and achieved: the exact integral optimum ceil(m*). A solve starts from the
-/// largest of the global bound, the per-expert bounds ceil(L[e] / d_e) and (warm start) the
-/// density of the previous call's critical set under the new loads.
+/// -> sink cap T*w_g). For a level T, an initial plan, then Dinic max-flow from the overloaded
+/// to the underloaded GPUs. If excess remains, the GPUs reachable from it in the residual graph
+/// form a set U whose experts lie entirely inside U and whose load exceeds its capacity at T:
+/// its density is a new lower bound, and T jumps to it (no binary search). The first feasible T
+/// is therefore both a lower bound and achieved: the exact integral optimum ceil(m*).
 ///
-/// Determinism: integer arithmetic only, fixed iteration orders; same inputs and same call
-/// history give bit-identical plans. With warm_start the plan may depend on the call history
-/// only through the starting level, and the plan for a given (placement, counts, starting
-/// level) is fixed; callers that need history-free plans on every rank call reset() or
-/// construct every rank's solver identically and feed it the same sequence (as the MoE layer does).
+/// A solve starts from the largest of the global bound, the per-expert bounds ceil(L[e] / d_e)
+/// and (warm start) the densities of the last 4 sets that forced a jump, under the new loads.
+/// Initial plan with counts (solve): each replica keeps its own GPU's tokens, then tokens from
+/// a node go to the expert's replicas on that node (gpus_per_node), the rest is water-filled
+/// into the replicas' room; the flow moves non-local tokens inside nodes first, then non-local
+/// tokens anywhere, then any. Loads only (solve_loads), warm: the previous plan plus each
+/// expert's load change split evenly over its replicas, then one- and two-hop relief paths,
+/// then Dinic for the rest.
+///
+/// Determinism: integer arithmetic only, fixed iteration orders; the same placement, options
+/// and sequence of calls give bit-identical plans. With warm_start a plan depends on the
+/// solver's previous calls (the starting level; for solve_loads also the previous plan);
+/// ranks that feed identically constructed solvers the same sequence (as the MoE layer does)
+/// agree bit for bit. warm_start = false, or reset(), makes every solve history-free.
 class Solver {
  public:
   explicit Solver(Placement placement, SolverOptions options = {});
 
-  /// Solves for counts c[source][expert] (sources == G for locality; any number of sources is
-  /// accepted with locality off). Throws std::invalid_argument on wrong shapes or negative counts.
+  /// Solves for counts c[source][expert], one source row per GPU (G x E). Throws
+  /// std::invalid_argument on wrong shapes or negative counts.
   Plan solve(const CountMatrix& counts);
   /// Same, reusing `out`'s buffers (no allocation in steady state). `out` must not have been
   /// edited since this solver last wrote it (only the replica positions are rewritten).

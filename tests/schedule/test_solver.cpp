@@ -341,6 +341,11 @@ TEST(Solver, RejectsBadInput) {
   EXPECT_THROW(Solver(p, o), std::invalid_argument);
   o.capacity_weights = {1, 2};
   EXPECT_THROW(Solver(p, o), std::invalid_argument);
+  ms::SolverOptions bad_node;
+  bad_node.gpus_per_node = -1;
+  EXPECT_THROW(Solver(p, bad_node), std::invalid_argument);
+  EXPECT_THROW(s.solve_loads({1, 2, 3}), std::invalid_argument);
+  EXPECT_THROW(s.solve_loads({1, 2, -3, 4}), std::invalid_argument);
 }
 
 TEST(Solver, LocalityGapVsLp) {
@@ -358,6 +363,8 @@ TEST(Solver, LocalityGapVsLp) {
     ms::SolverOptions o;
     o.gpus_per_node = per_node;
     const Plan plan = Solver(p, o).solve(c);
+    ASSERT_NO_FATAL_FAILURE(expect_valid_plan(p, c.expert_loads(), plan));
+    ASSERT_EQ(plan.max_load, Solver(p).solve(c).max_load) << "node-aware plans are exact too";
     const auto routes = ms::build_routes(p, c, plan, per_node);
     std::vector<std::int64_t> caps(static_cast<std::size_t>(p.gpus), plan.max_load);
     const std::int64_t best_local = ms::testing::lp_best_local(p, c, caps, 0);
