@@ -367,8 +367,7 @@ int run_schedule_command_text(const std::string& text, const ScheduleCommandOpti
     } catch (const json::parse_error& e) {
       std::string msg = e.what();
       std::replace(msg.begin(), msg.end(), '\n', ' ');
-      err << "error: " << (options.input_path.empty() ? "input" : options.input_path) << " is not valid JSON: " << msg
-          << '\n';
+      err << "error: " << source << " is not valid JSON: " << msg << '\n';
       return 2;
     }
     return run_parsed(root, options, out);
