@@ -174,6 +174,9 @@ Input parse(const json& root, bool placement_only) {
         if (jep) throw InputProblem("\"ep_size\" only applies to \"placement_kind\": \"ep\"");
         const int S = static_cast<int>(get_int(*jslots, "\"slots_per_gpu\"", 1, kMaxExperts));
         if (static_cast<std::int64_t>(S) * in.gpus > kMaxCells) throw InputProblem("gpus * slots_per_gpu is too large");
+        if (static_cast<std::int64_t>(in.gpus) * in.gpus * S > (std::int64_t{1} << 33))
+          throw InputProblem(
+              "gpus^2 * slots_per_gpu is too large for the \"placement_kind\" builders; give \"placement\" explicitly");
         if (in.gpus > 4096)
           throw InputProblem("\"placement_kind\" builders support at most 4096 GPUs; give \"placement\" explicitly");
         in.placement = in.placement_kind == "symmetric" ? make_symmetric_placement(in.gpus, S, experts, seed)

@@ -166,3 +166,51 @@ TEST(Command, CapacityWeightsAccepted) {
   EXPECT_EQ(o["gpu_load"], json({20, 10}));
   EXPECT_EQ(o["weighted_objective"], 20);
 }
+
+TEST(Command, NeverCrashesOnMutatedInput) {
+  // Seeded byte-level mutations of valid inputs: every outcome is exit 0 with JSON on stdout, or
+  // a non-zero exit with exactly one "error: " line; nothing throws out of the command.
+  const std::string seeds[] = {
+      kExplicit,
+      R"({"gpus": 4, "placement_kind": "symmetric", "experts": 8, "slots_per_gpu": 4, "seed": 2,
+          "counts": [[1,2,3,4,5,6,7,8],[8,7,6,5,4,3,2,1],[0,0,0,0,9,9,9,9],[5,5,5,5,5,5,5,5]]})",
+      R"({"gpus": 4, "placement_kind": "ep", "experts": 4, "ep_size": 2, "gpus_per_node": 2,
+          "counts": [[1,2,3,4],[4,3,2,1],[9,0,0,9],[0,0,0,0]], "capacity_weights": [1, 2, 3, 4]})"};
+  const char alphabet[] = "0123456789-[]{},:\" ne.x";
+  std::uint64_t state = 12345;
+  auto next = [&state]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>(state >> 33);
+  };
+  int ok = 0, rejected = 0;
+  for (int t = 0; t < 3000; ++t) {
+    std::string text = seeds[t % 3];
+    const int edits = 1 + static_cast<int>(next() % 3);
+    for (int k = 0; k < edits; ++k) {
+      const std::size_t pos = next() % text.size();
+      switch (next() % 3) {
+        case 0:
+          text[pos] = alphabet[next() % (sizeof(alphabet) - 1)];
+          break;
+        case 1:
+          text.erase(pos, 1 + next() % 4);
+          break;
+        default:
+          text.insert(pos, 1, alphabet[next() % (sizeof(alphabet) - 1)]);
+          break;
+      }
+      if (text.empty()) text = "{";
+    }
+    Result r;
+    ASSERT_NO_THROW(r = run(text, t % 5 == 0)) << text;
+    if (r.rc == 0) {
+      ASSERT_TRUE(json::accept(r.out)) << text;
+      ++ok;
+    } else {
+      ASSERT_EQ(r.err.rfind("error: ", 0), 0u) << text << "\n" << r.err;
+      ASSERT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+      ++rejected;
+    }
+  }
+  std::printf("[ info ] 3000 mutated inputs: %d accepted, %d rejected with one-line errors\n", ok, rejected);
+}
