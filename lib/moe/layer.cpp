@@ -2,6 +2,7 @@
 #include "moe/layer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -70,24 +71,6 @@ Flat flat_slot(const MoELayer::Slots& s, int j) {
   return Flat(s.data() + static_cast<std::size_t>(j) * n, n);
 }
 Flat flat(const detail::Matrix& m) { return Flat(m.data(), m.span()); }
-
-/// In-place sum over `comm` of n floats at `data` in MemSpace (host-staged when needed).
-void allreduce_sum(const ExecSpace& exec, float* data, std::size_t n, MPI_Comm comm) {
-  if (n == 0) return;
-  compat::fence(exec, "micromoe::MoELayer::allreduce_ready");
-  if constexpr (host_accessible_v<MemSpace>) {
-    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm));
-  } else {
-    Kokkos::View<float*, HostSpace> host(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "micromoe::MoELayer::allreduce_stage"), n);
-    Flat dev(data, n);
-    Kokkos::deep_copy(exec, host, dev);
-    compat::fence(exec, "micromoe::MoELayer::allreduce_staged");
-    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm));
-    Kokkos::deep_copy(exec, dev, host);
-    compat::fence(exec, "micromoe::MoELayer::allreduce_done");
-  }
-}
 
 /// Copies of (source, expert) on `gpu` in the routing, 0 if none.
 std::int64_t leg_tokens(const strategy::Routing& r, int src, int e, int gpu) {
@@ -501,14 +484,42 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
 
 void MoELayer::sync_gradients(const ExecSpace& exec) {
   PhaseClock clock(exec, timers_);
-  if (G_ > 1) allreduce_sum(exec, dwg_.data(), dwg_.span(), comm_.get());
+  // Host views of the gradients: the arrays themselves on host backends, one staged copy each
+  // on GPUs (three copies per direction instead of one per slot and tensor).
+  auto gate = Kokkos::create_mirror_view(dwg_);
+  auto g1 = Kokkos::create_mirror_view(dw1_);
+  auto g2 = Kokkos::create_mirror_view(dw2_);
+  constexpr bool staged = !host_accessible_v<MemSpace>;
+  if (staged) {
+    Kokkos::deep_copy(exec, gate, dwg_);
+    Kokkos::deep_copy(exec, g1, dw1_);
+    Kokkos::deep_copy(exec, g2, dw2_);
+  }
+  compat::fence(exec, "micromoe::MoELayer::gradients_ready");
+  // Every all-reduce is started before any is awaited, so the collectives of different replica
+  // sets overlap instead of running one after another; they are still issued in slot order.
+  std::vector<MPI_Request> requests;
+  const auto start = [&](float* data, std::size_t n, MPI_Comm comm) {
+    if (n == 0) return;
+    MICROMOE_REQUIRE(n <= static_cast<std::size_t>(INT_MAX), "gradient block too large for one MPI call");
+    requests.emplace_back();
+    MICROMOE_CHECK_MPI(
+        MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm, &requests.back()));
+  };
+  if (G_ > 1) start(gate.data(), gate.span(), comm_.get());
+  const std::size_t slot1 = static_cast<std::size_t>(H_) * F1_, slot2 = static_cast<std::size_t>(F_) * H_;
   for (int j = 0; j < S_; ++j) {
     const int c = slot_comm_[static_cast<std::size_t>(j)];
     if (c < 0) continue;
     const MPI_Comm mc = replica_comms_[static_cast<std::size_t>(c)]->get();
-    const Flat g1 = flat_slot(dw1_, j), g2 = flat_slot(dw2_, j);
-    allreduce_sum(exec, g1.data(), g1.extent(0), mc);
-    allreduce_sum(exec, g2.data(), g2.extent(0), mc);
+    start(g1.data() + j * slot1, slot1, mc);
+    start(g2.data() + j * slot2, slot2, mc);
+  }
+  MICROMOE_CHECK_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+  if (staged) {
+    Kokkos::deep_copy(exec, dwg_, gate);
+    Kokkos::deep_copy(exec, dw1_, g1);
+    Kokkos::deep_copy(exec, dw2_, g2);
   }
   clock.lap(Phase::gradient_sync);
 }
