@@ -251,6 +251,11 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
     json zipf = json::object();
     for (double s : {0.5, 1.0, 1.5, 2.0}) zipf[fixed(s, 1)] = expected_zipf_imbalance(p, s, p.gpus > 256 ? 8 : 32);
     o["expected_zipf_imbalance"] = zipf;
+    json adv = json::object();
+    if (p.gpus <= 256)
+      for (double s : {0.5, 1.0, 1.5, 2.0})
+        adv[fixed(s, 1)] = adversarial_zipf_imbalance(p, s, 2, p.gpus > 64 ? 60 : 200);
+    o["adversarial_zipf_imbalance"] = adv;
     if (in.has_counts) {
       const Density d = max_induced_density(p, in.counts.expert_loads());
       o["max_induced_density"] = {{"num", d.num}, {"den", d.den}, {"value", d.value()}};
@@ -266,6 +271,12 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
     for (auto it = zipf.begin(); it != zipf.end(); ++it)
       out << "  s=" << it.key() << ": " << fixed(it.value().get<double>(), 4);
     out << '\n';
+    if (!adv.empty()) {
+      out << "worst ranking found (adversarial) imbalance under Zipf(s):";
+      for (auto it = adv.begin(); it != adv.end(); ++it)
+        out << "  s=" << it.key() << ": " << fixed(it.value().get<double>(), 4);
+      out << '\n';
+    }
     if (in.has_counts)
       out << "max induced density for the counts: " << fixed(o["max_induced_density"]["value"].get<double>(), 3)
           << '\n';

@@ -19,6 +19,15 @@ namespace {
 
 std::string str(std::int64_t v) { return std::to_string(v); }
 
+// Loads-only solver options for the measures and searches here.
+SolverOptions plain_options(bool warm) {
+  SolverOptions o;
+  o.locality = false;
+  o.warm_start = warm;
+  o.dense_tokens = false;
+  return o;
+}
+
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("placement: " + what); }
 
 }  // namespace
@@ -461,7 +470,7 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
       }
   }
   auto evaluate = [&](const std::vector<int>& a) {
-    Solver solver(Placement(G, S, E, a), SolverOptions{{}, false, false});
+    Solver solver(Placement(G, S, E, a), plain_options(false));
     const Plan p = solver.solve_loads(L);
     std::int64_t mig = 0, sumsq = 0;
     for (int g = 0; g < G; ++g) {
@@ -590,7 +599,7 @@ Density max_induced_density(const Placement& placement, const std::vector<std::i
     scaled[e] = loads[e] * K;
     total += loads[e];
   }
-  Solver solver(placement, SolverOptions{{}, false, true});
+  Solver solver(placement, plain_options(true));
   solver.solve_loads(scaled);
   const auto& crit = solver.critical_set();
   if (crit.empty()) return {total, G};
@@ -613,7 +622,7 @@ double expected_zipf_imbalance(const Placement& placement, double s, int samples
   std::vector<double> p(static_cast<std::size_t>(E));
   double h = 0;
   for (int r = 0; r < E; ++r) h += p[static_cast<std::size_t>(r)] = std::pow(r + 1.0, -s);
-  Solver solver(placement, SolverOptions{{}, false, false});
+  Solver solver(placement, plain_options(false));
   Rng rng(seed);
   std::vector<int> rank(static_cast<std::size_t>(E));
   std::vector<std::int64_t> loads(static_cast<std::size_t>(E));
@@ -627,6 +636,48 @@ double expected_zipf_imbalance(const Placement& placement, double s, int samples
     sum += solver.solve_loads(loads).imbalance();
   }
   return samples > 0 ? sum / samples : 1.0;
+}
+
+double adversarial_zipf_imbalance(const Placement& placement, double s, int restarts, int iterations,
+                                  std::uint64_t seed, std::int64_t tokens) {
+  const int E = placement.experts;
+  std::vector<std::int64_t> by_rank(static_cast<std::size_t>(E));
+  double h = 0;
+  for (int r = 0; r < E; ++r) h += std::pow(r + 1.0, -s);
+  for (int r = 0; r < E; ++r)
+    by_rank[static_cast<std::size_t>(r)] =
+        static_cast<std::int64_t>(std::llround(static_cast<double>(tokens) * std::pow(r + 1.0, -s) / h));
+  Solver solver(placement, plain_options(false));
+  Rng rng(seed ^ 0x4144564552ULL);
+  std::vector<int> rank(static_cast<std::size_t>(E));
+  std::vector<std::int64_t> loads(static_cast<std::size_t>(E));
+  Plan plan;
+  auto evaluate = [&]() {
+    for (int e = 0; e < E; ++e)
+      loads[static_cast<std::size_t>(e)] = by_rank[static_cast<std::size_t>(rank[static_cast<std::size_t>(e)])];
+    solver.solve_loads(loads, plan);
+    return plan.max_load;  // the total is fixed, so max load orders imbalance exactly
+  };
+  std::int64_t worst = 0, total = 0;
+  for (auto l : by_rank) total += l;
+  for (int t = 0; t < restarts; ++t) {
+    std::iota(rank.begin(), rank.end(), 0);
+    rng.shuffle(rank);
+    std::int64_t cur = evaluate();
+    for (int it = 0; it < iterations && E > 1; ++it) {
+      const auto a = static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(E)));
+      const auto b = static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(E)));
+      if (a == b) continue;
+      std::swap(rank[a], rank[b]);
+      const std::int64_t v = evaluate();
+      if (v >= cur)
+        cur = v;
+      else
+        std::swap(rank[a], rank[b]);
+    }
+    worst = std::max(worst, cur);
+  }
+  return total > 0 ? static_cast<double>(worst) * placement.gpus / static_cast<double>(total) : 1.0;
 }
 
 }  // namespace micromoe::schedule

@@ -137,4 +137,11 @@ Density max_induced_density(const Placement& placement, const std::vector<std::i
 double expected_zipf_imbalance(const Placement& placement, double s, int samples = 64, std::uint64_t seed = 1,
                                std::int64_t tokens = 1 << 20);
 
+/// Adversarial estimate of a placement's worst case under Zipf(s) popularity: a seeded hill
+/// climb over rankings (swap two experts' ranks, keep the swap when the exact optimal imbalance
+/// does not decrease) from `restarts` random rankings, `iterations` swaps each. A lower bound
+/// on the worst ranking's imbalance (exact solver per step, so it is cheap at G <= 64).
+double adversarial_zipf_imbalance(const Placement& placement, double s, int restarts = 4, int iterations = 300,
+                                  std::uint64_t seed = 1, std::int64_t tokens = 1 << 20);
+
 }  // namespace micromoe::schedule

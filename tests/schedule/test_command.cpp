@@ -97,6 +97,7 @@ TEST(Command, KindsTableAndPlacementOnly) {
   EXPECT_EQ(o["slots_per_gpu"], 4);
   EXPECT_EQ(o["replicas"][5], json({1, 5}));
   EXPECT_TRUE(o["expected_zipf_imbalance"].contains("1.0"));
+  EXPECT_GE(o["adversarial_zipf_imbalance"]["1.0"].get<double>(), 1.0);
   r = run(R"({"gpus": 8, "placement_kind": "random", "experts": 16, "slots_per_gpu": 4, "seed": 9})", true, "table");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("gpu 7:"), std::string::npos);

@@ -220,3 +220,25 @@ TEST(Placement, MaxInducedDensityExactAndSolverAgree) {
   const ms::Density d = ms::max_induced_density(p, loads);
   EXPECT_EQ(d.num * 2, d.den * (1000 + 999 + 2)) << d.num << "/" << d.den;  // 4 experts on {0,16} (S = 4)
 }
+
+TEST(Placement, AdversarialZipfFindsWorseRankingsThanAverage) {
+  const Placement ep = ms::make_ep_placement(8, 32, 4);
+  const Placement sym = ms::make_symmetric_placement(8, 8, 32);
+  for (double s : {0.5, 1.0, 2.0}) {
+    const double adv_sym = ms::adversarial_zipf_imbalance(sym, s, 2, 150);
+    const double adv_ep = ms::adversarial_zipf_imbalance(ep, s, 2, 150);
+    EXPECT_GE(adv_sym, 1.0);
+    EXPECT_GE(adv_sym + 1e-12, ms::expected_zipf_imbalance(sym, s, 8, 5) - 0.02) << "s " << s;
+    EXPECT_GT(adv_ep, adv_sym) << "EP's identical replica pairs are easier to overload, s " << s;
+    EXPECT_EQ(adv_sym, ms::adversarial_zipf_imbalance(sym, s, 2, 150)) << "seeded";
+  }
+  // Worst case for EP at s = 2: the 8 hottest experts on one replica pair {g, g+4} (which holds
+  // S = 8 experts): imbalance = 8 GPUs * (their share) / 2 GPUs.
+  std::vector<double> p(32);
+  double h = 0;
+  for (int r = 0; r < 32; ++r) h += p[static_cast<std::size_t>(r)] = 1.0 / ((r + 1.0) * (r + 1.0));
+  double top8 = 0;
+  for (int r = 0; r < 8; ++r) top8 += p[static_cast<std::size_t>(r)];
+  const double pair_share = 4 * top8 / h;
+  EXPECT_NEAR(ms::adversarial_zipf_imbalance(ep, 2.0, 4, 400), pair_share, 0.02);
+}
