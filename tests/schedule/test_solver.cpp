@@ -208,9 +208,9 @@ TEST(Solver, CapacityWeightsExact) {
     for (auto& w : o.capacity_weights) w = 1 + static_cast<std::int64_t>(rng.below(rng.below(2) ? 4 : 1000));
     const std::int64_t wmax = *std::max_element(o.capacity_weights.begin(), o.capacity_weights.end());
     Solver solver(p, o);
-    for (int t = 0; t < 2; ++t) {
+    for (int t = 0; t < 3; ++t) {
       const CountMatrix c = random_counts(rng, p.gpus, p.experts);
-      const Plan plan = solver.solve(c);
+      const Plan plan = t == 1 ? solver.solve(c) : solver.solve_loads(c.expert_loads());
       ASSERT_NO_FATAL_FAILURE(expect_valid_plan(p, c.expert_loads(), plan));
       const std::int64_t T = plan.objective;
       auto caps_at = [&](std::int64_t level) {
