@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -70,6 +71,9 @@ std::string join_arguments(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   MpiGuard mpi(argc, argv);
+  // Unset, OpenMP's thread binding is implementation-defined and Kokkos warns on every rank;
+  // say "false" (what unset means in practice). Set it (e.g. spread) to bind threads.
+  setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
   Kokkos::ScopeGuard kokkos(argc, argv);
   const bool root = world_rank() == 0;
   const std::string command_line = join_arguments(argc, argv);

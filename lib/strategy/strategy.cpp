@@ -233,7 +233,7 @@ class MicroEpStrategy : public Strategy {
     else
       throw InputError("strategy placement '" + cfg.placement + "' is not one of: symmetric, random");
     gpus_per_node_ = cfg.gpus_per_node > 0 ? cfg.gpus_per_node : gpus;
-    solver_ = std::make_unique<schedule::Solver>(placement_);
+    solver_ = make_solver();
   }
   std::string name() const override { return adaptive_ ? "microep-adaptive" : "microep"; }
   void route(const schedule::CountMatrix& c, Routing& out) override {
@@ -254,11 +254,18 @@ class MicroEpStrategy : public Strategy {
     if (next.placement == placement_) return false;
     last_migrations_ = count_migrations(placement_, next.placement);
     placement_ = std::move(next.placement);
-    solver_ = std::make_unique<schedule::Solver>(placement_);
+    solver_ = make_solver();
     return true;
   }
 
  private:
+  /// The solver keeps tokens on their node among the optimal plans (not only in the routes).
+  std::unique_ptr<schedule::Solver> make_solver() const {
+    schedule::SolverOptions options;
+    options.gpus_per_node = gpus_per_node_;
+    return std::make_unique<schedule::Solver>(placement_, options);
+  }
+
   StrategyConfig cfg_;
   bool adaptive_;
   int gpus_per_node_ = 1;
