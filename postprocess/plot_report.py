@@ -98,7 +98,10 @@ def plot_schedule_time(report, plt, path):
             data.append(values)
             labels.append(s.name)
     if data:
-        ax.boxplot(data, labels=labels, showfliers=True)
+        # Tick labels set separately: boxplot's labels= became tick_labels= in matplotlib 3.9.
+        ax.boxplot(data, showfliers=True)
+        ax.set_xticks(range(1, len(labels) + 1))
+        ax.set_xticklabels(labels)
         if max(v.max() for v in data) > 100 * max(min(v.min() for v in data), 1e-3):
             ax.set_yscale("log")
     ax.set_ylabel("scheduler time per micro-batch and layer (us)")
