@@ -133,7 +133,10 @@ struct MoELayer::Impl {
 
 // ---- Construction -----------------------------------------------------------------------------
 
-MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group) : config_(config), comm_(group.get()) {
+MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, const comm::Communicator* data_parallel)
+    : config_(config), comm_(group.get()) {
+  if (data_parallel != nullptr && data_parallel->size() > 1)
+    data_parallel_ = std::make_unique<comm::Communicator>(data_parallel->get());
   if (config.hidden < 1 || config.ffn < 1 || config.experts < 1)
     throw InputError("MoE layer: hidden, ffn and experts must be >= 1");
   if (config.top_k < 1 || config.top_k > config.experts)
@@ -516,6 +519,14 @@ void MoELayer::sync_gradients(const ExecSpace& exec) {
     start(g2.data() + j * slot2, slot2, mc);
   }
   MICROMOE_CHECK_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+  if (data_parallel_) {
+    // Several MicroEP groups: the rank at this place in every group holds the same experts in
+    // the same slots, so whole arrays are summed (after the group sums above).
+    const MPI_Comm dp = data_parallel_->get();
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, gate.data(), static_cast<int>(gate.span()), MPI_FLOAT, MPI_SUM, dp));
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, g1.data(), static_cast<int>(g1.span()), MPI_FLOAT, MPI_SUM, dp));
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, g2.data(), static_cast<int>(g2.span()), MPI_FLOAT, MPI_SUM, dp));
+  }
   if (staged) {
     Kokkos::deep_copy(exec, dwg_, gate);
     Kokkos::deep_copy(exec, dw1_, g1);
@@ -548,6 +559,9 @@ void MoELayer::step(const ExecSpace& exec) {
   optimizer_step(exec);
   zero_gradients(exec);
   const schedule::Placement before = placement();
+  if (data_parallel_)  // every group re-places from the same (summed) loads: placements stay equal
+    MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, iteration_loads_.data(), static_cast<int>(iteration_loads_.size()),
+                                     MPI_INT64_T, MPI_SUM, data_parallel_->get()));
   const bool moved = strategy_->end_iteration(iteration_loads_);
   std::fill(iteration_loads_.begin(), iteration_loads_.end(), 0);
   if (moved) migrate(exec, before);

@@ -98,7 +98,12 @@ class MoELayer {
   using Slots = Kokkos::View<float***, TokenLayout, MemSpace>;
 
   /// Collective over `group` (duplicated inside). Throws InputError on a bad config (every rank).
-  MoELayer(const LayerConfig& config, const comm::Communicator& group);
+  /// `data_parallel` (optional, duplicated inside): the ranks holding this rank's place in the
+  /// other MicroEP groups of a run with several groups. Gradients are then also summed over it,
+  /// and the iteration loads that drive re-placement too, so every group keeps the same
+  /// placement and identical replicas.
+  MoELayer(const LayerConfig& config, const comm::Communicator& group,
+           const comm::Communicator* data_parallel = nullptr);
   ~MoELayer();
   MoELayer(const MoELayer&) = delete;
   MoELayer& operator=(const MoELayer&) = delete;
@@ -175,6 +180,7 @@ class MoELayer {
 
   LayerConfig config_;
   comm::Communicator comm_;
+  std::unique_ptr<comm::Communicator> data_parallel_;  // same place in the other MicroEP groups
   std::unique_ptr<comm::TokenExchange> exchange_;
   std::unique_ptr<strategy::Strategy> strategy_;
   int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1, S_ = 0;

@@ -16,8 +16,9 @@ RowMatrix<float> add(const ExecSpace& exec, const RowMatrix<const float>& a, con
 }
 }  // namespace
 
-MoEStack::MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group) {
-  for (const auto& c : configs) layers_.push_back(std::make_unique<moe::MoELayer>(c, group));
+MoEStack::MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group,
+                   const comm::Communicator* data_parallel) {
+  for (const auto& c : configs) layers_.push_back(std::make_unique<moe::MoELayer>(c, group, data_parallel));
   tensors_.resize(layers_.size());
 }
 

@@ -14,8 +14,9 @@ namespace micromoe::train {
 
 class MoEStack {
  public:
-  /// Collective over `group`: builds one layer per config (in order).
-  MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group);
+  /// Collective over `group` (and `data_parallel`, see moe::MoELayer): one layer per config.
+  MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group,
+           const comm::Communicator* data_parallel = nullptr);
 
   /// h_L for this rank's tokens x [T, H]. Collective.
   RowMatrix<float> forward(const ExecSpace& exec, const RowMatrix<const float>& x);

@@ -54,19 +54,22 @@ std::string dump_path(const std::string& report, const std::string& strategy) {
 
 namespace {
 
+/// Ranks of one MicroEP group.
+int group_size(const io::RunConfig& c) { return c.parallel.ep_size * c.parallel.microep_group; }
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
-Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world) : config_(config), world_(world) {
+Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world)
+    : config_(config),
+      world_(world),
+      group_(world.split(world.rank() / group_size(config), world.rank())),
+      data_parallel_(world.split(world.rank() % group_size(config), world.rank())) {
   const auto& p = config_.parallel;
-  if (p.ep_size * p.microep_group != world.size())
-    throw InputError("deck " + config_.source + ": [parallel] microep_group: " + std::to_string(p.microep_group) +
-                     " EP groups of " + std::to_string(p.ep_size) + " make MicroEP groups of " +
-                     std::to_string(p.ep_size * p.microep_group) + " ranks, but this run has " +
-                     std::to_string(world.size()) + "; fix: set microep_group = 0 (one MicroEP group over all ranks)");
+  MICROMOE_REQUIRE(world.size() % group_size(config) == 0, "ranks must be a multiple of the MicroEP group size");
   gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
   if (config_.workload.kind == io::WorkloadConfig::Kind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
@@ -80,7 +83,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   const int H = c.model.hidden, I = c.training.iterations;
   const ExecSpace exec;
 
-  MoEStack stack(layer_configs(c, strategy, gpus_per_node_), world_);
+  MoEStack stack(layer_configs(c, strategy, gpus_per_node_), group_, &data_parallel_);
   workload::SyntheticWorkload data(synthetic_config(c));
   const workload::TeacherMoE teacher(H, c.model.experts, c.workload.teacher_rank, c.training.seed ^ 0x7eac4e5ULL);
 
@@ -95,9 +98,14 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   const float grad_scale = 1.0f / (static_cast<float>(R) * static_cast<float>(T) * static_cast<float>(M));
   const double tokens_per_iteration = static_cast<double>(R) * T * M;
 
-  // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, bytes, schedule.
+  // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, then per
+  // (layer, micro-batch) bytes sent, schedule time, this rank's load and its group's drops
+  // (counted once, by the group's first rank).
   const int P = static_cast<int>(io::kPhaseCount);
-  const int record = 1 + P + 2 * L * M;
+  const int LM = L * M;
+  const int record = 1 + P + 4 * LM;
+  const auto field = [&](int which, int l, int mb) { return 1 + P + which * LM + l * M + mb; };
+  enum { kBytes, kScheduleUs, kLoad, kDropped };
   std::vector<double> local(static_cast<std::size_t>(record)),
       gathered(me == 0 ? static_cast<std::size_t>(record) * R : 0);
 
@@ -122,7 +130,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   for (int it = 0; it < I; ++it) {
     for (int l = 0; l < L; ++l) stack.layer(l).reset_timers();
     std::fill(local.begin(), local.end(), 0.0);
-    double squared_error = 0, iteration_imbalance = 0;
+    double squared_error = 0;
     compat::fence(exec, "micromoe::Trainer::iteration_start");
     MICROMOE_CHECK_MPI(MPI_Barrier(world_.get()));
     const double start = now_seconds();
@@ -136,14 +144,11 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
       const auto h = stack.forward(exec, x);
       for (int l = 0; l < L; ++l) {
         const auto& s = stack.layer(l).last_stats();
-        const std::size_t lm = static_cast<std::size_t>(l) * M + mb;
-        local[1 + P + lm] = static_cast<double>(s.bytes_sent);
-        local[1 + P + L * M + lm] = 1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
-        iteration_imbalance = std::max(iteration_imbalance, s.imbalance);
-        if (me == 0) {
-          for (int r = 0; r < R; ++r) res.loads[res.index(it, l, mb, r)] = s.gpu_load[static_cast<std::size_t>(r)];
-          res.tokens_dropped[res.index(it, l, mb)] = s.tokens_dropped;
-        }
+        local[field(kBytes, l, mb)] = static_cast<double>(s.bytes_sent);
+        local[field(kScheduleUs, l, mb)] =
+            1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
+        local[field(kLoad, l, mb)] = static_cast<double>(s.gpu_load[static_cast<std::size_t>(group_.rank())]);
+        local[field(kDropped, l, mb)] = group_.rank() == 0 ? static_cast<double>(s.tokens_dropped) : 0.0;
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
       stack.backward(exec, dh);
@@ -174,12 +179,23 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
         for (int p = 0; p < P; ++p) res.phase_times[res.phase_index(it, static_cast<io::Phase>(p), r)] = g[1 + p];
         for (int l = 0; l < L; ++l)
           for (int mb = 0; mb < M; ++mb) {
-            const std::size_t lm = static_cast<std::size_t>(l) * M + mb;
-            res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[1 + P + lm]);
+            res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kBytes, l, mb)]);
+            res.loads[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kLoad, l, mb)]);
+            res.tokens_dropped[res.index(it, l, mb)] += static_cast<std::int64_t>(g[field(kDropped, l, mb)]);
             auto& sched = res.schedule_us[res.index(it, l, mb)];
-            sched = std::max(sched, g[1 + P + L * M + lm]);
+            sched = std::max(sched, g[field(kScheduleUs, l, mb)]);
           }
       }
+      double iteration_imbalance = 1.0;  // worst layer and micro-batch, over all ranks
+      for (int l = 0; l < L; ++l)
+        for (int mb = 0; mb < M; ++mb) {
+          std::int64_t most = 0, total = 0;
+          for (int r = 0; r < R; ++r) {
+            most = std::max(most, res.loads[res.index(it, l, mb, r)]);
+            total += res.loads[res.index(it, l, mb, r)];
+          }
+          if (total > 0) iteration_imbalance = std::max(iteration_imbalance, static_cast<double>(most) * R / total);
+        }
       res.step_time[static_cast<std::size_t>(it)] = step;
       res.loss[static_cast<std::size_t>(it)] = 0.5 * total_squared_error / tokens_per_iteration;
       res.tokens_per_second[static_cast<std::size_t>(it)] = step > 0 ? tokens_per_iteration / step : 0.0;

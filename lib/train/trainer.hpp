@@ -25,8 +25,10 @@ std::string dump_path(const std::string& report, const std::string& strategy);
 
 class Trainer {
  public:
-  /// `config` must be resolved for world.size() ranks (io::resolve_layout); one MicroEP group
-  /// spans all ranks. Reads the trace file, if any (InputError on every rank for a bad one).
+  /// `config` must be resolved for world.size() ranks (io::resolve_layout). Ranks form MicroEP
+  /// groups of ep_size * microep_group consecutive ranks; with several groups, each group's
+  /// gradients are summed across groups (data parallelism). Collective. Reads the trace file,
+  /// if any (InputError on every rank for a bad one).
   Trainer(const io::RunConfig& config, const comm::Communicator& world);
 
   /// Trains `strategy` from the common initial model on the common data. Collective.
@@ -38,6 +40,8 @@ class Trainer {
  private:
   io::RunConfig config_;
   const comm::Communicator& world_;
+  comm::Communicator group_;          ///< this rank's MicroEP group
+  comm::Communicator data_parallel_;  ///< this rank's place in every MicroEP group
   int gpus_per_node_ = 1;
   std::unique_ptr<workload::RoutingTrace> trace_;
 };
