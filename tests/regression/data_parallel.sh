@@ -4,12 +4,7 @@
 # group over all ranks: on 4 ranks, one group of 4 (ep_size 2, d = 2) and two groups of 2
 # (ep_size 1, d = 2) give the same losses for every strategy that keeps the math, and the
 # report's loads cover all 4 ranks.
-set -euo pipefail
-MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
-source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 args=(training.iterations=3 training.warmup_iterations=0 training.tokens_per_micro_batch=64
   run.strategies=ep,eplb,microep,microep-adaptive parallel.replace_interval=1 run.quiet=true)
 "$MPIEXEC" $MPIEXEC_FLAGS -n 4 "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" \

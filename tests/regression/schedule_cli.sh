@@ -2,10 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # `micromoe schedule` through the executable: the optimal max load of a hand-checked instance,
 # conserving plans and routes, and one-line errors with exit code 2 for malformed input.
-set -uo pipefail
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+set +e  # this script counts failures itself
 # Slot 0: expert 0 on GPUs 0,1 and expert 1 on GPUs 2,3; slot 1: expert 2 on 0,2, expert 3 on 1,3.
 # Expert 0 carries 80 of 120 copies and lives only on GPUs {0,1}: the optimum is 80 / 2 = 40.
 cat >good.json <<'JSON'

@@ -2,12 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # SIGTERM (what Slurm sends at the time limit) to every rank mid-run: the job finishes the
 # current iteration, writes a whole report marked truncated, and exits 0.
-set -euo pipefail
-MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
-source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" training.iterations=100000 \
   training.tokens_per_micro_batch=32 run.strategies=ep,microep run.report=t.h5 >run.log 2>&1 &
 job=$!

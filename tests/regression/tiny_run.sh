@@ -2,13 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A tiny real run of the default deck on N ranks: the report passes check_report.py, the
 # post-processing draws every plot from it, and a rerun gives bit-identical losses and loads.
-set -euo pipefail
-MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
-source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ranks=${1:-4}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 args=(training.iterations=4 training.tokens_per_micro_batch=64 training.micro_batches=2 run.quiet=true)
 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=a.h5 >run.log
 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$MICROMOE_SOURCE/inputs/default.toml" "${args[@]}" run.report=b.h5 >/dev/null

@@ -2,12 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Trace replay: a micro-batch's per-expert counts in the run equal the trace's (read back from
 # the verification dump's choices), and every rank-total matches tokens * top_k.
-set -euo pipefail
-MPIEXEC_FLAGS=${MPIEXEC_FLAGS:-}
-source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # 2 ranks x 16 tokens x top-2 = 64 copies per micro-batch: the trace's rows sum to exactly that,
 # so no rescaling applies and the replay must reproduce them exactly.
 cat >trace.csv <<'CSV'
