@@ -185,7 +185,7 @@ def _number(value, digits=3):
 
 
 def summary_rows(report):
-    """One dict per strategy: strategy, mean step time (s), tokens/s, mean/max imbalance, speed-up over ep,
+    """One dict per strategy: strategy, median and mean step time (s), tokens/s, mean/max imbalance, speed-up over ep,
     dropped tokens, mean scheduler time (us). Undefined values are None."""
     rows = []
     for s in report.strategies:
@@ -199,6 +199,7 @@ def summary_rows(report):
             "strategy": s.name,
             "iterations": s.iterations,
             "mean_step_time": defined("mean_step_time"),
+            "median_step_time": defined("median_step_time"),
             "tokens_per_second": defined("tokens_per_second"),
             "mean_imbalance": defined("mean_imbalance"),
             "max_imbalance": defined("max_imbalance"),
@@ -225,12 +226,13 @@ def run_description(report):
 
 def markdown_table(report):
     """The summary table as Markdown (with a line on truncation, when the run was cut short)."""
-    lines = ["| strategy | iterations | mean step time (s) | tokens/s | mean imbalance | max imbalance | "
-             "speed-up over ep | dropped tokens | mean schedule time (us) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| strategy | iterations | median step time (s) | mean step time (s) | tokens/s | mean imbalance | "
+             "max imbalance | speed-up over ep | dropped tokens | mean schedule time (us) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in summary_rows(report):
         speedup = "-" if r["speedup_over_ep"] is None else f"{r['speedup_over_ep']:.2f}x"
-        lines.append(f"| {r['strategy']} | {r['iterations']} | {_number(r['mean_step_time'], 4)} | "
+        lines.append(f"| {r['strategy']} | {r['iterations']} | {_number(r['median_step_time'], 4)} | "
+                     f"{_number(r['mean_step_time'], 4)} | "
                      f"{_number(r['tokens_per_second'], 0)} | {_number(r['mean_imbalance'])} | "
                      f"{_number(r['max_imbalance'])} | {speedup} | {r['dropped_tokens']:,} | "
                      f"{_number(r['mean_schedule_us'], 1)} |")

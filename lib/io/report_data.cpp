@@ -96,6 +96,10 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
     tokens += r.tokens_per_second[static_cast<std::size_t>(i)] * r.step_time[static_cast<std::size_t>(i)];
   }
   s.mean_step_time = time / s.measured_iterations;
+  // Median: robust to the noise of shared machines (a lower median for an even count).
+  std::vector<double> steps(r.step_time.begin() + first, r.step_time.begin() + r.iterations);
+  std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>((steps.size() - 1) / 2), steps.end());
+  s.median_step_time = steps[(steps.size() - 1) / 2];
   s.tokens_per_second = time > 0 ? tokens / time : 0.0;
   const std::size_t begin = r.index(first, 0, 0);
   const std::size_t end = r.index(r.iterations, 0, 0);
@@ -109,12 +113,15 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   s.mean_imbalance = sum / cells;
   s.max_imbalance = max;
   s.mean_schedule_us = sched / cells;
-  for (double* v : {&s.mean_step_time, &s.tokens_per_second, &s.mean_imbalance, &s.max_imbalance, &s.mean_schedule_us})
+  for (double* v : {&s.mean_step_time, &s.median_step_time, &s.tokens_per_second, &s.mean_imbalance, &s.max_imbalance,
+                    &s.mean_schedule_us})
     if (!std::isfinite(*v)) *v = -1;  // summaries are never NaN: -1 = undefined
   if (ep && ep != &r) {
     const StrategySummary base = summarize(*ep, warmup_iterations, nullptr);
-    if (base.mean_step_time > 0 && s.mean_step_time > 0) s.speedup_over_ep = base.mean_step_time / s.mean_step_time;
-  } else if (ep == &r && s.mean_step_time > 0) {
+    // Ratio of medians: one slow iteration on a shared machine does not move it.
+    if (base.median_step_time > 0 && s.median_step_time > 0)
+      s.speedup_over_ep = base.median_step_time / s.median_step_time;
+  } else if (ep == &r && s.median_step_time > 0) {
     s.speedup_over_ep = 1.0;
   }
   return s;

@@ -77,11 +77,12 @@ struct StrategyResults {
 struct StrategySummary {
   int measured_iterations = 0;
   double mean_step_time = -1;     ///< seconds; -1 when no iteration was completed
+  double median_step_time = -1;   ///< seconds (lower median); -1 when no iteration was completed
   double tokens_per_second = -1;  ///< total tokens / total time over the measured iterations
   double mean_imbalance = -1;
   double max_imbalance = -1;
   double mean_schedule_us = -1;
-  double speedup_over_ep = -1;      ///< ep's mean step time / this one's; -1 without an ep group
+  double speedup_over_ep = -1;      ///< ep's median step time / this one's; -1 without an ep group
   std::int64_t tokens_dropped = 0;  ///< total over the whole run
   std::int64_t peak_memory_bytes = 0;
 };

@@ -56,6 +56,7 @@ void write_strategy(hid_t file, const StrategyResults& r, const RunInfo& info, c
   h5::write_attribute(g, "ranks", static_cast<std::int64_t>(r.ranks));
   h5::write_attribute(g, "measured_iterations", static_cast<std::int64_t>(s.measured_iterations));
   h5::write_attribute(g, "mean_step_time", s.mean_step_time);
+  h5::write_attribute(g, "median_step_time", s.median_step_time);
   h5::write_attribute(g, "tokens_per_second", s.tokens_per_second);
   h5::write_attribute(g, "mean_imbalance", s.mean_imbalance);
   h5::write_attribute(g, "max_imbalance", s.max_imbalance);

@@ -39,7 +39,7 @@ std::string summary_table(const std::vector<io::StrategyResults>& results, int w
   for (const auto& r : results)
     if (r.name == "ep") ep = &r;
   std::string table =
-      "| strategy | mean step time | tokens/s | mean imbalance | max imbalance | speed-up over ep | dropped |\n"
+      "| strategy | median step time | tokens/s | mean imbalance | max imbalance | speed-up over ep | dropped |\n"
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : results) {
     const auto s = io::summarize(r, warmup_iterations, ep);
@@ -47,7 +47,7 @@ std::string summary_table(const std::vector<io::StrategyResults>& results, int w
     char speedup[32] = "n/a";
     if (s.speedup_over_ep > 0) std::snprintf(speedup, sizeof speedup, "%.3f", s.speedup_over_ep);
     std::snprintf(row, sizeof row, "| %s | %s | %.4g | %.3f | %.3f | %s | %lld |\n", r.name.c_str(),
-                  format_duration(s.mean_step_time).c_str(), s.tokens_per_second, s.mean_imbalance, s.max_imbalance,
+                  format_duration(s.median_step_time).c_str(), s.tokens_per_second, s.mean_imbalance, s.max_imbalance,
                   speedup, static_cast<long long>(s.tokens_dropped));
     table += row;
   }

@@ -74,6 +74,7 @@ TEST(ReportWriter, WritesTheSchema) {
     }
     const StrategySummary s = summarize(r, 1, &results[0]);
     EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "mean_step_time"), s.mean_step_time);
+    EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "median_step_time"), s.median_step_time);
     EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "tokens_per_second"), s.tokens_per_second);
     EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "mean_imbalance"), s.mean_imbalance);
     EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "max_imbalance"), s.max_imbalance);
@@ -88,6 +89,15 @@ TEST(ReportWriter, WritesTheSchema) {
   EXPECT_LT(h5::read_double_attribute(microep.id(), "mean_imbalance"),
             h5::read_double_attribute(ep.id(), "mean_imbalance"));
   std::remove(path.c_str());
+}
+
+TEST(ReportWriter, MedianStepTimeSkipsWarmupAndResistsOutliers) {
+  StrategyResults r = testing::sample_results("ep", 1.0);
+  ASSERT_EQ(r.step_time.size(), 5u);
+  r.step_time = {100.0, 0.3, 0.1, 50.0, 0.2};  // measured after 1 warm-up: 0.1 0.2 0.3 50
+  const StrategySummary s = summarize(r, 1, nullptr);
+  EXPECT_DOUBLE_EQ(s.median_step_time, 0.2);  // the lower median; the mean is dragged to 12.65
+  EXPECT_DOUBLE_EQ(s.mean_step_time, (0.3 + 0.1 + 50.0 + 0.2) / 4);
 }
 
 TEST(ReportWriter, SummaryIsNanFree) {
