@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/build_config.hpp"
+#include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/kokkos_types.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 std::string mpi_library_version() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING];
   int length = 0;
-  MPI_Get_library_version(text, &length);
+  MICROMOE_CHECK_MPI(MPI_Get_library_version(text, &length));
   std::string s(text, static_cast<std::size_t>(length));
   const auto eol = s.find('\n');  // MPICH and Open MPI print several lines; the first names it
   return eol == std::string::npos ? s : s.substr(0, eol);

@@ -20,8 +20,8 @@ std::vector<float> host_rows(const MoELayer::ConstMatrix& m) {
 template <class T>
 std::vector<T> gather_rows(const std::vector<T>& mine, MPI_Datatype type, MPI_Comm comm) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  MICROMOE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  MICROMOE_CHECK_MPI(MPI_Comm_size(comm, &size));
   const int n = static_cast<int>(mine.size());
   std::vector<int> counts(static_cast<std::size_t>(size)), offsets(static_cast<std::size_t>(size), 0);
   MICROMOE_CHECK_MPI(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm));
