@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--layers", type=int, required=True)
     ap.add_argument("--strategies", default="ep,ep-capacity,eplb,microep,microep-adaptive,balanced")
     ap.add_argument("--truncated", action="store_true")
+    ap.add_argument("--no-loss-trend", action="store_true",
+                    help="skip 'the loss falls' (stress decks with a few tokens per batch are too noisy)")
     ap.add_argument("--no-balance-comparison", action="store_true",
                     help="skip 'microep below ep' (e.g. 2 ranks: ep_size 1 is balanced by construction)")
     a = ap.parse_args()
@@ -85,7 +87,7 @@ def main():
             for n, l in losses.items():
                 if not np.allclose(l, ref, rtol=1e-4, atol=0):
                     fail(f"{n}: loss {l} differs from ep's {ref}: the exact strategies must train the same model")
-            if not ref[-1] < ref[0]:
+            if not a.no_loss_trend and not ref[-1] < ref[0]:
                 fail(f"loss does not fall: {ref}")
     print(f"check_report: OK ({a.report})")
 
