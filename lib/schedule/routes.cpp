@@ -91,6 +91,24 @@ void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, in
       throw std::invalid_argument("routes: the plan gives expert " + std::to_string(e) + " " + std::to_string(planned) +
                                   " tokens but the counts hold " + std::to_string(load));
     const std::size_t first_leg = raw.size();
+    // Sends what sources [a, a_end) still hold to what replicas [q, q_end) still need, both in
+    // ascending order (two pointers; the same rule for one node and for everything left).
+    const auto pour = [&](std::size_t a, std::size_t a_end, std::size_t q, std::size_t q_end) {
+      while (a < a_end && q < q_end) {
+        if (rv[a] == 0) {
+          ++a;
+          continue;
+        }
+        if (quota[q] == 0) {
+          ++q;
+          continue;
+        }
+        const std::int64_t t = std::min(rv[a], quota[q]);
+        raw.push_back({sv[a], reps[q], t});
+        rv[a] -= t;
+        quota[q] -= t;
+      }
+    };
     // 1. Local: each replica keeps what its own GPU holds (sources and replicas both ascending).
     for (std::size_t i = 0, k = 0; i < reps.size(); ++i) {
       while (k < static_cast<std::size_t>(n) && sv[k] < reps[i]) ++k;
@@ -119,43 +137,13 @@ void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, in
         std::size_t s_end = si, r_end = ri;
         while (s_end < static_cast<std::size_t>(n) && node(sv[s_end]) == ns) ++s_end;
         while (r_end < reps.size() && node(reps[r_end]) == ns) ++r_end;
-        std::size_t a = si, q = ri;
-        while (a < s_end && q < r_end) {
-          if (rv[a] == 0) {
-            ++a;
-            continue;
-          }
-          if (quota[q] == 0) {
-            ++q;
-            continue;
-          }
-          const std::int64_t t = std::min(rv[a], quota[q]);
-          raw.push_back({sv[a], reps[q], t});
-          rv[a] -= t;
-          quota[q] -= t;
-        }
+        pour(si, s_end, ri, r_end);
         si = s_end;
         ri = r_end;
       }
     }
     // 3. Everything left, ascending sources to ascending replicas.
-    {
-      std::size_t a = 0, q = 0;
-      while (a < static_cast<std::size_t>(n) && q < reps.size()) {
-        if (rv[a] == 0) {
-          ++a;
-          continue;
-        }
-        if (quota[q] == 0) {
-          ++q;
-          continue;
-        }
-        const std::int64_t t = std::min(rv[a], quota[q]);
-        raw.push_back({sv[a], reps[q], t});
-        rv[a] -= t;
-        quota[q] -= t;
-      }
-    }
+    pour(0, static_cast<std::size_t>(n), 0, reps.size());
     leg_expert.resize(raw.size(), e);
     for (std::size_t l = first_leg; l < raw.size(); ++l) {
       if (raw[l].src != raw[l].dst) r.cross_gpu_ += raw[l].tokens;
