@@ -232,18 +232,25 @@ std::string fixed(double v, int digits) {
   return os.str();
 }
 
+/// The fields both outputs start with: the group's shape and where the placement came from.
+json layout_json(const Input& in) {
+  const Placement& p = in.placement;
+  json o;
+  o["gpus"] = p.gpus;
+  o["gpus_per_node"] = in.gpus_per_node;
+  o["experts"] = p.experts;
+  o["slots_per_gpu"] = p.slots_per_gpu;
+  o["placement_kind"] = in.placement_kind;
+  return o;
+}
+
 int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ostream& out) {
   const Input in = parse(root, options.placement_only);
   const Placement& p = in.placement;
   const bool table = options.format == "table";
 
   if (options.placement_only) {
-    json o;
-    o["gpus"] = p.gpus;
-    o["gpus_per_node"] = in.gpus_per_node;
-    o["experts"] = p.experts;
-    o["slots_per_gpu"] = p.slots_per_gpu;
-    o["placement_kind"] = in.placement_kind;
+    json o = layout_json(in);
     o["placement"] = placement_json(p);
     json reps = json::array();
     for (int e = 0; e < p.experts; ++e) reps.push_back(p.replicas(e));
@@ -295,12 +302,7 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
   const double mean = p.gpus ? static_cast<double>(plan.total_tokens) / p.gpus : 0.0;
 
   if (!table) {
-    json o;
-    o["gpus"] = p.gpus;
-    o["gpus_per_node"] = in.gpus_per_node;
-    o["experts"] = p.experts;
-    o["slots_per_gpu"] = p.slots_per_gpu;
-    o["placement_kind"] = in.placement_kind;
+    json o = layout_json(in);
     if (in.placement_kind != "explicit") o["placement"] = placement_json(p);
     o["total_tokens"] = plan.total_tokens;
     o["max_load"] = plan.max_load;
