@@ -45,17 +45,21 @@ void StrategyResults::truncate(int completed) {
   iterations = completed;
 }
 
+double StrategyResults::load_imbalance(int iteration, int layer, int micro_batch) const {
+  const auto first = loads.begin() + static_cast<std::ptrdiff_t>(index(iteration, layer, micro_batch, 0));
+  const auto last = first + ranks;
+  if (ranks <= 0) return 1.0;
+  const std::int64_t max = *std::max_element(first, last);
+  std::int64_t sum = 0;
+  for (auto it = first; it != last; ++it) sum += *it;
+  return sum > 0 ? static_cast<double>(max) * ranks / static_cast<double>(sum) : 1.0;
+}
+
 void StrategyResults::compute_imbalance() {
-  const std::size_t cells = static_cast<std::size_t>(iterations) * layers * micro_batches;
-  imbalance.assign(cells, 1.0);
-  for (std::size_t c = 0; c < cells && ranks > 0; ++c) {
-    const auto first = loads.begin() + static_cast<std::ptrdiff_t>(c * ranks);
-    const auto last = first + ranks;
-    const std::int64_t max = *std::max_element(first, last);
-    std::int64_t sum = 0;
-    for (auto it = first; it != last; ++it) sum += *it;
-    if (sum > 0) imbalance[c] = static_cast<double>(max) * ranks / static_cast<double>(sum);
-  }
+  imbalance.assign(static_cast<std::size_t>(iterations) * layers * micro_batches, 1.0);
+  for (int i = 0; i < iterations; ++i)
+    for (int l = 0; l < layers; ++l)
+      for (int m = 0; m < micro_batches; ++m) imbalance[index(i, l, m)] = load_imbalance(i, l, m);
 }
 
 std::string StrategyResults::shape_problem() const {

@@ -66,7 +66,9 @@ struct StrategyResults {
   }
   /// Keeps only the first `completed` iterations of every array (after a SIGTERM).
   void truncate(int completed);
-  /// Fills imbalance from loads (max / mean over ranks; 1 where no tokens).
+  /// max / mean of loads over ranks in one cell (1 where no tokens).
+  double load_imbalance(int iteration, int layer, int micro_batch) const;
+  /// Fills imbalance from loads (load_imbalance of every cell).
   void compute_imbalance();
   /// Empty when every array has the size its dims say, else what is wrong.
   std::string shape_problem() const;

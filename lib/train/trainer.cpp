@@ -188,14 +188,8 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
       }
       double iteration_imbalance = 1.0;  // worst layer and micro-batch, over all ranks
       for (int l = 0; l < L; ++l)
-        for (int mb = 0; mb < M; ++mb) {
-          std::int64_t most = 0, total = 0;
-          for (int r = 0; r < R; ++r) {
-            most = std::max(most, res.loads[res.index(it, l, mb, r)]);
-            total += res.loads[res.index(it, l, mb, r)];
-          }
-          if (total > 0) iteration_imbalance = std::max(iteration_imbalance, static_cast<double>(most) * R / total);
-        }
+        for (int mb = 0; mb < M; ++mb)
+          iteration_imbalance = std::max(iteration_imbalance, res.load_imbalance(it, l, mb));
       res.step_time[static_cast<std::size_t>(it)] = step;
       res.loss[static_cast<std::size_t>(it)] = 0.5 * total_squared_error / tokens_per_iteration;
       res.tokens_per_second[static_cast<std::size_t>(it)] = step > 0 ? tokens_per_iteration / step : 0.0;
