@@ -36,6 +36,15 @@ OptimizerKind parse_optimizer(std::string_view name) {
   throw InputError("optimizer '" + std::string(name) + "' is not one of: sgd, adam");
 }
 std::string to_string(OptimizerKind k) { return k == OptimizerKind::sgd ? "sgd" : "adam"; }
+Precision parse_precision(std::string_view name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "tf32") return Precision::tf32;
+  if (name == "bf16") return Precision::bf16;
+  throw InputError("precision '" + std::string(name) + "' is not one of: fp32, tf32, bf16");
+}
+std::string to_string(Precision p) {
+  return p == Precision::fp32 ? "fp32" : p == Precision::tf32 ? "tf32" : "bf16";
+}
 
 double PhaseTimers::total() const { return std::accumulate(seconds_.begin(), seconds_.end(), 0.0); }
 

@@ -19,6 +19,13 @@ enum class Activation { gelu, silu, swiglu };
 Activation parse_activation(std::string_view name);
 std::string to_string(Activation a);
 
+/// Expert GEMM precision (lib/moe/expert_ffn.hpp): fp32 exact; tf32 tensor-core math on fp32
+/// data (CUDA only); bf16 operands with fp32 accumulation and fp32 outputs.
+enum class Precision { fp32, tf32, bf16 };
+/// "fp32" | "tf32" | "bf16"; InputError otherwise.
+Precision parse_precision(std::string_view name);
+std::string to_string(Precision p);
+
 enum class OptimizerKind { sgd, adam };
 /// "sgd" | "adam"; InputError otherwise.
 OptimizerKind parse_optimizer(std::string_view name);
@@ -42,6 +49,8 @@ struct LayerConfig {
   int experts = 0;  ///< E
   int top_k = 1;    ///< k in [1, E]
   Activation activation = Activation::gelu;
+  Precision precision = Precision::fp32;  ///< expert GEMMs (the gate stays fp32)
+  bool grouped_gemm = false;              ///< one grouped GEMM per stage for all slots (expert_ffn.hpp)
   bool renormalize = true;            ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
   strategy::StrategyConfig strategy;  ///< name, ep_size, capacity factor, re-placement interval, ...
   comm::Backend backend = comm::Backend::mpi;

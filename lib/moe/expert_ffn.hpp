@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The expert FFNs of one rank: for every local slot j, rows [first_j, first_j + rows_j) of the
+// slot-major expert input go through that slot's FFN,  out = act(x W1_j) W2_j,  and back.
+// One object owns the choices that decide the speed of expert compute:
+//
+//   precision  fp32  KokkosBlas::gemm (cuBLAS SGEMM on CUDA, the BLAS TPL on CPUs): exact.
+//              tf32  fp32 data, cuBLAS with TF32 tensor-core math (CUDA builds only).
+//              bf16  bf16 copies of activations and weights, fp32 accumulation and fp32
+//                    outputs and gradients; cuBLAS GemmEx on CUDA. On CPUs the same
+//                    numerics are emulated (bf16-rounded operands, fp32 GEMM) for testing.
+//   grouped    one grouped-GEMM launch per GEMM stage for all slots (cuBLAS grouped batched)
+//              instead of one GEMM per slot: pays when experts have few tokens each. Where
+//              cuBLAS lacks the type combination, or on CPUs, it falls back to the loop.
+//
+// Used by MoELayer and by the emulated-cluster mode (lib/emulate), so both time the same code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/kokkos_types.hpp"
+#include "moe/layer_config.hpp"
+
+namespace micromoe::moe {
+
+/// Slot-major row ranges of one micro-batch on this rank.
+struct SlotRows {
+  std::vector<std::int64_t> first;  ///< [S] first row of slot j
+  std::vector<std::int64_t> rows;   ///< [S] rows of slot j (0: idle slot)
+  std::int64_t total() const;
+};
+
+class ExpertFFN {
+ public:
+  using Matrix = Kokkos::View<float**, TokenLayout, MemSpace>;
+  using Slots = Kokkos::View<float***, TokenLayout, MemSpace>;  ///< [S][rows][cols] weights per slot
+
+  /// Throws InputError for a precision this build cannot run (tf32 without CUDA).
+  ExpertFFN(int slots, int hidden, int ffn, Activation activation, Precision precision, bool grouped);
+  ~ExpertFFN();
+  ExpertFFN(const ExpertFFN&) = delete;
+  ExpertFFN& operator=(const ExpertFFN&) = delete;
+
+  /// The weights changed (initialisation, optimizer step, migration): bf16 re-converts its
+  /// weight copies before the next forward. No-op for fp32 / tf32.
+  void weights_changed() { weights_stale_ = true; }
+
+  /// Forward: xin [R, H] -> hpre [R, F1] (pre-activation, kept for backward), act [R, F],
+  /// out [R, H]. w1 [S][H][F1], w2 [S][F][H]. R >= rows.total().
+  void forward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const SlotRows& rows, const Matrix& xin,
+               const Matrix& hpre, const Matrix& act, const Matrix& out);
+
+  /// Backward of the last forward (same rows and buffers): dout [R, H] is read from `out`;
+  /// dw2 += act^T dout, dact -> act, dh -> hpre, dw1 += xin^T dh, dxin -> xin.
+  void backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
+                const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out);
+
+  Precision precision() const { return precision_; }
+  bool grouped() const { return grouped_; }
+  /// True once a grouped call fell back to per-slot GEMMs (type combination not supported).
+  bool grouped_fell_back() const;
+  /// Floating-point operations of one forward (or one backward: twice this) for `rows`.
+  double forward_flops(const SlotRows& rows) const;
+  /// Bytes of the bf16 copies held (0 for fp32 / tf32).
+  std::size_t scratch_bytes() const;
+
+ private:
+  struct Impl;
+  int S_, H_, F_, F1_;
+  Activation activation_;
+  Precision precision_;
+  bool grouped_;
+  bool weights_stale_ = true;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace micromoe::moe
