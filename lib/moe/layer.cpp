@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
+#include "moe/expert_ffn.hpp"
 #include "moe/kernels.hpp"
 #include "moe/moe_compat.hpp"
 
@@ -42,9 +43,7 @@ Precision parse_precision(std::string_view name) {
   if (name == "bf16") return Precision::bf16;
   throw InputError("precision '" + std::string(name) + "' is not one of: fp32, tf32, bf16");
 }
-std::string to_string(Precision p) {
-  return p == Precision::fp32 ? "fp32" : p == Precision::tf32 ? "tf32" : "bf16";
-}
+std::string to_string(Precision p) { return p == Precision::fp32 ? "fp32" : p == Precision::tf32 ? "tf32" : "bf16"; }
 
 double PhaseTimers::total() const { return std::accumulate(seconds_.begin(), seconds_.end(), 0.0); }
 
@@ -73,7 +72,6 @@ void ensure1(const ExecSpace& exec, I64& v, std::int64_t n, const char* label) {
 detail::Matrix rows_of(const detail::Matrix& m, std::int64_t first, std::int64_t n) {
   return Kokkos::subview(m, std::make_pair(first, first + n), Kokkos::ALL);
 }
-detail::Matrix slot_of(const MoELayer::Slots& s, int j) { return Kokkos::subview(s, j, Kokkos::ALL, Kokkos::ALL); }
 Flat flat(const MoELayer::Slots& s) { return Flat(s.data(), s.span()); }
 Flat flat_slot(const MoELayer::Slots& s, int j) {
   const std::size_t n = s.extent(1) * s.extent(2);
@@ -123,7 +121,7 @@ struct MoELayer::Impl {
   // xin [R, H] (slot-major expert input), hpre [R, F1], act [R, F], out [R, H], back [send_rows, H].
   detail::Matrix send, recv, xin, hpre, act, out, back;
   comm::ExchangeLayout layout, reversed;
-  std::vector<std::int64_t> slot_rows, slot_first;
+  SlotRows slots;  // slot-major row ranges of the received copies
   std::int64_t R = 0, send_rows = 0;
   // Host side of the plan.
   Kokkos::View<std::int64_t*, HostSpace> counts_host;
@@ -166,6 +164,7 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   iteration_loads_.assign(static_cast<std::size_t>(E_), 0);
   const ExecSpace exec;
   allocate_parameters();
+  ffn_ = std::make_unique<ExpertFFN>(S_, H_, F_, config.activation, config.precision, config.grouped_gemm);
   init_parameters(exec);
   build_replica_comms();
   compat::fence(exec, "micromoe::MoELayer::constructed");
@@ -290,18 +289,18 @@ void MoELayer::plan_exchange() {
   }
   s.leg_first_host(E_) = l;
   // Receive blocks: source rank, then my slot; slot-major destination rows.
-  s.slot_rows.assign(static_cast<std::size_t>(S), 0);
+  s.slots.rows.assign(static_cast<std::size_t>(S), 0);
   for (int q = 0; q < G_; ++q)
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(me_, j);
       if (e < 0) continue;
       const std::int64_t n = leg_tokens(r, q, e, me_);
       recv_counts[static_cast<std::size_t>(q)] += n;
-      s.slot_rows[static_cast<std::size_t>(j)] += n;
+      s.slots.rows[static_cast<std::size_t>(j)] += n;
     }
-  s.slot_first.assign(static_cast<std::size_t>(S), 0);
-  for (int j = 1; j < S; ++j) s.slot_first[j] = s.slot_first[j - 1] + s.slot_rows[j - 1];
-  s.R = std::accumulate(s.slot_rows.begin(), s.slot_rows.end(), std::int64_t{0});
+  s.slots.first.assign(static_cast<std::size_t>(S), 0);
+  for (int j = 1; j < S; ++j) s.slots.first[j] = s.slots.first[j - 1] + s.slots.rows[j - 1];
+  s.R = std::accumulate(s.slots.rows.begin(), s.slots.rows.end(), std::int64_t{0});
   if (static_cast<std::int64_t>(s.blocks_host.extent(0)) < static_cast<std::int64_t>(G_) * S || !s.blocks_host.data())
     s.blocks_host =
         Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::blocks_host", std::max(G_ * S, 1));
@@ -315,7 +314,7 @@ void MoELayer::plan_exchange() {
       const std::int64_t n = leg_tokens(r, q, e, me_);
       if (n == 0) continue;
       s.blocks_host(s.nblocks, 0) = recv_off;
-      s.blocks_host(s.nblocks, 1) = s.slot_first[j] + fill[j];
+      s.blocks_host(s.nblocks, 1) = s.slots.first[j] + fill[j];
       s.blocks_host(s.nblocks, 2) = n;
       ++s.nblocks;
       fill[j] += n;
@@ -421,15 +420,7 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   ensure(exec, s.hpre, s.R, F1_, "micromoe::MoELayer::pre_activation");
   ensure(exec, s.act, s.R, F_, "micromoe::MoELayer::activation");
   ensure(exec, s.out, s.R, H_, "micromoe::MoELayer::expert_output");
-  for (int j = 0; j < S_; ++j) {
-    const std::int64_t n = s.slot_rows[static_cast<std::size_t>(j)], f = s.slot_first[static_cast<std::size_t>(j)];
-    if (n > 0) kk::gemm(exec, "N", "N", 1.0f, rows_of(s.xin, f, n), slot_of(w1_, j), 0.0f, rows_of(s.hpre, f, n));
-  }
-  detail::activation_forward(exec, config_.activation, s.hpre, s.act, s.R, F_);
-  for (int j = 0; j < S_; ++j) {
-    const std::int64_t n = s.slot_rows[static_cast<std::size_t>(j)], f = s.slot_first[static_cast<std::size_t>(j)];
-    if (n > 0) kk::gemm(exec, "N", "N", 1.0f, rows_of(s.act, f, n), slot_of(w2_, j), 0.0f, rows_of(s.out, f, n));
-  }
+  ffn_->forward(exec, w1_, w2_, s.slots, s.xin, s.hpre, s.act, s.out);
   clock.lap(Phase::expert_compute);
 
   // Combine: back to source-major order, reverse exchange, weighted sum over the k copies.
@@ -463,21 +454,8 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   // Combine^T: the forward dispatch layout; slot-major dO into `out`.
   exchange_->all_to_all_v(exec, s.send, s.layout, s.recv);
   detail::block_copy(exec, s.recv, s.out, s.blocks, s.nblocks, false);
-  // FFN backward per slot: dW2 += A^T dO; dA = dO W2^T (into act).
-  for (int j = 0; j < S_; ++j) {
-    const std::int64_t n = s.slot_rows[static_cast<std::size_t>(j)], f = s.slot_first[static_cast<std::size_t>(j)];
-    if (n == 0) continue;
-    kk::gemm(exec, "T", "N", 1.0f, rows_of(s.act, f, n), rows_of(s.out, f, n), 1.0f, slot_of(dw2_, j));
-    kk::gemm(exec, "N", "T", 1.0f, rows_of(s.out, f, n), slot_of(w2_, j), 0.0f, rows_of(s.act, f, n));
-  }
-  detail::activation_backward(exec, config_.activation, s.hpre, s.act, s.R, F_);
-  // dW1 += X^T dH; dX = dH W1^T (into xin).
-  for (int j = 0; j < S_; ++j) {
-    const std::int64_t n = s.slot_rows[static_cast<std::size_t>(j)], f = s.slot_first[static_cast<std::size_t>(j)];
-    if (n == 0) continue;
-    kk::gemm(exec, "T", "N", 1.0f, rows_of(s.xin, f, n), rows_of(s.hpre, f, n), 1.0f, slot_of(dw1_, j));
-    kk::gemm(exec, "N", "T", 1.0f, rows_of(s.hpre, f, n), slot_of(w1_, j), 0.0f, rows_of(s.xin, f, n));
-  }
+  // FFN backward: dW2 += A^T dO, dA -> act, dH -> hpre, dW1 += X^T dH, dX -> xin.
+  ffn_->backward(exec, w1_, w2_, dw1_, dw2_, s.slots, s.xin, s.hpre, s.act, s.out);
   // Dispatch^T: back to the sources.
   detail::block_copy(exec, s.xin, s.recv, s.blocks, s.nblocks, true);
   exchange_->all_to_all_v(exec, s.recv, s.reversed, s.back);
@@ -554,6 +532,7 @@ void MoELayer::optimizer_step(const ExecSpace& exec) {
   detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_));
   detail::optimizer_update(exec, o, c1, c2, flat(w1_), flat(dw1_), flat(w1_s1_), adam ? flat(w1_s2_) : flat(w1_s1_));
   detail::optimizer_update(exec, o, c1, c2, flat(w2_), flat(dw2_), flat(w2_s1_), adam ? flat(w2_s2_) : flat(w2_s1_));
+  ffn_->weights_changed();
   clock.lap(Phase::optimizer);
 }
 
@@ -578,6 +557,7 @@ void MoELayer::step(const ExecSpace& exec) {
 
 void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   PhaseClock clock(exec, timers_);
+  ffn_->weights_changed();
   const auto& to = placement();
   const bool adam = config_.optimizer.kind == OptimizerKind::adam;
   // Every new (gpu, slot) gets its expert from the gpu itself when it already holds it, else
@@ -706,6 +686,7 @@ void MoELayer::set_parameters(const ExecSpace& exec, const HostTensors& params) 
   }
   Kokkos::deep_copy(exec, w1_, h1);
   Kokkos::deep_copy(exec, w2_, h2);
+  ffn_->weights_changed();
   for (const Matrix* m : {&dwg_, &wg_s1_, &wg_s2_}) Kokkos::deep_copy(exec, *m, 0.0f);
   for (const Slots* s : {&dw1_, &dw2_, &w1_s1_, &w2_s1_, &w1_s2_, &w2_s2_}) Kokkos::deep_copy(exec, *s, 0.0f);
   steps_ = 0;

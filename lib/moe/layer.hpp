@@ -91,6 +91,8 @@ struct HostSlots {
   std::vector<float> w2;
 };
 
+class ExpertFFN;
+
 class MoELayer {
  public:
   using Matrix = RowMatrix<float>;
@@ -196,6 +198,7 @@ class MoELayer {
   std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
   std::vector<int> slot_comm_;
 
+  std::unique_ptr<ExpertFFN> ffn_;                                  // expert compute (precision, grouped GEMMs)
   std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and plan tables
   Kokkos::View<const int**, TokenLayout, MemSpace> given_choices_;  // set_next_choices, one forward
   MicroBatchStats stats_;
