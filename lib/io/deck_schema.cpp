@@ -120,7 +120,11 @@ std::vector<KeySpec> build_schema() {
   s.push_back(bind_field("model", "renormalize", model, &M::renormalize, KeyType::boolean,
                          DeckValue(d.model.renormalize), "renormalise the top-k gate probabilities to sum to 1"));
   s.push_back(enum_key("model", "precision", model, &M::precision, {"fp32", "tf32", "bf16"}, d.model.precision,
-                       "expert GEMM precision; tf32 and bf16 are GPU-only (CUDA builds)"));
+                       "expert GEMM precision: fp32 exact; tf32 tensor-core math (CUDA builds only); bf16 "
+                       "operands with fp32 accumulation (cuBLAS on GPUs, emulated on CPUs)"));
+  s.push_back(enum_key("model", "expert_gemm", model, &M::expert_gemm, {"per-expert", "grouped"}, d.model.expert_gemm,
+                       "expert GEMM launches: one per expert slot, or one grouped GEMM per stage for all slots "
+                       "(cuBLAS grouped batched; pays when experts have few tokens)"));
 
   // [parallel]
   s.push_back(int_key("parallel", "ep_size", parallel, &P::ep_size, d.parallel.ep_size, 0, 1048576,

@@ -134,9 +134,9 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
                 "use 0 .. " + std::to_string(t.micro_batches - 1) + ", or -1 (off)");
 
   // ---- what this build can do ----
-  check.require(m.precision == ModelConfig::Precision::fp32 || MICROMOE_ENABLE_CUDA, "model", "precision",
-                "\"" + to_string(m.precision) + "\" is GPU-only and this is a CPU build",
-                "use precision = \"fp32\", or build with -DMICROMOE_ENABLE_CUDA=ON");
+  check.require(m.precision != ModelConfig::Precision::tf32 || MICROMOE_ENABLE_CUDA, "model", "precision",
+                "\"tf32\" is GPU-only and this is a CPU build",
+                "use precision = \"fp32\" or \"bf16\", or build with -DMICROMOE_ENABLE_CUDA=ON");
   check.require(comm::backend_available(p.backend), "parallel", "backend",
                 "\"" + comm::to_string(p.backend) + "\" is not available in this build",
                 "use backend = \"mpi\", or build with -DMICROMOE_ENABLE_NCCL=ON");

@@ -39,7 +39,7 @@ std::string deck_reference_markdown() {
       "  `dump_layer` / `dump_micro_batch` set together and inside the model, `trace_file` set when `kind = "
       "\"trace\"`,\n"
       "  `report` not empty, `tokens_per_micro_batch` * `top_k` * ranks below 2^31, and GPU-only choices\n"
-      "  (`tf32`, `bf16`, `nccl`) need a CUDA build.\n\n"
+      "  (`tf32`, `nccl`) need a CUDA build.\n\n"
       "Every error is one line: `deck FILE:LINE: [section] key: problem; fix: what to change` (no line for\n"
       "cross-field checks; `override 'TEXT': ...` for overrides), and every rank reaches the same verdict.\n\n"
       "## Command-line overrides\n\n"

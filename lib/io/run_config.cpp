@@ -39,6 +39,10 @@ std::string to_string(ModelConfig::Precision v) {
   return "?";
 }
 
+std::string to_string(ModelConfig::ExpertGemm v) {
+  return v == ModelConfig::ExpertGemm::per_expert ? "per-expert" : "grouped";
+}
+
 std::string to_string(ParallelConfig::Placement v) {
   return v == ParallelConfig::Placement::symmetric ? "symmetric" : "random";
 }

@@ -15,17 +15,21 @@ namespace micromoe::io {
 /// [model]: the stack of MoE layers every strategy trains.
 struct ModelConfig {
   enum class Activation { gelu, silu, swiglu };
-  /// fp32 runs everywhere; tf32 and bf16 are GPU-only fast paths of the expert GEMMs.
+  /// fp32 runs everywhere (exact); tf32 needs a CUDA build; bf16 runs on cuBLAS in CUDA builds
+  /// and is emulated (same numerics, no speed-up) on CPUs.
   enum class Precision { fp32, tf32, bf16 };
+  /// per-expert: one GEMM per expert slot; grouped: one grouped GEMM launch for all slots.
+  enum class ExpertGemm { per_expert, grouped };
 
-  int hidden = 128;                          ///< model (token) width H
-  int ffn = 256;                             ///< expert FFN inner width
-  int experts = 16;                          ///< experts per layer E
-  int top_k = 2;                             ///< experts per token
-  int layers = 2;                            ///< MoE layers in the stack
-  Activation activation = Activation::gelu;  ///< expert activation
-  bool renormalize = true;                   ///< renormalise the top-k gate probabilities to sum 1
-  Precision precision = Precision::fp32;     ///< expert compute precision
+  int hidden = 128;                                 ///< model (token) width H
+  int ffn = 256;                                    ///< expert FFN inner width
+  int experts = 16;                                 ///< experts per layer E
+  int top_k = 2;                                    ///< experts per token
+  int layers = 2;                                   ///< MoE layers in the stack
+  Activation activation = Activation::gelu;         ///< expert activation
+  bool renormalize = true;                          ///< renormalise the top-k gate probabilities to sum 1
+  Precision precision = Precision::fp32;            ///< expert compute precision
+  ExpertGemm expert_gemm = ExpertGemm::per_expert;  ///< how the expert GEMMs are launched
 };
 
 /// [parallel]: how ranks form EP groups and MicroEP groups, and how tokens travel.
@@ -107,6 +111,7 @@ inline bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b
 /// Names as written in decks: "gelu", "fp32", "symmetric", "synthetic", "adam", "ep-capacity", ...
 std::string to_string(ModelConfig::Activation v);
 std::string to_string(ModelConfig::Precision v);
+std::string to_string(ModelConfig::ExpertGemm v);
 std::string to_string(ParallelConfig::Placement v);
 std::string to_string(WorkloadConfig::Kind v);
 std::string to_string(TrainingConfig::Optimizer v);

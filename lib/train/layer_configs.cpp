@@ -27,6 +27,8 @@ std::vector<moe::LayerConfig> layer_configs(const io::RunConfig& config, io::Str
     c.top_k = config.model.top_k;
     c.activation = to_layer(config.model.activation);
     c.renormalize = config.model.renormalize;
+    c.precision = moe::parse_precision(io::to_string(config.model.precision));
+    c.grouped_gemm = config.model.expert_gemm == io::ModelConfig::ExpertGemm::grouped;
     c.strategy.name = io::to_string(strategy);
     c.strategy.ep_size = config.parallel.ep_size;
     c.strategy.capacity_factor = config.parallel.capacity_factor;

@@ -20,7 +20,15 @@ TEST(DeckRender, DefaultsRoundTrip) {
 
 TEST(DeckRender, EveryKeyChangedRoundTrips) {
   RunConfig c;
-  c.model = {96, 200, 32, 4, 3, ModelConfig::Activation::swiglu, false, ModelConfig::Precision::bf16};
+  c.model = {96,
+             200,
+             32,
+             4,
+             3,
+             ModelConfig::Activation::swiglu,
+             false,
+             ModelConfig::Precision::bf16,
+             ModelConfig::ExpertGemm::grouped};
   c.parallel.ep_size = 4;
   c.parallel.microep_group = 2;
   c.parallel.gpus_per_node = 8;
