@@ -15,6 +15,7 @@
 #include "comm/communicator.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
+#include "emulate/emulate.hpp"
 #include "io/deck.hpp"
 #include "schedule/command.hpp"
 #include "train/run_job.hpp"
@@ -98,6 +99,13 @@ int main(int argc, char** argv) {
   check->add_option("--ranks", check_ranks, "Check the layout for this many ranks (default: this job's)")
       ->check(CLI::PositiveNumber);
 
+  int emulate_ranks = 0;
+  auto* emulate = app.add_subcommand(
+      "emulate", "Time the expert work of N emulated ranks on this one device, per strategy (docs/emulate.md)");
+  emulate->add_option("deck", deck, "Input deck (TOML)")->required()->check(CLI::ExistingFile);
+  emulate->add_option("overrides", overrides, "section.key=value overrides");
+  emulate->add_option("--ranks", emulate_ranks, "Ranks (GPUs) to emulate")->required();
+
   micromoe::schedule::ScheduleCommandOptions schedule_options;
   auto* schedule =
       app.add_subcommand("schedule", "Solve the MicroEP schedule of a placement and routing counts (JSON)");
@@ -129,6 +137,32 @@ int main(int argc, char** argv) {
     if (!read_deck_everywhere(deck, overrides, check_ranks > 0 ? check_ranks : world_size(), resolved))
       return kInputErrorExit;
     if (root) std::cout << micromoe::io::render_deck(resolved, true);
+    return 0;
+  }
+  if (*emulate) {
+    // One process emulates every rank: several MPI processes would only time each other.
+    if (world_size() > 1) {
+      if (root)
+        std::cerr << "micromoe: error: emulate runs in one process (it emulates --ranks ranks on one device), not "
+                  << world_size() << "; fix: run it without mpiexec, or with -n 1" << std::endl;
+      return kInputErrorExit;
+    }
+    if (emulate_ranks < 1) {
+      std::cerr << "micromoe: error: --ranks " << emulate_ranks
+                << ": the number of emulated ranks must be positive; fix: e.g. --ranks 8" << std::endl;
+      return kInputErrorExit;
+    }
+    micromoe::io::RunConfig resolved;
+    if (!read_deck_everywhere(deck, overrides, emulate_ranks, resolved)) return kInputErrorExit;
+    try {
+      micromoe::emulate::run_emulation(resolved, emulate_ranks, command_line, std::cout);
+    } catch (const micromoe::InputError& e) {
+      std::cerr << "micromoe: error: " << e.what() << std::endl;
+      return kInputErrorExit;
+    } catch (const std::exception& e) {
+      std::cerr << "micromoe: error: " << e.what() << std::endl;
+      return 1;
+    }
     return 0;
   }
   if (*run) {
