@@ -74,7 +74,21 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
     exchange_mpi(send, recv, row_bytes, layout);
     return;
   }
-  // GPU data, MPI backend: stage through host memory.
+  // GPU data, MPI backend. The rank's own rows are copied on the device; only rows for other
+  // ranks are staged through host memory (none at all on one rank).
+  const int me = comm_.rank();
+  const std::int64_t self_rows = layout.send_counts[static_cast<std::size_t>(me)];
+  if (self_rows > 0)
+    Kokkos::deep_copy(exec,
+                      ByteView(static_cast<char*>(recv) + layout.recv_offsets[static_cast<std::size_t>(me)] * row_bytes,
+                               static_cast<std::size_t>(self_rows) * row_bytes),
+                      ByteView(static_cast<char*>(const_cast<void*>(send)) +
+                                   layout.send_offsets[static_cast<std::size_t>(me)] * row_bytes,
+                               static_cast<std::size_t>(self_rows) * row_bytes));
+  if (layout.send_rows() == self_rows && layout.recv_rows() == self_rows) return;
+  ExchangeLayout remote = layout;
+  remote.send_counts[static_cast<std::size_t>(me)] = 0;
+  remote.recv_counts[static_cast<std::size_t>(me)] = 0;
   const std::size_t send_bytes = static_cast<std::size_t>(layout.send_rows()) * row_bytes;
   const std::size_t recv_bytes = static_cast<std::size_t>(layout.recv_rows()) * row_bytes;
   grow(send_stage_, send_bytes, "micromoe::TokenExchange::send_stage");
@@ -83,10 +97,17 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
     Kokkos::deep_copy(exec, HostByteView(send_stage_.data(), send_bytes),
                       ByteView(static_cast<char*>(const_cast<void*>(send)), send_bytes));
   compat::fence(exec, "micromoe::TokenExchange::staged_to_host");
-  exchange_mpi(send_stage_.data(), recv_stage_.data(), row_bytes, layout);
-  if (recv_bytes > 0)
-    Kokkos::deep_copy(exec, ByteView(static_cast<char*>(recv), recv_bytes),
-                      HostByteView(recv_stage_.data(), recv_bytes));
+  exchange_mpi(send_stage_.data(), recv_stage_.data(), row_bytes, remote);
+  // Back to the device around the rank's own rows, which are already there.
+  const std::size_t self_first =
+      static_cast<std::size_t>(layout.recv_offsets[static_cast<std::size_t>(me)]) * row_bytes;
+  const std::size_t self_end = self_first + static_cast<std::size_t>(self_rows) * row_bytes;
+  if (self_first > 0)
+    Kokkos::deep_copy(exec, ByteView(static_cast<char*>(recv), self_first),
+                      HostByteView(recv_stage_.data(), self_first));
+  if (recv_bytes > self_end)
+    Kokkos::deep_copy(exec, ByteView(static_cast<char*>(recv) + self_end, recv_bytes - self_end),
+                      HostByteView(recv_stage_.data() + self_end, recv_bytes - self_end));
 }
 
 void TokenExchange::exchange_mpi(const void* send, void* recv, std::size_t row_bytes, const ExchangeLayout& layout) {

@@ -163,4 +163,13 @@ void GemmBatch::run(const ExecSpace& exec, const GemmStage& stage, const std::ve
 #endif
 }
 
+void GemmBatch::run_vendor(const ExecSpace& exec, const GemmStage& stage, const GemmProblem& problem) {
+  if (problem.m == 0 || problem.n == 0 || problem.k == 0) return run(exec, stage, {problem}, false);
+#if MICROMOE_ENABLE_CUDA
+  impl_->gemm_ex(exec, stage, problem);
+#else
+  impl_->kokkos_gemm(exec, stage, problem);
+#endif
+}
+
 }  // namespace micromoe::moe::detail

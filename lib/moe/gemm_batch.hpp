@@ -38,6 +38,9 @@ class GemmBatch {
 
   /// Enqueues every problem on `exec` (empty ones are skipped; k = 0 sets C = beta C).
   void run(const ExecSpace& exec, const GemmStage& stage, const std::vector<GemmProblem>& problems, bool grouped);
+  /// One problem straight through the vendor BLAS (cuBLAS GemmEx on CUDA, fp32 included; the
+  /// KokkosBlas path on CPUs): the floor the other paths are measured against.
+  void run_vendor(const ExecSpace& exec, const GemmStage& stage, const GemmProblem& problem);
   /// True once a grouped run fell back to one GEMM per problem.
   bool fell_back() const { return fell_back_; }
 

@@ -7,6 +7,10 @@ namespace micromoe::moe::detail {
 
 namespace {
 using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+// Row kernels: one team per token row, its threads over the H columns. Coalesced on GPUs, no
+// 64-bit division per element, and the whole row's work stays in one team.
+using RowTeams = Kokkos::TeamPolicy<ExecSpace>;
+using RowMember = RowTeams::member_type;
 constexpr std::int64_t chunk = 256;  // copies per chunk of the counting sort
 
 KOKKOS_INLINE_FUNCTION float sigmoid(float x) { return 1.0f / (1.0f + compat::exp(-x)); }
@@ -115,11 +119,14 @@ void assign_send_rows(const ExecSpace& exec, const IntMatrix& idx, const I64& po
 void gather_rows(const ExecSpace& exec, const ConstMatrix& x, int k, const I64& copy_row, const Matrix& send) {
   const std::int64_t H = static_cast<std::int64_t>(x.extent(1));
   const std::int64_t N = static_cast<std::int64_t>(x.extent(0)) * k;
+  if (N == 0) return;
   Kokkos::parallel_for(
-      "micromoe::moe::gather_rows", Range(exec, 0, N * H), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t n = i / H, h = i % H;
+      "micromoe::moe::gather_rows", RowTeams(exec, N, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t n = team.league_rank();
         const std::int64_t row = copy_row(n);
-        if (row >= 0) send(row, h) = x(n / k, h);
+        if (row < 0) return;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, H),
+                             [&](const std::int64_t h) { send(row, h) = x(n / k, h); });
       });
 }
 
@@ -127,15 +134,17 @@ void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, con
                 bool reverse) {
   if (nblocks == 0) return;
   const std::int64_t H = static_cast<std::int64_t>(from.extent(1));
-  using Team = Kokkos::TeamPolicy<ExecSpace>;
+  // Blocks are short (the layer splits them into pieces of at most kBlockRows rows), so one
+  // team per block keeps every multiprocessor busy.
   Kokkos::parallel_for(
-      "micromoe::moe::block_copy", Team(exec, nblocks, Kokkos::AUTO), KOKKOS_LAMBDA(const Team::member_type& team) {
+      "micromoe::moe::block_copy", RowTeams(exec, nblocks, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
         const int b = team.league_rank();
         const std::int64_t src = reverse ? blocks(b, 1) : blocks(b, 0);
         const std::int64_t dst = reverse ? blocks(b, 0) : blocks(b, 1);
         const std::int64_t n = blocks(b, 2);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * H),
-                             [&](const std::int64_t i) { to(dst + i / H, i % H) = from(src + i / H, i % H); });
+        for (std::int64_t r = 0; r < n; ++r)
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, H),
+                               [&](const std::int64_t h) { to(dst + r, h) = from(src + r, h); });
       });
 }
 
@@ -187,15 +196,18 @@ void combine_rows(const ExecSpace& exec, const Matrix& back, const I64& copy_row
   const std::int64_t H = static_cast<std::int64_t>(y.extent(1));
   const std::int64_t T = static_cast<std::int64_t>(y.extent(0));
   const std::int64_t k = static_cast<std::int64_t>(gw.extent(1));
+  if (T == 0) return;
   Kokkos::parallel_for(
-      "micromoe::moe::combine_rows", Range(exec, 0, T * H), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t t = i / H, h = i % H;
-        float acc = 0.0f;
-        for (std::int64_t j = 0; j < k; ++j) {
-          const std::int64_t row = copy_row(t * k + j);
-          if (row >= 0) acc += gw(t, j) * back(row, h);
-        }
-        y(t, h) = acc;
+      "micromoe::moe::combine_rows", RowTeams(exec, T, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t t = team.league_rank();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, H), [&](const std::int64_t h) {
+          float acc = 0.0f;
+          for (std::int64_t j = 0; j < k; ++j) {
+            const std::int64_t row = copy_row(t * k + j);
+            if (row >= 0) acc += gw(t, j) * back(row, h);
+          }
+          y(t, h) = acc;
+        });
       });
 }
 
@@ -204,19 +216,26 @@ void scatter_output_grad(const ExecSpace& exec, const ConstMatrix& dy, const Mat
   const std::int64_t H = static_cast<std::int64_t>(dy.extent(1));
   const std::int64_t T = static_cast<std::int64_t>(dy.extent(0));
   const std::int64_t k = static_cast<std::int64_t>(gw.extent(1));
+  if (T == 0) return;
+  // One team per copy: its output gradient row, and dgw as a team reduction over the row
+  // (a fixed team size and order: the same bits every run).
   Kokkos::parallel_for(
-      "micromoe::moe::scatter_output_grad", Range(exec, 0, T * k * H), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t n = i / H, h = i % H;
+      "micromoe::moe::scatter_output_grad", RowTeams(exec, T * k, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t n = team.league_rank();
+        const std::int64_t t = n / k, i = n % k;
         const std::int64_t row = copy_row(n);
-        if (row >= 0) dsend(row, h) = gw(n / k, n % k) * dy(n / k, h);
-      });
-  Kokkos::parallel_for(
-      "micromoe::moe::gate_weight_grad", Range(exec, 0, T * k), KOKKOS_LAMBDA(const std::int64_t n) {
-        const std::int64_t row = copy_row(n);
+        if (row < 0) {
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { dgw(t, i) = 0.0f; });
+          return;
+        }
+        const float w = gw(t, i);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, H),
+                             [&](const std::int64_t h) { dsend(row, h) = w * dy(t, h); });
         float acc = 0.0f;
-        if (row >= 0)
-          for (std::int64_t h = 0; h < H; ++h) acc += dy(n / k, h) * back(row, h);
-        dgw(n / k, n % k) = acc;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, H), [&](const std::int64_t h, float& sum) { sum += dy(t, h) * back(row, h); },
+            acc);
+        Kokkos::single(Kokkos::PerTeam(team), [&]() { dgw(t, i) = acc; });
       });
 }
 
@@ -248,15 +267,18 @@ void gate_backward(const ExecSpace& exec, const Matrix& probs, const IntMatrix& 
 void add_copy_grads(const ExecSpace& exec, const Matrix& dback, const I64& copy_row, int k, const Matrix& dx) {
   const std::int64_t H = static_cast<std::int64_t>(dx.extent(1));
   const std::int64_t T = static_cast<std::int64_t>(dx.extent(0));
+  if (T == 0) return;
   Kokkos::parallel_for(
-      "micromoe::moe::add_copy_grads", Range(exec, 0, T * H), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t t = i / H, h = i % H;
-        float acc = dx(t, h);
-        for (std::int64_t j = 0; j < k; ++j) {
-          const std::int64_t row = copy_row(t * k + j);
-          if (row >= 0) acc += dback(row, h);
-        }
-        dx(t, h) = acc;
+      "micromoe::moe::add_copy_grads", RowTeams(exec, T, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t t = team.league_rank();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, H), [&](const std::int64_t h) {
+          float acc = dx(t, h);
+          for (std::int64_t j = 0; j < k; ++j) {
+            const std::int64_t row = copy_row(t * k + j);
+            if (row >= 0) acc += dback(row, h);
+          }
+          dx(t, h) = acc;
+        });
       });
 }
 

@@ -43,6 +43,9 @@ void assign_send_rows(const ExecSpace& exec, const IntMatrix& idx, const I64& po
 /// send[copy_row[c]] = x[c / k] for every kept copy.
 void gather_rows(const ExecSpace& exec, const ConstMatrix& x, int k, const I64& copy_row, const Matrix& send);
 
+/// Rows per block of block_copy at most: longer runs are split so one team copies each piece.
+constexpr std::int64_t kBlockRows = 16;
+
 /// For every block b: rows [src, src+n) of `from` -> rows [dst, dst+n) of `to`
 /// (reverse: [dst, dst+n) of `from` -> [src, src+n) of `to`).
 void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, const Blocks& blocks, int nblocks,

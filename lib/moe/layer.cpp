@@ -301,25 +301,27 @@ void MoELayer::plan_exchange() {
   s.slots.first.assign(static_cast<std::size_t>(S), 0);
   for (int j = 1; j < S; ++j) s.slots.first[j] = s.slots.first[j - 1] + s.slots.rows[j - 1];
   s.R = std::accumulate(s.slots.rows.begin(), s.slots.rows.end(), std::int64_t{0});
-  if (static_cast<std::int64_t>(s.blocks_host.extent(0)) < static_cast<std::int64_t>(G_) * S || !s.blocks_host.data())
-    s.blocks_host =
-        Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::blocks_host", std::max(G_ * S, 1));
+  // Copy blocks from the received (source-major) rows to slot-major rows, in pieces of at most
+  // kBlockRows rows (one GPU team each).
+  std::vector<std::array<std::int64_t, 3>> blocks;
   std::vector<std::int64_t> fill(static_cast<std::size_t>(S), 0);
   std::int64_t recv_off = 0;
-  s.nblocks = 0;
   for (int q = 0; q < G_; ++q)
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(me_, j);
       if (e < 0) continue;
       const std::int64_t n = leg_tokens(r, q, e, me_);
-      if (n == 0) continue;
-      s.blocks_host(s.nblocks, 0) = recv_off;
-      s.blocks_host(s.nblocks, 1) = s.slots.first[j] + fill[j];
-      s.blocks_host(s.nblocks, 2) = n;
-      ++s.nblocks;
+      for (std::int64_t done = 0; done < n; done += detail::kBlockRows)
+        blocks.push_back({recv_off + done, s.slots.first[j] + fill[j] + done, std::min(detail::kBlockRows, n - done)});
       fill[j] += n;
       recv_off += n;
     }
+  s.nblocks = static_cast<int>(blocks.size());
+  if (static_cast<std::int64_t>(s.blocks_host.extent(0)) < s.nblocks || !s.blocks_host.data())
+    s.blocks_host = Kokkos::View<std::int64_t* [3], TokenLayout, HostSpace>("micromoe::MoELayer::blocks_host",
+                                                                            std::max(s.nblocks, 1));
+  for (int b = 0; b < s.nblocks; ++b)
+    for (int c = 0; c < 3; ++c) s.blocks_host(b, c) = blocks[static_cast<std::size_t>(b)][static_cast<std::size_t>(c)];
   s.layout = comm::ExchangeLayout::from_counts(send_counts, recv_counts);
   s.reversed = s.layout.reversed();
 
