@@ -3,7 +3,7 @@
 # `micromoe emulate` on a tiny deck with 8 emulated ranks (two MicroEP groups of 4): the report
 # has the documented schema and consistent figures (a micro-batch takes its slowest rank's
 # time, loads add up to the routed copies, the summary ratios follow from the medians), a rerun
-# gives the same loads; bad input (--ranks 0, a rank count the layout cannot use, a bad key,
+# gives the same loads, the GPU decks pass `check` at 8 and 32 ranks; bad input (--ranks 0, a rank count the layout cannot use, a bad key,
 # two MPI processes) exits non-zero with one error line and leaves no report.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cat >tiny.toml <<'EOF'
@@ -66,6 +66,12 @@ print("emulate report: consistent")
 PY
 
 failures=0
+# The GPU decks stay valid at the rank counts they document.
+for deck in "$MICROMOE_SOURCE"/inputs/gpu/emulate-*.toml; do
+  for n in 8 32; do
+    "$MICROMOE" check "$deck" --ranks "$n" >/dev/null || { echo "FAIL: $deck at $n ranks"; failures=$((failures + 1)); }
+  done
+done
 # expect_error "needle" command...: non-zero exit, exactly one line (an error naming needle), no report.
 expect_error() {
   local needle=$1 out rc
