@@ -3,8 +3,9 @@
 # `micromoe emulate` on a tiny deck with 8 emulated ranks (two MicroEP groups of 4): the report
 # has the documented schema and consistent figures (a micro-batch takes its slowest rank's
 # time, loads add up to the routed copies, the summary ratios follow from the medians), a rerun
-# gives the same loads, the GPU decks pass `check` at 8 and 32 ranks; bad input (--ranks 0, a rank count the layout cannot use, a bad key,
-# two MPI processes) exits non-zero with one error line and leaves no report.
+# gives the same loads, the GPU decks pass `check` at 8 and 32 ranks; bad input (--ranks 0, a
+# rank count the layout cannot use, a bad key, two MPI processes) exits non-zero with one error
+# line and leaves no report.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cat >tiny.toml <<'EOF'
 [model]
