@@ -80,9 +80,9 @@ void measure_small_experts(const Options& o, const Floors& floors, Results& out)
   const std::vector<int> slot_counts = o.quick ? std::vector<int>{4} : std::vector<int>{8, 32};
   const std::vector<int> per_expert =
       o.quick ? std::vector<int>{4, 16} : std::vector<int>{8, 16, 32, 64, 128, 256, 512, 1024};
-  const std::vector<moe::Precision> ps =
-      MICROMOE_ENABLE_CUDA ? std::vector<moe::Precision>{moe::Precision::fp32, moe::Precision::bf16}
-                           : std::vector<moe::Precision>{moe::Precision::fp32};
+  const std::vector<moe::Precision> ps = MICROMOE_ENABLE_CUDA
+                                             ? std::vector<moe::Precision>{moe::Precision::fp32, moe::Precision::bf16}
+                                             : std::vector<moe::Precision>{moe::Precision::fp32};
   for (int S : slot_counts) {
     Buffers b(S, static_cast<std::int64_t>(S) * per_expert.back(), m.hidden, m.ffn, m.ffn);
     for (int n : per_expert) {
@@ -96,8 +96,9 @@ void measure_small_experts(const Options& o, const Floors& floors, Results& out)
           moe::ExpertFFN ffn(S, m.hidden, m.ffn, m.activation, p, grouped);
           const double s = time_step(ffn, b, rows);
           const std::string how = grouped ? (ffn.grouped_fell_back() ? "grouped(fell back)" : "grouped") : "per-expert";
-          out.add({"small", moe::to_string(p) + " " + how + " " + m.name + " S=" + std::to_string(S) +
-                                " tokens/expert=" + std::to_string(n),
+          out.add({"small",
+                   moe::to_string(p) + " " + how + " " + m.name + " S=" + std::to_string(S) +
+                       " tokens/expert=" + std::to_string(n),
                    3.0 * ffn.forward_flops(rows) / s / 1e12, "TFLOP/s"});
         }
     }

@@ -56,8 +56,12 @@ Floors measure_floors(const Options& o, Results& out) {
       moe::detail::to_bf16(ExecSpace(), w.data(), wb.data(), H * F);
       for (moe::Precision p : precisions) {
         const bool bf = p == moe::Precision::bf16;
-        const moe::detail::GemmProblem prob{t, F, H, bf ? static_cast<const void*>(xb.data()) : x.data(),
-                                            bf ? static_cast<const void*>(wb.data()) : w.data(), y.data()};
+        const moe::detail::GemmProblem prob{t,
+                                            F,
+                                            H,
+                                            bf ? static_cast<const void*>(xb.data()) : x.data(),
+                                            bf ? static_cast<const void*>(wb.data()) : w.data(),
+                                            y.data()};
         // The vendor call itself: fp32 through cuBLAS GemmEx too, so the floor is cuBLAS' SGEMM.
         const moe::detail::GemmStage stage{false, false, 1.0f, 0.0f, p};
         const double s = median_seconds([&] { gemm.run_vendor(ExecSpace(), stage, prob); });
@@ -79,8 +83,8 @@ Floors measure_floors(const Options& o, Results& out) {
                                            static_cast<int>(F), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
       });
       cublasDestroy(handle);
-      out.add({"floor", "GEMM bf16 (bf16 out) " + m.name + " " + shape(t, F, H), 2.0 * t * H * F / s / 1e12,
-               "TFLOP/s"});
+      out.add(
+          {"floor", "GEMM bf16 (bf16 out) " + m.name + " " + shape(t, F, H), 2.0 * t * H * F / s / 1e12, "TFLOP/s"});
 #endif
     }
   return f;

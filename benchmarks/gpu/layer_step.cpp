@@ -22,8 +22,8 @@ namespace micromoe::bench {
 namespace {
 
 struct StepTimes {
-  double step = 0.0;            ///< median seconds per training step
-  moe::PhaseTimers per_phase;   ///< mean seconds per step by phase
+  double step = 0.0;           ///< median seconds per training step
+  moe::PhaseTimers per_phase;  ///< mean seconds per step by phase
 };
 
 StepTimes time_steps(moe::MoELayer& layer, std::int64_t T, int H, int steps) {
@@ -69,10 +69,11 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
   if (ranks != 1) return;  // the single-process step; multi-rank steps are the app's (micromoe run)
   const comm::Communicator world(MPI_COMM_WORLD);
   std::vector<LayerCase> cases;
-  for (const ModelShape& m : o.models) cases.push_back({m, m.activation == moe::Activation::swiglu ? 8 : 32, o.quick ? 64 : 4096});
-  const std::vector<moe::Precision> ps =
-      MICROMOE_ENABLE_CUDA ? std::vector<moe::Precision>{moe::Precision::fp32, moe::Precision::bf16}
-                           : std::vector<moe::Precision>{moe::Precision::fp32};
+  for (const ModelShape& m : o.models)
+    cases.push_back({m, m.hidden <= 2048 ? 32 : 8, o.quick ? 64 : 4096});  // E = 8 at H = 4096: fits 141 GB with Adam
+  const std::vector<moe::Precision> ps = MICROMOE_ENABLE_CUDA
+                                             ? std::vector<moe::Precision>{moe::Precision::fp32, moe::Precision::bf16}
+                                             : std::vector<moe::Precision>{moe::Precision::fp32};
   for (const LayerCase& c : cases)
     for (moe::Precision p : ps) {
       moe::LayerConfig cfg;
@@ -117,8 +118,7 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
       // Fixed cost: a step with 8 tokens still launches every kernel and fences every phase;
       // without its optimizer pass (proportional to the parameters) it is launch + fence + host.
       const double fixed = tiny.step - tiny.per_phase.seconds(moe::Phase::optimizer);
-      out.add({"layer", "fixed cost per step (8 tokens, no optimizer) " + name, fixed * 1e3, "ms",
-               fixed / full.step});
+      out.add({"layer", "fixed cost per step (8 tokens, no optimizer) " + name, fixed * 1e3, "ms", fixed / full.step});
     }
 }
 

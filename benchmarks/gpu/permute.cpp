@@ -63,7 +63,8 @@ void measure_permute(const Options& o, const Floors& floors, Results& out) {
     report("combine_rows", (N + T) * row, median_seconds([&] { d::combine_rows(exec, recv, copy_row, gw, y); }));
     report("scatter_output_grad", (T + 2.0 * N) * row,
            median_seconds([&] { d::scatter_output_grad(exec, y, recv, copy_row, gw, send, dgw); }));
-    report("add_copy_grads", (N + 2.0 * T) * row, median_seconds([&] { d::add_copy_grads(exec, send, copy_row, k, y); }));
+    report("add_copy_grads", (N + 2.0 * T) * row,
+           median_seconds([&] { d::add_copy_grads(exec, send, copy_row, k, y); }));
   }
 }
 

@@ -20,9 +20,9 @@ struct ModelShape {
 };
 
 struct Options {
-  bool quick = false;             ///< tiny sizes: a smoke run (CPU builds, ctest)
+  bool quick = false;              ///< tiny sizes: a smoke run (CPU builds, ctest)
   std::vector<ModelShape> models;  ///< shapes of the floors and of the FFN path
-  std::vector<int> tokens;        ///< rows of the expert GEMMs
+  std::vector<int> tokens;         ///< rows of the expert GEMMs
 };
 
 /// Measured ceilings: device copy bandwidth (bytes read + written per second) and the vendor

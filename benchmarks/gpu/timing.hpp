@@ -64,8 +64,8 @@ class Results {
     std::ofstream f(path);
     f << "section,name,value,unit,ratio\n";
     for (const Row& r : rows_)
-      f << r.section << ",\"" << r.name << "\"," << std::setprecision(6) << r.value << "," << r.unit << ","
-        << r.ratio << "\n";
+      f << r.section << ",\"" << r.name << "\"," << std::setprecision(6) << r.value << "," << r.unit << "," << r.ratio
+        << "\n";
   }
 
  private:

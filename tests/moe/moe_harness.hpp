@@ -49,6 +49,9 @@ struct Case {
   double capacity_factor = 1.0;
   OptimizerConfig optimizer{};
   std::uint64_t seed = 7;
+  Precision precision = Precision::fp32;
+  bool grouped = false;           ///< grouped expert GEMMs
+  double tolerance = kTolerance;  ///< against the fp32 reference (bf16 / tf32: their rounding)
 };
 
 inline int ranks() {
@@ -80,6 +83,8 @@ inline LayerConfig config_of(const Case& c) {
   cfg.strategy.seed = 3;
   cfg.optimizer = c.optimizer;
   cfg.seed = c.seed;
+  cfg.precision = c.precision;
+  cfg.grouped_gemm = c.grouped;
   // The GPU runs select NCCL at one rank: MICROMOE_TEST_BACKEND=nccl.
   if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) cfg.backend = comm::parse_backend(b);
   return cfg;
@@ -274,9 +279,9 @@ inline Outcome check_case(const Case& c) {
   const std::vector<int> ref_choices(ref.choices().begin() + d.first[r] * k,
                                      ref.choices().begin() + (d.first[r] + d.count[r]) * k);
   EXPECT_EQ(o.choices, ref_choices) << what << ": routing differs from the reference";
-  EXPECT_LE(rel_error(o.y, slice(y, d.first[r], d.count[r], H)), kTolerance) << what << ": y";
-  EXPECT_LE(rel_error(o.dx, slice(dx, d.first[r], d.count[r], H)), kTolerance) << what << ": dx";
-  expect_tensors_match(layer, Tensor::gradients, ref.gradients(), kTolerance, what + ": gradients");
+  EXPECT_LE(rel_error(o.y, slice(y, d.first[r], d.count[r], H)), c.tolerance) << what << ": y";
+  EXPECT_LE(rel_error(o.dx, slice(dx, d.first[r], d.count[r], H)), c.tolerance) << what << ": dx";
+  expect_tensors_match(layer, Tensor::gradients, ref.gradients(), c.tolerance, what + ": gradients");
 
   // Statistics are consistent with the batch.
   std::int64_t load = 0;
