@@ -97,6 +97,7 @@ void write_file(const std::string& path, const EmulationInfo& info, const std::v
     io::h5::write_attribute(g, "gain_capture", c.gain_capture);
     io::h5::write_attribute(g, "microep_relative_to_balanced", c.microep_vs_balanced);
     io::h5::write_attribute(g, "eplb_relative_to_balanced", c.eplb_vs_balanced);
+    io::h5::write_attribute(g, "microep_adaptive_relative_to_balanced", c.adaptive_vs_balanced);
   }
   MICROMOE_CHECK_HDF5(H5Fflush(file.id(), H5F_SCOPE_GLOBAL));
 }

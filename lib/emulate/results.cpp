@@ -86,6 +86,8 @@ Comparison compare(const std::vector<StrategyResult>& results) {
   if (balanced && microep)
     c.microep_vs_balanced = ratio(balanced->median_iteration_time, microep->median_iteration_time);
   if (balanced && eplb) c.eplb_vs_balanced = ratio(balanced->median_iteration_time, eplb->median_iteration_time);
+  if (const auto* adaptive = find(results, "microep-adaptive"); balanced && adaptive)
+    c.adaptive_vs_balanced = ratio(balanced->median_iteration_time, adaptive->median_iteration_time);
   return c;
 }
 
@@ -116,7 +118,8 @@ std::string result_table(const std::vector<StrategyResult>& results, const Compa
           value(comparison.imbalance_ratio, "%.3fx") + ", gain captured " + value(comparison.gain_capture, "%.3f") +
           " (target >= 0.9)\n";
   text += "throughput relative to balanced: microep " + value(comparison.microep_vs_balanced, "%.3f") +
-          " (target >= 0.95), eplb " + value(comparison.eplb_vs_balanced, "%.3f") + "\n";
+          " (target >= 0.95), microep-adaptive " + value(comparison.adaptive_vs_balanced, "%.3f") + ", eplb " +
+          value(comparison.eplb_vs_balanced, "%.3f") + "\n";
   return text;
 }
 

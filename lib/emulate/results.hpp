@@ -46,6 +46,7 @@ struct Comparison {
   double microep_vs_balanced =
       -1;                        ///< T_balanced / T_microep: microep's throughput relative to balanced (target >= 0.95)
   double eplb_vs_balanced = -1;  ///< T_balanced / T_eplb
+  double adaptive_vs_balanced = -1;  ///< T_balanced / T_microep-adaptive
 };
 Comparison compare(const std::vector<StrategyResult>& results);
 

@@ -63,6 +63,7 @@ with h5py.File("e.h5") as f, h5py.File("again.h5") as g:
     assert np.isclose(sm["gain_capture"], sm["time_ratio_ep_over_microep"] / sm["imbalance_ratio_ep_over_microep"])
     assert np.isclose(sm["microep_relative_to_balanced"], med["balanced"] / med["microep"])
     assert np.isclose(sm["eplb_relative_to_balanced"], med["balanced"] / med["eplb"])
+    assert np.isclose(sm["microep_adaptive_relative_to_balanced"], med["balanced"] / med["microep-adaptive"])
 print("emulate report: consistent")
 PY
 
