@@ -243,13 +243,33 @@ def markdown_table(report):
     return text
 
 
+def phase_table(report):
+    """Per strategy, each phase's time per iteration in ms: the slowest rank's, median over the measured iterations
+    (warm-up left out). The step waits for the slowest rank in every collective phase, so this is the breakdown of
+    the step time."""
+    import numpy as np
+    names = report.strategies[0].phase_names if report.strategies else list(PHASES)
+    lines = ["| strategy | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    for s in report.strategies:
+        times = np.asarray(s.phase_times)[report.warmup_iterations:]  # [I][P][R]
+        if times.shape[0] == 0:
+            times = np.asarray(s.phase_times)
+        slowest = times.max(axis=2) if times.size else np.zeros((1, len(names)))
+        median = np.median(slowest, axis=0) * 1e3
+        lines.append(f"| {s.name} | " + " | ".join(f"{v:.3f}" for v in median) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     """`python3 postprocess/micromoe_report.py REPORT.h5`: validate a report and print its summary table."""
     import sys
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    phases = "--phases" in args
+    if phases:
+        args.remove("--phases")
     if len(args) != 1 or args[0] in ("-h", "--help"):
-        print("usage: micromoe_report.py REPORT.h5  (validates the report and prints its summary table)",
-              file=sys.stderr)
+        print("usage: micromoe_report.py REPORT.h5 [--phases]  (validates the report and prints its summary table; "
+              "--phases adds the per-phase breakdown in ms per iteration)", file=sys.stderr)
         return 2
     try:
         report = open_report(args[0])
@@ -259,6 +279,9 @@ def main(argv=None):
     print(f"{report.path}: MicroMoE report, format_version {report.format_version}, {report.run.get('ranks')} ranks, "
           f"strategies: {', '.join(s.name for s in report.strategies)}" + (" (truncated)" if report.truncated else ""))
     print(markdown_table(report), end="")
+    if phases:
+        print("\nPhases (ms per iteration, slowest rank, median over the measured iterations):\n")
+        print(phase_table(report), end="")
     return 0
 
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""The GPU regression guard's verdict: key figures of a bench_gpu CSV against the issue's targets and, with
+--baseline, against a recorded run (a figure more than --slack below its baseline is a regression).
+
+usage: check_guard.py BENCH.csv [--baseline BASELINE.csv] [--slack 0.10]
+Exit 0 when no figure regressed against the baseline (missed targets are reported, not failed: they are the
+documented state in docs/PERFORMANCE.md); 1 on a regression; 2 on bad input."""
+import csv
+import sys
+
+# (section, name prefix, what the ratio column means, target)
+TARGETS = [
+    ("ffn", "fwd+bwd fp32", "of cuBLAS fp32", 0.90),
+    ("ffn", "fwd+bwd tf32", "of cuBLAS tf32", 0.70),
+    ("ffn", "fwd+bwd bf16", "of cuBLAS bf16 (fp32 out)", 0.70),
+    ("permute", "", "of copy bandwidth", 0.70),
+    ("layer", "step (", "floor / step", 0.80),
+]
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return [dict(r, value=float(r["value"]), ratio=float(r["ratio"])) for r in csv.DictReader(f)]
+
+
+def main(argv):
+    args = list(argv)
+    baseline, slack = None, 0.10
+    if "--baseline" in args:
+        i = args.index("--baseline")
+        baseline = read(args[i + 1])
+        del args[i:i + 2]
+    if "--slack" in args:
+        i = args.index("--slack")
+        slack = float(args[i + 1])
+        del args[i:i + 2]
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    rows = read(args[0])
+    print("| section | case | value | unit | ratio | target | met |")
+    print("| --- | --- | ---: | --- | ---: | ---: | --- |")
+    for r in rows:
+        target = next((t for t in TARGETS if r["section"] == t[0] and r["name"].startswith(t[1])), None)
+        if target is None or r["ratio"] < 0:
+            continue
+        met = "yes" if r["ratio"] >= target[3] else "**no**"
+        print(f"| {r['section']} | {r['name']} | {r['value']:.3f} | {r['unit']} | {r['ratio']:.3f} ({target[2]}) | "
+              f"{target[3]:.2f} | {met} |")
+    fixed = [r for r in rows if r["name"].startswith("fixed cost")]
+    for r in fixed:
+        print(f"| layer | {r['name']} | {r['value']:.3f} | ms | {r['ratio']:.3f} (of the step) | <= 0.05 | "
+              f"{'yes' if r['ratio'] <= 0.05 else '**no**'} |")
+    if baseline is None:
+        return 0
+    base = {(r["section"], r["name"]): r for r in baseline}
+    regressions = []
+    for r in rows:
+        b = base.get((r["section"], r["name"]))
+        if b is None or r["unit"] not in ("TFLOP/s", "GB/s") or b["value"] <= 0:
+            continue
+        if r["value"] < (1.0 - slack) * b["value"]:
+            regressions.append(f"{r['section']} {r['name']}: {r['value']:.3f} {r['unit']} < baseline {b['value']:.3f}")
+    for line in regressions:
+        print("REGRESSION:", line)
+    print(f"{len(regressions)} regression(s) against the baseline (slack {slack:.0%})")
+    return 1 if regressions else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
