@@ -83,11 +83,31 @@ struct Operand {
 
 }  // namespace
 
+void ExpertFFN::check_buffers(const Slots& w1, const Slots& w2, const SlotRows& rows, const Matrix& xin,
+                              const Matrix& hpre, const Matrix& act, const Matrix& out) const {
+  // The GEMMs address rows through raw pointers: a strided or wider view would be misread.
+  const std::int64_t R = rows.total();
+  auto fits = [&](const Matrix& m, int cols) {
+    return m.span_is_contiguous() && static_cast<int>(m.extent(1)) == cols &&
+           static_cast<std::int64_t>(m.extent(0)) >= R;
+  };
+  MICROMOE_REQUIRE(rows.first.size() == rows.rows.size() && static_cast<int>(rows.rows.size()) <= S_,
+                   "ExpertFFN: slot rows must have one first/rows entry per slot");
+  MICROMOE_REQUIRE(w1.span_is_contiguous() && w2.span_is_contiguous() && static_cast<int>(w1.extent(1)) == H_ &&
+                       static_cast<int>(w1.extent(2)) == F1_ && static_cast<int>(w2.extent(1)) == F_ &&
+                       static_cast<int>(w2.extent(2)) == H_ && w1.extent(0) >= rows.rows.size() &&
+                       w2.extent(0) >= rows.rows.size(),
+                   "ExpertFFN: weights must be contiguous [S][H][F1] and [S][F][H]");
+  MICROMOE_REQUIRE(fits(xin, H_) && fits(hpre, F1_) && fits(act, F_) && fits(out, H_),
+                   "ExpertFFN: buffers must be contiguous with H, F1, F, H columns and at least the slots' rows");
+}
+
 void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const SlotRows& rows,
                         const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out) {
   Impl& s = *impl_;
   const std::int64_t R = rows.total();
   if (R == 0) return;
+  check_buffers(w1, w2, rows, xin, hpre, act, out);
   const bool bf16 = precision_ == Precision::bf16;
   const std::size_t opsize = bf16 ? sizeof(Bf16) : sizeof(float);
   const void* w1_data = w1.data();
@@ -127,6 +147,10 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   Impl& s = *impl_;
   const std::int64_t R = rows.total();
   if (R == 0) return;
+  check_buffers(w1, w2, rows, xin, hpre, act, out);
+  MICROMOE_REQUIRE(dw1.extent(1) == w1.extent(1) && dw1.extent(2) == w1.extent(2) && dw2.extent(1) == w2.extent(1) &&
+                       dw2.extent(2) == w2.extent(2),
+                   "ExpertFFN: gradients must have the weights' shapes");
   const bool bf16 = precision_ == Precision::bf16;
   const std::size_t opsize = bf16 ? sizeof(Bf16) : sizeof(float);
   // Operands as the forward left them: bf16 copies of x and a, or the fp32 buffers.

@@ -58,6 +58,8 @@ class ExpertFFN {
   void backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
                 const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out);
 
+  /// Columns of W1 and of the pre-activation: 2F for swiglu, else F.
+  int ffn1() const { return F1_; }
   Precision precision() const { return precision_; }
   bool grouped() const { return grouped_; }
   /// True once a grouped call fell back to per-slot GEMMs (type combination not supported).
@@ -69,6 +71,9 @@ class ExpertFFN {
 
  private:
   struct Impl;
+  /// InputError unless the buffers are contiguous with exactly H, F1, F columns and enough rows.
+  void check_buffers(const Slots& w1, const Slots& w2, const SlotRows& rows, const Matrix& xin, const Matrix& hpre,
+                     const Matrix& act, const Matrix& out) const;
   int S_, H_, F_, F1_;
   Activation activation_;
   Precision precision_;
