@@ -118,6 +118,16 @@ Solver::Solver(Placement placement, SolverOptions options)
     arc_begin_[static_cast<std::size_t>(g) + 1] = static_cast<int>(arc_slot_.size());
   }
   const auto GS = static_cast<std::size_t>(G_) * S_;
+  if (G_ <= kMaskGpus) {  // the other replicas of every (gpu, slot)'s expert, as a GPU bit mask
+    nb_mask_.assign(GS, 0);
+    for (int g = 0; g < G_; ++g)
+      for (int j = 0; j < S_; ++j) {
+        const int e = slot_expert_[static_cast<std::size_t>(g) * S_ + j];
+        if (e < 0) continue;
+        for (int h : placement_.replicas(e))
+          if (h != g) nb_mask_[static_cast<std::size_t>(g) * S_ + j] |= std::uint64_t{1} << h;
+      }
+  }
   loads_.assign(static_cast<std::size_t>(E_), 0);
   prev_loads_.assign(static_cast<std::size_t>(E_), 0);
   x_.assign(GS, 0);
@@ -230,7 +240,7 @@ void Solver::solve(const CountMatrix& counts, Plan& out) {
     }
   }
   if (any_negative < 0) counts.validate();  // throws naming the entry
-  run(options_.locality ? counts.data.data() : nullptr, G_, out);
+  run(options_.locality ? counts.data.data() : nullptr, loads_.data(), out);
 }
 
 Plan Solver::solve_loads(const std::vector<std::int64_t>& loads) {
@@ -253,10 +263,10 @@ void Solver::solve_loads(const std::vector<std::int64_t>& loads, Plan& out) {
     for (int e = 0; e < E_; ++e)
       if (loads[static_cast<std::size_t>(e)] < 0)
         throw std::invalid_argument("loads: negative load for expert " + std::to_string(e));
-  run(nullptr, G_, out);
+  run(nullptr, loads.data(), out);
 }
 
-void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
+void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& out) {
   const auto GS = static_cast<std::size_t>(G_) * S_;
   augment_count_ = 0;
 
@@ -267,14 +277,14 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   int top = -1;
   std::int64_t top_load = 0, top_d = 1;
   const int* rep_begin = rep_begin_.data();
-  const int* rep_gpu = rep_gpu_.data();
   const std::int64_t* rep_x = rep_x_.data();
   if (uniform_d_ > 0) {
     // Every expert has d replicas: the largest load decides (a max, no dependent chain); its
-    // index is looked up only when it sets the bound.
+    // index is looked up only when it sets the bound. Read from the caller's copy: loads_ was
+    // just stored, element by element, and wide loads of it would wait for those stores.
     std::int64_t mx = 0;
     for (int e = 0; e < E_; ++e) {
-      const std::int64_t l = loads_[static_cast<std::size_t>(e)];
+      const std::int64_t l = loads[e];
       total += l;
       mx = std::max(mx, l);
     }
@@ -337,7 +347,8 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
   if (warm_plan) {
     std::int64_t* x = x_.data();
     std::int64_t* gl = gpu_load_.data();
-    for (int e = 0; e < E_; ++e) {
+    if (uniform_d_ == 2) split_pair_changes();
+    for (int e = uniform_d_ == 2 ? E_ : 0; e < E_; ++e) {
       const auto ei = static_cast<std::size_t>(e);
       const std::int64_t delta = loads_[ei] - prev_loads_[ei];
       prev_loads_[ei] = loads_[ei];
@@ -354,9 +365,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
         ca += short_a - short_b;
         cb += short_b - short_a;
         x[xa] += ca;
-        gl[rep_gpu[b]] += ca;
         x[xb] += cb;
-        gl[rep_gpu[b + 1]] += cb;
         continue;
       }
       // Any d: the same even split (q each, the remainder one by one), then any shortfall of a
@@ -374,16 +383,21 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
         const std::int64_t nv = xv + c;
         const std::int64_t shortfall = nv < 0 ? -nv : 0;
         short_total += shortfall;
-        gl[rep_gpu[b + k]] += nv + shortfall - xv;
         xv = nv + shortfall;
       }
       for (int k = 0; k < n && short_total > 0; ++k) {
         std::int64_t& xv = x[rep_x[b + k]];
         const std::int64_t t = std::min(short_total, xv);
         xv -= t;
-        gl[rep_gpu[b + k]] -= t;
         short_total -= t;
       }
+    }
+    // Any d: GPU loads as row sums of the updated plan.
+    for (int g = 0; g < (uniform_d_ == 2 ? 0 : G_); ++g) {
+      const std::int64_t* xg = x + static_cast<std::size_t>(g) * S_;
+      std::int64_t l = 0;
+      for (int j = 0; j < S_; ++j) l += xg[j];
+      gl[g] = l;
     }
   }
 
@@ -512,7 +526,7 @@ void Solver::run(const std::int64_t* counts, int /*sources*/, Plan& out) {
       relieve_one_hop();
       if (!relieve_two_hop()) break;  // no excess left: feasible at T
     }
-    if (max_flow(T, 0)) break;
+    if (!any_local && G_ <= kMaskGpus ? max_flow_masks() : max_flow(T, 0)) break;
     new_crit.clear();
     std::int64_t l = 0;
     for (int g = 0; g < G_; ++g)
@@ -658,6 +672,118 @@ bool Solver::relieve_two_hop() {
     left = left || excess > 0;
   }
   return left;
+}
+
+// The warm update when every expert has two replicas (the common case): each expert's load
+// change split evenly over its replicas, within what each holds. One loop without branches, so
+// consecutive experts do not wait on each other.
+void Solver::split_pair_changes() {
+  std::int64_t* x = x_.data();
+  std::int64_t* prev = prev_loads_.data();
+  const std::int64_t* loads = loads_.data();
+  const std::int64_t* rep_x = rep_x_.data();
+  const int* rep_gpu = rep_gpu_.data();
+  std::int64_t* gl = gpu_load_.data();
+  for (int e = 0; e < E_; ++e) {
+    const std::int64_t delta = loads[e] - prev[e];
+    prev[e] = loads[e];
+    const auto xa = static_cast<std::size_t>(rep_x[2 * e]), xb = static_cast<std::size_t>(rep_x[2 * e + 1]);
+    const std::int64_t half = delta / 2;  // rounds toward zero
+    std::int64_t ca = delta - half, cb = half;
+    const std::int64_t short_a = std::max<std::int64_t>(-(x[xa] + ca), 0);  // > 0 only when shrinking below 0
+    const std::int64_t short_b = std::max<std::int64_t>(-(x[xb] + cb), 0);
+    ca += short_a - short_b;
+    cb += short_b - short_a;
+    x[xa] += ca;
+    x[xb] += cb;
+    gl[rep_gpu[2 * e]] += ca;  // scalar adds: the stores forward (a vector row sum of x would stall)
+    gl[rep_gpu[2 * e + 1]] += cb;
+  }
+}
+
+// The residual arcs out of GPU g: the other replicas of every slot of g that computes tokens.
+std::uint64_t Solver::adjacency(int g) const {
+  const std::int64_t* xg = x_.data() + static_cast<std::size_t>(g) * S_;
+  const std::uint64_t* nb = nb_mask_.data() + static_cast<std::size_t>(g) * S_;
+  std::uint64_t a = 0;
+  for (int j = 0; j < S_; ++j) a |= xg[j] > 0 ? nb[j] : 0;
+  return a;
+}
+
+// Max-flow for G <= 64 (no locality tiers): shortest augmenting paths from all overloaded GPUs
+// at once (Edmonds-Karp on the super-source network), with the BFS on GPU bit masks. After the
+// relief passes only one or two paths are usually left, and a mask BFS costs a few operations
+// per layer where Dinic's setup walks every arc. Same contract as max_flow: true when no GPU is
+// above capacity, else level_[g] >= 0 marks the GPUs reachable from the excess (blocked set).
+bool Solver::max_flow_masks() {
+  std::int64_t* x = x_.data();
+  std::int64_t* gl = gpu_load_.data();
+  const std::int64_t* cp = capv_.data();
+  std::uint64_t over = 0, under = 0;
+  for (int g = 0; g < G_; ++g) {
+    over |= static_cast<std::uint64_t>(gl[g] > cp[g]) << g;
+    under |= static_cast<std::uint64_t>(gl[g] < cp[g]) << g;
+  }
+  if (over == 0) return true;
+  std::uint64_t adj[kMaskGpus], known = 0;  // arcs of GPU g, computed when first needed
+  const auto arcs = [&](int g) {
+    if (!(known >> g & 1)) {
+      adj[g] = adjacency(g);
+      known |= std::uint64_t{1} << g;
+    }
+    return adj[g];
+  };
+  std::uint64_t layer[kMaskGpus];
+  int path_gpu[kMaskGpus], path_slot[kMaskGpus];
+  for (;;) {
+    // BFS by layers until a layer meets a GPU with room.
+    std::uint64_t seen = over;
+    layer[0] = over;
+    int k = 0;
+    while ((layer[k] & under) == 0) {
+      std::uint64_t next = 0;
+      for (std::uint64_t f = layer[k]; f; f &= f - 1) next |= arcs(__builtin_ctzll(f));
+      next &= ~seen;
+      if (next == 0) {  // blocked: `seen` is the set that proves a higher level
+        for (int g = 0; g < G_; ++g) level_[static_cast<std::size_t>(g)] = (seen >> g & 1) ? 0 : -1;
+        return false;
+      }
+      seen |= next;
+      layer[++k] = next;
+    }
+    // Walk back from the lowest sink of the last layer through the lowest predecessors.
+    const int sink = __builtin_ctzll(layer[k] & under);
+    int cur = sink;
+    std::int64_t amount = cp[sink] - gl[sink];
+    for (int i = k - 1; i >= 0; --i) {
+      std::uint64_t f = layer[i];
+      while (!(arcs(__builtin_ctzll(f)) >> cur & 1)) f &= f - 1;
+      const int g = __builtin_ctzll(f);
+      const std::size_t gs = static_cast<std::size_t>(g) * S_;
+      int j = 0;
+      while (x[gs + j] <= 0 || !(nb_mask_[gs + j] >> cur & 1)) ++j;
+      path_gpu[i] = g;
+      path_slot[i] = j;
+      amount = std::min(amount, x[gs + j]);
+      cur = g;
+    }
+    amount = std::min(amount, gl[cur] - cp[cur]);
+    int to = sink;
+    known &= ~(std::uint64_t{1} << sink);
+    for (int i = k - 1; i >= 0; --i) {
+      const int g = path_gpu[i], j = path_slot[i];
+      known &= ~(std::uint64_t{1} << g);
+      x[static_cast<std::size_t>(g) * S_ + j] -= amount;
+      x[static_cast<std::size_t>(to) * S_ + j] += amount;
+      to = g;
+    }
+    gl[cur] -= amount;
+    gl[sink] += amount;
+    ++augment_count_;
+    if (gl[cur] <= cp[cur]) over &= ~(std::uint64_t{1} << cur);
+    if (gl[sink] >= cp[sink]) under &= ~(std::uint64_t{1} << sink);
+    if (over == 0) return true;
+  }
 }
 
 // Dinic on the GPU graph, multi-source (load > cap) multi-sink (load < cap). Returns true when

@@ -133,7 +133,7 @@ class Solver {
   const std::vector<int>& critical_set() const { return critical_gpus_; }
 
  private:
-  void run(const std::int64_t* counts, int sources, Plan& out);
+  void run(const std::int64_t* counts, const std::int64_t* loads, Plan& out);  // loads: equal to loads_
   std::int64_t cap(int g, std::int64_t level) const;
   std::int64_t set_bound(const std::vector<int>& gpus, std::int64_t load) const;
   std::int64_t expert_bound(int e, std::int64_t load) const;
@@ -142,6 +142,10 @@ class Solver {
   void relieve_one_hop();
   bool relieve_two_hop();  // true when some GPU is still above capacity
   std::int64_t dfs(int g, std::int64_t f, int mode);
+  static constexpr int kMaskGpus = 64;  // up to this many GPUs, max_flow_masks replaces Dinic (mode 0)
+  bool max_flow_masks();
+  void split_pair_changes();
+  std::uint64_t adjacency(int g) const;
 
   Placement placement_;
   SolverOptions options_;
@@ -167,6 +171,7 @@ class Solver {
   // Per-solve state.
   std::vector<std::int64_t> loads_, x_, local_, gpu_load_, capv_;
   std::vector<int> level_, it_, queue_;
+  std::vector<std::uint64_t> nb_mask_;  // G <= kMaskGpus: [g*S+j] the other replicas of its expert
   std::int64_t augment_count_ = 0;
   // Warm plan: x_ / gpu_load_ hold the previous plan for prev_loads_.
   std::vector<std::int64_t> prev_loads_;
