@@ -102,6 +102,7 @@ Solver::Solver(Placement placement, SolverOptions options)
   all_gpus_.resize(static_cast<std::size_t>(G_));
   for (int g = 0; g < G_; ++g) all_gpus_[static_cast<std::size_t>(g)] = g;
   uniform_d_ = placement_.uniform_replicas();
+  gpu_shift_ = (G_ & (G_ - 1)) == 0 ? __builtin_ctz(static_cast<unsigned>(G_)) : -1;
   replica_count_.resize(static_cast<std::size_t>(E_));
   for (int e = 0; e < E_; ++e) replica_count_[static_cast<std::size_t>(e)] = placement_.replica_count(e);
   arc_begin_.assign(static_cast<std::size_t>(G_) + 1, 0);
@@ -304,11 +305,13 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
   }
 
   // Lower bounds: global, per expert, previous critical set.
-  std::int64_t T = weighted_ ? set_bound(all_gpus_, total) : ceil_div(total, G_);
+  std::int64_t T = weighted_         ? set_bound(all_gpus_, total)
+                   : gpu_shift_ >= 0 ? (total + G_ - 1) >> gpu_shift_  // no division for 2^k GPUs
+                                     : ceil_div(total, G_);
   int crit_kind = 0;  // 0 all GPUs, 1 an expert's replica set, 2 the previous critical set, 3 a new set
   int crit_expert = -1;
   if (!weighted_) {
-    if (top_load > 0 && ceil_div(top_load, top_d) > T) {
+    if (top_load > T * top_d) {  // ceil(top_load / top_d) > T, without dividing
       T = ceil_div(top_load, top_d);
       crit_kind = 1;
       if (top < 0)  // uniform d: the first expert with the largest load
@@ -332,6 +335,8 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
     for (std::size_t h = 0; h < history_.size(); ++h) {
       std::int64_t l = 0;
       for (int e : history_[h].experts) l += loads_[static_cast<std::size_t>(e)];
+      // Divide only when the set beats T (unweighted: ceil(l / n) > T iff l > T * n).
+      if (!weighted_ && static_cast<__int128>(l) <= static_cast<__int128>(T) * history_[h].gpus.size()) continue;
       const std::int64_t b = set_bound(history_[h].gpus, l);
       if (b > T) {
         T = b;

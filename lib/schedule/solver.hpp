@@ -151,7 +151,8 @@ class Solver {
   SolverOptions options_;
   int G_ = 0, S_ = 0, E_ = 0;
   int gpus_per_node_ = 1;
-  int uniform_d_ = 0;  // d when every expert has d replicas, else 0
+  int uniform_d_ = 0;   // d when every expert has d replicas, else 0
+  int gpu_shift_ = -1;  // log2(G) when G is a power of two, else -1
   bool node_aware() const { return options_.locality && gpus_per_node_ > 1 && gpus_per_node_ < G_; }
   std::vector<std::int64_t> node_counts_;  // [node * E + e]: tokens of the node's GPUs for e
   bool weighted_ = false;
