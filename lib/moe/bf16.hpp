@@ -14,21 +14,36 @@ namespace micromoe::moe {
 using Bf16 = std::uint16_t;
 using Bf16Flat = Kokkos::View<Bf16*, MemSpace>;
 
-/// Round-to-nearest-even float -> bf16 bits; NaN stays NaN (quiet), infinities stay.
-KOKKOS_INLINE_FUNCTION Bf16 bf16_from_float(float x) {
+/// The bits of a float and back. Device code uses the CUDA intrinsics: memcpy there can become
+/// a byte-wise copy through local memory, several times slower than the conversion itself.
+KOKKOS_INLINE_FUNCTION std::uint32_t float_bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(x);
+#else
   std::uint32_t u = 0;
   std::memcpy(&u, &x, sizeof u);
+  return u;
+#endif
+}
+KOKKOS_INLINE_FUNCTION float float_from_bits(std::uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  float x = 0.0f;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+#endif
+}
+
+/// Round-to-nearest-even float -> bf16 bits; NaN stays NaN (quiet), infinities stay.
+KOKKOS_INLINE_FUNCTION Bf16 bf16_from_float(float x) {
+  std::uint32_t u = float_bits(x);
   if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0) return static_cast<Bf16>((u >> 16) | 0x0040u);
   u += 0x7fffu + ((u >> 16) & 1u);
   return static_cast<Bf16>(u >> 16);
 }
 
-KOKKOS_INLINE_FUNCTION float float_from_bf16(Bf16 b) {
-  const std::uint32_t u = static_cast<std::uint32_t>(b) << 16;
-  float x = 0.0f;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
+KOKKOS_INLINE_FUNCTION float float_from_bf16(Bf16 b) { return float_from_bits(static_cast<std::uint32_t>(b) << 16); }
 
 namespace detail {
 /// dst[i] = bf16(src[i]) for i < n, on `exec`.

@@ -108,6 +108,10 @@ class PhaseClock {
 // ---- Per-micro-batch state --------------------------------------------------------------------
 
 struct MoELayer::Impl {
+  // Host copies of the gradients for the MPI all-reduces (GPU builds), kept between steps:
+  // allocating gigabytes of host memory every step costs more than the reduction.
+  typename MoELayer::Matrix::HostMirror gate_host;
+  typename MoELayer::Slots::HostMirror w1_host, w2_host;
   // Saved by forward for backward.
   ConstMatrix x;
   std::int64_t T = 0;
@@ -476,12 +480,25 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
 
 void MoELayer::sync_gradients(const ExecSpace& exec) {
   PhaseClock clock(exec, timers_);
+  // One rank and no data-parallel copies: every gradient is already complete.
+  if (G_ == 1 && !data_parallel_) {
+    clock.lap(Phase::gradient_sync);
+    return;
+  }
   // Host views of the gradients: the arrays themselves on host backends, one staged copy each
   // on GPUs (three copies per direction instead of one per slot and tensor).
-  auto gate = Kokkos::create_mirror_view(dwg_);
-  auto g1 = Kokkos::create_mirror_view(dw1_);
-  auto g2 = Kokkos::create_mirror_view(dw2_);
+  Impl& s = *impl_;
   constexpr bool staged = !host_accessible_v<MemSpace>;
+  // A mirror is re-made when the tensor was re-allocated (migration can change the slots); on
+  // host backends it is the tensor itself.
+  auto mirror = [](auto& host, const auto& dev) {
+    if (host.span() != dev.span() || host.extent(0) != dev.extent(0) || (!staged && host.data() != dev.data()))
+      host = Kokkos::create_mirror_view(dev);
+    return host;
+  };
+  auto gate = mirror(s.gate_host, dwg_);
+  auto g1 = mirror(s.w1_host, dw1_);
+  auto g2 = mirror(s.w2_host, dw2_);
   if (staged) {
     Kokkos::deep_copy(exec, gate, dwg_);
     Kokkos::deep_copy(exec, g1, dw1_);
