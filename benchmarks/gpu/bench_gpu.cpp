@@ -2,10 +2,11 @@
 // bench_gpu: the data path of one GPU against its floors, in one process and one call:
 //   floor    device copy bandwidth; vendor GEMM rates (fp32, tf32, bf16) at the expert shapes
 //   ffn      ExpertFFN forward + backward per precision, as a fraction of the vendor rate
+//   stage    the six GEMMs of fwd + bwd alone, the bf16 conversion and the activation
 //   small    many experts with few tokens: per-expert GEMMs against one grouped launch
 //   permute  dispatch / combine row kernels, as a fraction of the copy bandwidth
 //   layer    one MoE layer training step against its floor, its phases, its fixed cost
-// Usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,small,permute,layer]
+// Usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,layer]
 // Run as one process (mpiexec -n 1 or directly). docs/PERFORMANCE.md records its output.
 #include <mpi.h>
 
@@ -31,7 +32,7 @@ int run(int argc, char** argv) {
   using namespace micromoe::bench;
   Options o;
   std::string csv;
-  std::set<std::string> sections = {"floor", "ffn", "small", "permute", "layer"};
+  std::set<std::string> sections = {"floor", "ffn", "stage", "small", "permute", "layer"};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -44,7 +45,7 @@ int run(int argc, char** argv) {
       continue;
     } else {
       std::cerr << "bench_gpu: unknown argument '" << a
-                << "'; usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,small,permute,layer]\n";
+                << "'; usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,layer]\n";
       return 2;
     }
   }
@@ -64,6 +65,7 @@ int run(int argc, char** argv) {
   // The floors are measured in every run: every other section is a fraction of them.
   const Floors floors = measure_floors(o, results);
   if (sections.count("ffn")) measure_ffn(o, floors, results);
+  if (sections.count("stage")) measure_ffn_stages(o, floors, results);
   if (sections.count("small")) measure_small_experts(o, floors, results);
   if (sections.count("permute")) measure_permute(o, floors, results);
   if (sections.count("layer")) measure_layer_step(o, floors, results);

@@ -2,7 +2,9 @@
 // The expert FFN path (moe::ExpertFFN, what the layer and the emulated cluster run): forward +
 // backward, i.e. six GEMMs plus the activation and, for bf16, the operand conversions.
 #include "core/build_config.hpp"
+#include "moe/bf16.hpp"
 #include "moe/expert_ffn.hpp"
+#include "moe/gemm_batch.hpp"
 #include "moe/kernels.hpp"
 #include "sections.hpp"
 
@@ -74,12 +76,64 @@ void measure_ffn(const Options& o, const Floors& floors, Results& out) {
     }
 }
 
+void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
+  // Where fwd+bwd time goes: each of the six GEMMs alone at its own shape and transposes
+  // (vendor call, one expert of T rows), and the memory-bound kernels between them.
+  (void)floors;
+  const ExecSpace exec;
+  const ModelShape& m = o.models.front();
+  const std::int64_t T = o.tokens.size() > 2 ? o.tokens[2] : o.tokens.back();
+  const std::int64_t H = m.hidden, F = m.ffn;
+  using Flat = Kokkos::View<float*, MemSpace>;
+  Flat a("bench::a", T * std::max(H, F)), b("bench::b", H * F), c("bench::c", std::max(T, H) * std::max(H, F));
+  moe::detail::init_uniform(exec, moe::detail::Flat(a.data(), a.span()), 9, 1, 1.0f);
+  moe::detail::init_uniform(exec, moe::detail::Flat(b.data(), b.span()), 9, 2, 0.02f);
+  moe::detail::init_uniform(exec, moe::detail::Flat(c.data(), c.span()), 9, 3, 1.0f);
+  moe::Bf16Flat ab("bench::ab", a.span()), bb("bench::bb", b.span());
+  moe::detail::to_bf16(exec, a.data(), ab.data(), static_cast<std::int64_t>(a.span()));
+  moe::detail::to_bf16(exec, b.data(), bb.data(), static_cast<std::int64_t>(b.span()));
+  struct Stage {
+    const char* name;
+    bool ta, tb;
+    float beta;
+    std::int64_t m, n, k;
+  };
+  const Stage stages[] = {
+      {"fwd h=xW1 (NN)", false, false, 0.0f, T, F, H},      {"fwd o=aW2 (NN)", false, false, 0.0f, T, H, F},
+      {"bwd dW2+=a^T do (TN)", true, false, 1.0f, F, H, T}, {"bwd da=do W2^T (NT)", false, true, 0.0f, T, F, H},
+      {"bwd dW1+=x^T dh (TN)", true, false, 1.0f, H, F, T}, {"bwd dx=dh W1^T (NT)", false, true, 0.0f, T, H, F}};
+  moe::detail::GemmBatch gemm;
+  std::vector<moe::Precision> ps = {moe::Precision::fp32, moe::Precision::bf16};
+  for (moe::Precision p : ps)
+    for (const Stage& st : stages) {
+      const bool bf = p == moe::Precision::bf16;
+      const moe::detail::GemmProblem prob{st.m,
+                                          st.n,
+                                          st.k,
+                                          bf ? static_cast<const void*>(ab.data()) : a.data(),
+                                          bf ? static_cast<const void*>(bb.data()) : b.data(),
+                                          c.data()};
+      const moe::detail::GemmStage g{st.ta, st.tb, 1.0f, st.beta, p};
+      const double sec = median_seconds([&] { gemm.run_vendor(exec, g, prob); });
+      out.add({"stage", moe::to_string(p) + " " + st.name + " " + m.name + " " + shape(st.m, st.n, st.k),
+               2.0 * st.m * st.n * st.k / sec / 1e12, "TFLOP/s"});
+    }
+  const std::int64_t n = T * F;
+  const double conv = median_seconds([&] { moe::detail::to_bf16(exec, a.data(), ab.data(), n); });
+  out.add({"stage", "to_bf16 " + std::to_string(n >> 20) + " Mi floats", 6.0 * n / conv / 1e9, "GB/s",
+           6.0 * n / conv / floors.copy_bytes_per_s});
+  moe::detail::Matrix h(a.data(), T, F), act(c.data(), T, F);
+  const double fwd =
+      median_seconds([&] { moe::detail::activation_forward(exec, m.activation, h, act, T, static_cast<int>(F)); });
+  out.add({"stage", "activation_forward " + moe::to_string(m.activation) + " " + shape(T, F, 1), 8.0 * n / fwd / 1e9,
+           "GB/s", 8.0 * n / fwd / floors.copy_bytes_per_s});
+}
+
 void measure_small_experts(const Options& o, const Floors& floors, Results& out) {
   (void)floors;
   const ModelShape& m = o.models.front();
   const std::vector<int> slot_counts = o.quick ? std::vector<int>{4} : std::vector<int>{8, 32};
-  const std::vector<int> per_expert =
-      o.quick ? std::vector<int>{4, 16} : std::vector<int>{8, 16, 32, 64, 128, 256, 512, 1024};
+  const std::vector<int> per_expert = o.quick ? std::vector<int>{4, 16} : std::vector<int>{8, 32, 128, 512, 2048};
   const std::vector<moe::Precision> ps = MICROMOE_ENABLE_CUDA
                                              ? std::vector<moe::Precision>{moe::Precision::fp32, moe::Precision::bf16}
                                              : std::vector<moe::Precision>{moe::Precision::fp32};

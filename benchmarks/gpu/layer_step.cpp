@@ -102,7 +102,9 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
       // backward: scatter (T + 2N), two block copies (4N), add (N + 2T); activations R x F.
       const double row_bytes = row * (11.0 * copies + 4.0 * c.tokens) + 4.0 * copies * F1 * sizeof(float);
       const double params = double(cfg.experts) * (double(cfg.hidden) * F1 + double(cfg.ffn) * cfg.hidden);
-      const double optimizer_bytes = params * sizeof(float) * 7.0;  // read w, g, m, v; write w, m, v
+      // Adam reads w, g, m, v and writes w, m, v; bf16 also re-makes its weight copies (read w,
+      // write 2 bytes).
+      const double optimizer_bytes = params * (sizeof(float) * 7.0 + (p == moe::Precision::bf16 ? 6.0 : 0.0));
       const double sched = full.per_phase.seconds(moe::Phase::schedule);
       const double floor = (rate > 0 ? expert_flops / rate : 0.0) + (fp32_rate > 0 ? gate_flops / fp32_rate : 0.0) +
                            (row_bytes + optimizer_bytes) / floors.copy_bytes_per_s + sched;

@@ -36,6 +36,8 @@ struct Floors {
 Floors measure_floors(const Options& o, Results& out);
 /// ExpertFFN forward + backward (one expert, T rows) per precision against the vendor GEMM.
 void measure_ffn(const Options& o, const Floors& floors, Results& out);
+/// The six GEMMs of one expert's forward + backward alone, and the kernels between them.
+void measure_ffn_stages(const Options& o, const Floors& floors, Results& out);
 /// Many experts with few tokens each: per-expert GEMMs against one grouped launch.
 void measure_small_experts(const Options& o, const Floors& floors, Results& out);
 /// The permutation kernels of dispatch and combine against the copy bandwidth.
