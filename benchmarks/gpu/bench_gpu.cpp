@@ -64,8 +64,8 @@ int run(int argc, char** argv) {
   Results results;
   // The floors are measured in every run: every other section is a fraction of them.
   const Floors floors = measure_floors(o, results);
-  if (sections.count("ffn")) measure_ffn(o, floors, results);
   if (sections.count("stage")) measure_ffn_stages(o, floors, results);
+  if (sections.count("ffn")) measure_ffn(o, floors, results);
   if (sections.count("small")) measure_small_experts(o, floors, results);
   if (sections.count("permute")) measure_permute(o, floors, results);
   if (sections.count("layer")) measure_layer_step(o, floors, results);

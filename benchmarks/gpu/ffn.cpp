@@ -85,7 +85,10 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
   const std::int64_t T = o.tokens.size() > 2 ? o.tokens[2] : o.tokens.back();
   const std::int64_t H = m.hidden, F = m.ffn;
   using Flat = Kokkos::View<float*, MemSpace>;
-  Flat a("bench::a", T * std::max(H, F)), b("bench::b", H * F), c("bench::c", std::max(T, H) * std::max(H, F));
+  // Every stage's operands fit in max(T, H) x max(H, F) elements (the weight-gradient stages
+  // read T-row operands as their B).
+  const std::int64_t most = std::max(T, H) * std::max(H, F);
+  Flat a("bench::a", most), b("bench::b", most), c("bench::c", most);
   moe::detail::init_uniform(exec, moe::detail::Flat(a.data(), a.span()), 9, 1, 1.0f);
   moe::detail::init_uniform(exec, moe::detail::Flat(b.data(), b.span()), 9, 2, 0.02f);
   moe::detail::init_uniform(exec, moe::detail::Flat(c.data(), c.span()), 9, 3, 1.0f);

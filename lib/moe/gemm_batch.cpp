@@ -67,7 +67,16 @@ struct GemmBatch::Impl {
   Kokkos::View<std::uintptr_t*, MemSpace> device_pointers;
   std::vector<std::uintptr_t> host_pointers;
 
+  // An explicit workspace: cublasSetStream resets the handle to the default pool, and Hopper
+  // kernels (split-K among them) ask for up to 32 MiB.
+  Kokkos::View<char*, MemSpace> workspace{"micromoe::GemmBatch::cublas_workspace", std::size_t{64} << 20};
+
   Impl() { MICROMOE_CHECK_CUBLAS(cublasCreate(&handle)); }
+
+  void bind(const ExecSpace& exec) {
+    MICROMOE_CHECK_CUBLAS(cublasSetStream(handle, exec.cuda_stream()));
+    MICROMOE_CHECK_CUBLAS(cublasSetWorkspace(handle, workspace.data(), workspace.span()));
+  }
   ~Impl() {
     if (handle) cublasDestroy(handle);
   }
@@ -79,7 +88,7 @@ struct GemmBatch::Impl {
 
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: B goes first.
   void gemm_ex(const ExecSpace& exec, const GemmStage& s, const GemmProblem& p) {
-    MICROMOE_CHECK_CUBLAS(cublasSetStream(handle, exec.cuda_stream()));
+    bind(exec);
     const std::int64_t lda = stored_a(s, p).second, ldb = stored_b(s, p).second;
     MICROMOE_CHECK_CUBLAS(cublasGemmEx_64(handle, s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                           s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, p.n, p.m, p.k, &s.alpha, p.b,
@@ -113,7 +122,7 @@ struct GemmBatch::Impl {
     MICROMOE_CHECK_CUDA(cudaMemcpyAsync(device_pointers.data(), host_pointers.data(), 3 * n * sizeof(std::uintptr_t),
                                         cudaMemcpyHostToDevice, exec.cuda_stream()));
     const auto* base = reinterpret_cast<void* const*>(device_pointers.data());
-    MICROMOE_CHECK_CUBLAS(cublasSetStream(handle, exec.cuda_stream()));
+    bind(exec);
     const cublasStatus_t rc = cublasGemmGroupedBatchedEx_64(
         handle, op_first.data(), op_second.data(), m.data(), nn.data(), k.data(), alpha.data(),
         const_cast<const void* const*>(base), operand_type(s.precision), ld_first.data(),
