@@ -40,4 +40,9 @@ cmake --build "$BUILD" -j "$(nproc)" 2>&1 | tee "$OUT/build.log" | tail -n 3
 echo "device-build: built after $((SECONDS - start)) s"
 
 cd "$BUILD"
-ctest --output-on-failure -L 'gpu|mpi' 2>&1 | tee "$OUT/ctest.log"
+# MICROMOE_DEVICE_TESTS: a ctest -R regex to run only some tests (default: every gpu|mpi test).
+if [[ -n ${MICROMOE_DEVICE_TESTS:-} ]]; then
+  ctest --output-on-failure -L 'gpu|mpi' -R "$MICROMOE_DEVICE_TESTS" 2>&1 | tee "$OUT/ctest.log"
+else
+  ctest --output-on-failure -L 'gpu|mpi' 2>&1 | tee "$OUT/ctest.log"
+fi
