@@ -121,6 +121,18 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
       out.add({"stage", moe::to_string(p) + " " + st.name + " " + m.name + " " + shape(st.m, st.n, st.k),
                2.0 * st.m * st.n * st.k / sec / 1e12, "TFLOP/s"});
     }
+  // Row counts that are not multiples of 8 (what routing produces): bf16 forward (rows = M)
+  // and weight gradient (rows = the inner dimension K).
+  for (const std::int64_t rows : {std::int64_t{1024}, std::int64_t{1023}, std::int64_t{1001}})
+    for (const bool wgrad : {false, true}) {
+      const Stage st = wgrad ? Stage{"bf16 dW1+=x^T dh (TN)", true, false, 1.0f, H, F, rows}
+                             : Stage{"bf16 h=xW1 (NN)", false, false, 0.0f, rows, F, H};
+      const moe::detail::GemmProblem prob{st.m, st.n, st.k, ab.data(), bb.data(), c.data()};
+      const moe::detail::GemmStage g{st.ta, st.tb, 1.0f, st.beta, moe::Precision::bf16};
+      const double sec = median_seconds([&] { gemm.run_vendor(exec, g, prob); });
+      out.add({"stage", std::string(st.name) + " rows=" + std::to_string(rows) + " " + shape(st.m, st.n, st.k),
+               2.0 * st.m * st.n * st.k / sec / 1e12, "TFLOP/s"});
+    }
   const std::int64_t n = T * F;
   const double conv = median_seconds([&] { moe::detail::to_bf16(exec, a.data(), ab.data(), n); });
   out.add({"stage", "to_bf16 " + std::to_string(n >> 20) + " Mi floats", 6.0 * n / conv / 1e9, "GB/s",

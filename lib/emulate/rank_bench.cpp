@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <string>
 
 #include "core/error.hpp"
@@ -100,6 +102,12 @@ std::vector<double> RankBench::time_plan(const StrategyPlan& plan, std::vector<d
       for (int r = 0; r < plan.ranks; ++r) {
         const std::size_t c = plan.cell(i, m, r);
         seconds[c] = run(plan.rows[c], true);
+        // MICROMOE_EMULATE_TRACE=1: every rank's slot rows and time of iteration 1 (diagnostics).
+        if (i == 1 && std::getenv("MICROMOE_EMULATE_TRACE") != nullptr) {
+          std::cerr << "trace " << plan.name << " mb " << m << " rank " << r << " ms " << seconds[c] * 1e3 << " rows";
+          for (const auto n : plan.rows[c].rows) std::cerr << " " << n;
+          std::cerr << "\n";
+        }
         if (flops) (*flops)[c] = 3.0 * ffn.forward_flops(plan.rows[c]);  // backward: twice the forward
       }
   }

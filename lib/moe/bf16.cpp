@@ -5,28 +5,53 @@ namespace micromoe::moe::detail {
 
 namespace {
 using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
-}
+struct alignas(16) Quad {  // four floats, loaded as one 16-byte access
+  float v[4];
+};
+}  // namespace
 
 void to_bf16(const ExecSpace& exec, const float* src, Bf16* dst, std::int64_t n) {
-  // Two values per thread and one 32-bit store (the first value in the low half, as memory
-  // order on little-endian machines has it) when dst is 4-byte aligned; else one by one.
-  if (reinterpret_cast<std::uintptr_t>(dst) % 4 == 0) {
-    auto* packed = reinterpret_cast<std::uint32_t*>(dst);
-    const std::int64_t pairs = n / 2;
+  // Four values per thread: one 16-byte load, one 8-byte store (the first value in the lowest
+  // bits, as memory order on little-endian machines has it) when both are aligned; the rest,
+  // or unaligned data, one by one.
+  std::int64_t done = 0;
+  if (reinterpret_cast<std::uintptr_t>(src) % 16 == 0 && reinterpret_cast<std::uintptr_t>(dst) % 8 == 0) {
+    const auto* in = reinterpret_cast<const Quad*>(src);
+    auto* out = reinterpret_cast<std::uint64_t*>(dst);
+    const std::int64_t quads = n / 4;
     Kokkos::parallel_for(
-        "micromoe::moe::to_bf16_pairs", Range(exec, 0, pairs), KOKKOS_LAMBDA(const std::int64_t i) {
-          packed[i] = static_cast<std::uint32_t>(bf16_from_float(src[2 * i])) |
-                      (static_cast<std::uint32_t>(bf16_from_float(src[2 * i + 1])) << 16);
+        "micromoe::moe::to_bf16_quads", Range(exec, 0, quads), KOKKOS_LAMBDA(const std::int64_t i) {
+          const Quad q = in[i];
+          out[i] = static_cast<std::uint64_t>(bf16_from_float(q.v[0])) |
+                   (static_cast<std::uint64_t>(bf16_from_float(q.v[1])) << 16) |
+                   (static_cast<std::uint64_t>(bf16_from_float(q.v[2])) << 32) |
+                   (static_cast<std::uint64_t>(bf16_from_float(q.v[3])) << 48);
         });
-    if (n % 2 == 1)
-      Kokkos::parallel_for(
-          "micromoe::moe::to_bf16_tail", Range(exec, n - 1, n),
-          KOKKOS_LAMBDA(const std::int64_t i) { dst[i] = bf16_from_float(src[i]); });
-    return;
+    done = quads * 4;
   }
+  if (done < n)
+    Kokkos::parallel_for(
+        "micromoe::moe::to_bf16", Range(exec, done, n),
+        KOKKOS_LAMBDA(const std::int64_t i) { dst[i] = bf16_from_float(src[i]); });
+}
+
+void to_bf16_rows(const ExecSpace& exec, const float* src, std::int64_t width,
+                  const Kokkos::View<const std::int64_t*, MemSpace>& map, Bf16* dst, std::int64_t rows) {
+  if (rows == 0 || width == 0) return;
+  using Teams = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "micromoe::moe::to_bf16", Range(exec, 0, n),
-      KOKKOS_LAMBDA(const std::int64_t i) { dst[i] = bf16_from_float(src[i]); });
+      "micromoe::moe::to_bf16_rows", Teams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const Teams::member_type& team) {
+        const std::int64_t p = team.league_rank();
+        const std::int64_t from = map(p);
+        Bf16* out = dst + p * width;
+        if (from < 0) {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, width), [&](const std::int64_t c) { out[c] = 0; });
+        } else {
+          const float* in = src + from * width;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, width),
+                               [&](const std::int64_t c) { out[c] = bf16_from_float(in[c]); });
+        }
+      });
 }
 
 void from_bf16(const ExecSpace& exec, const Bf16* src, float* dst, std::int64_t n) {

@@ -189,44 +189,52 @@ void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, con
 void activation_forward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& a, std::int64_t rows,
                         int ffn) {
   const std::int64_t F = ffn;
+  if (rows == 0 || F == 0) return;
+  // One team per row (no per-element division by F).
   Kokkos::parallel_for(
-      "micromoe::moe::activation_forward", Range(exec, 0, rows * F), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t r = i / F, f = i % F;
-        const float x = h(r, f);
-        float y;
-        if (act == Activation::gelu)
-          y = 0.5f * x * (1.0f + compat::erf(x * 0.70710678118654752f));
-        else if (act == Activation::silu)
-          y = x * sigmoid(x);
-        else
-          y = x * sigmoid(x) * h(r, F + f);
-        a(r, f) = y;
+      "micromoe::moe::activation_forward", RowTeams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t r = team.league_rank();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
+          const float x = h(r, f);
+          float y;
+          if (act == Activation::gelu)
+            y = 0.5f * x * (1.0f + compat::erf(x * 0.70710678118654752f));
+          else if (act == Activation::silu)
+            y = x * sigmoid(x);
+          else
+            y = x * sigmoid(x) * h(r, F + f);
+          a(r, f) = y;
+        });
       });
 }
 
 void activation_backward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& da, std::int64_t rows,
                          int ffn) {
   const std::int64_t F = ffn;
+  if (rows == 0 || F == 0) return;
+  // One team per row (no per-element division by F).
   Kokkos::parallel_for(
-      "micromoe::moe::activation_backward", Range(exec, 0, rows * F), KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t r = i / F, f = i % F;
-        const float x = h(r, f);
-        const float g = da(r, f);
-        if (act == Activation::gelu) {
-          const float cdf = 0.5f * (1.0f + compat::erf(x * 0.70710678118654752f));
-          const float pdf = 0.39894228040143268f * compat::exp(-0.5f * x * x);
-          h(r, f) = g * (cdf + x * pdf);
-        } else {
-          const float s = sigmoid(x);
-          const float dsilu = s * (1.0f + x * (1.0f - s));
-          if (act == Activation::silu) {
-            h(r, f) = g * dsilu;
+      "micromoe::moe::activation_backward", RowTeams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t r = team.league_rank();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
+          const float x = h(r, f);
+          const float g = da(r, f);
+          if (act == Activation::gelu) {
+            const float cdf = 0.5f * (1.0f + compat::erf(x * 0.70710678118654752f));
+            const float pdf = 0.39894228040143268f * compat::exp(-0.5f * x * x);
+            h(r, f) = g * (cdf + x * pdf);
           } else {
-            const float b = h(r, F + f);
-            h(r, F + f) = g * x * s;
-            h(r, f) = g * b * dsilu;
+            const float s = sigmoid(x);
+            const float dsilu = s * (1.0f + x * (1.0f - s));
+            if (act == Activation::silu) {
+              h(r, f) = g * dsilu;
+            } else {
+              const float b = h(r, F + f);
+              h(r, F + f) = g * x * s;
+              h(r, f) = g * b * dsilu;
+            }
           }
-        }
+        });
       });
 }
 
