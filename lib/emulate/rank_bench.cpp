@@ -94,6 +94,12 @@ std::vector<double> RankBench::time_plan(const StrategyPlan& plan, std::vector<d
   const auto largest = std::max_element(plan.rows.begin(), plan.rows.end(),
                                         [](const auto& a, const auto& b) { return a.total() < b.total(); });
   run(*largest, false);  // warm-up: library handles, workspaces, bf16 weight copies
+  // An untimed pass over every cell first: each distinct GEMM shape loads its kernels lazily
+  // (CUDA module loading) and runs cuBLAS's heuristic once. Measured on the H200 without this
+  // pass, those first uses stalled individual ranks 2-4x at random (4 ms -> 10-16 ms for the
+  // same rows), which the slowest-rank rule turned into a bias against every strategy with
+  // irregular row counts (ep, microep) and none against balanced's fixed shapes.
+  for (const auto& rows : plan.rows) run(rows, false);
   for (int i = 0; i < plan.iterations; ++i) {
     // Gradients restart every iteration, as after an optimizer step (untimed).
     Kokkos::deep_copy(exec, dw1, 0.0f);

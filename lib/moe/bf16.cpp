@@ -35,25 +35,6 @@ void to_bf16(const ExecSpace& exec, const float* src, Bf16* dst, std::int64_t n)
         KOKKOS_LAMBDA(const std::int64_t i) { dst[i] = bf16_from_float(src[i]); });
 }
 
-void to_bf16_rows(const ExecSpace& exec, const float* src, std::int64_t width,
-                  const Kokkos::View<const std::int64_t*, MemSpace>& map, Bf16* dst, std::int64_t rows) {
-  if (rows == 0 || width == 0) return;
-  using Teams = Kokkos::TeamPolicy<ExecSpace>;
-  Kokkos::parallel_for(
-      "micromoe::moe::to_bf16_rows", Teams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const Teams::member_type& team) {
-        const std::int64_t p = team.league_rank();
-        const std::int64_t from = map(p);
-        Bf16* out = dst + p * width;
-        if (from < 0) {
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, width), [&](const std::int64_t c) { out[c] = 0; });
-        } else {
-          const float* in = src + from * width;
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, width),
-                               [&](const std::int64_t c) { out[c] = bf16_from_float(in[c]); });
-        }
-      });
-}
-
 void from_bf16(const ExecSpace& exec, const Bf16* src, float* dst, std::int64_t n) {
   Kokkos::parallel_for(
       "micromoe::moe::from_bf16", Range(exec, 0, n),

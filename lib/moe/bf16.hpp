@@ -48,10 +48,6 @@ KOKKOS_INLINE_FUNCTION float float_from_bf16(Bf16 b) { return float_from_bits(st
 namespace detail {
 /// dst[i] = bf16(src[i]) for i < n, on `exec`.
 void to_bf16(const ExecSpace& exec, const float* src, Bf16* dst, std::int64_t n);
-/// Row-mapped conversion: dst row p (of `width` values) = bf16(src row map(p)), or zeros where
-/// map(p) < 0 (padding rows), for p < rows.
-void to_bf16_rows(const ExecSpace& exec, const float* src, std::int64_t width,
-                  const Kokkos::View<const std::int64_t*, MemSpace>& map, Bf16* dst, std::int64_t rows);
 /// dst[i] = float(src[i]) for i < n, on `exec`.
 void from_bf16(const ExecSpace& exec, const Bf16* src, float* dst, std::int64_t n);
 }  // namespace detail

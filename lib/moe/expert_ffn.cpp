@@ -2,7 +2,6 @@
 #include "moe/expert_ffn.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "core/build_config.hpp"
 #include "core/error.hpp"
@@ -25,50 +24,6 @@ struct ExpertFFN::Impl {
   // bf16 copies: weights (refreshed when stale), the forward operands kept for backward, and
   // one gradient operand (dout, then dh).
   Bf16Flat w1, w2, x, a, grad;
-  // The bf16 copies of token rows are laid out slot by slot with each slot's rows padded with
-  // zero rows to a multiple of kPadRows: the weight-gradient GEMMs then have an inner dimension
-  // that bf16 tensor-core kernels take at full speed, and zero rows add nothing to X^T dO.
-  // MICROMOE_BF16_PAD_ROWS=0 turns it off (for measurements).
-  static constexpr std::int64_t kPadRows = 8;
-  bool pad = [] {
-    const char* v = std::getenv("MICROMOE_BF16_PAD_ROWS");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  SlotRows padded;  ///< the bf16 row layout of the current micro-batch
-  std::int64_t padded_total = 0;
-  Kokkos::View<std::int64_t*, MemSpace> row_map;  ///< padded row -> source row (-1: padding)
-
-  /// Lays out the padded rows of `rows` and uploads the row map.
-  void plan_rows(const ExecSpace& exec, const SlotRows& rows) {
-    const std::size_t S = rows.rows.size();
-    padded.first.assign(S, 0);
-    padded.rows.assign(S, 0);
-    std::int64_t next = 0;
-    for (std::size_t j = 0; j < S; ++j) {
-      const std::int64_t n = rows.rows[j];
-      padded.first[j] = next;
-      padded.rows[j] = pad ? (n + kPadRows - 1) / kPadRows * kPadRows : n;
-      next += padded.rows[j];
-    }
-    padded_total = next;
-    auto host =
-        Kokkos::View<std::int64_t*, HostSpace>("micromoe::ExpertFFN::row_map_host", std::max<std::int64_t>(next, 1));
-    for (std::size_t j = 0; j < S; ++j)
-      for (std::int64_t r = 0; r < padded.rows[j]; ++r)
-        host(padded.first[j] + r) = r < rows.rows[j] ? rows.first[j] + r : -1;
-    if (static_cast<std::int64_t>(row_map.extent(0)) < next || !row_map.data())
-      row_map = Kokkos::View<std::int64_t*, MemSpace>(
-          Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::ExpertFFN::row_map"),
-          std::max<std::int64_t>(next, 1));
-    Kokkos::deep_copy(exec, Kokkos::subview(row_map, std::make_pair(std::int64_t{0}, std::max<std::int64_t>(next, 1))),
-                      host);
-  }
-  /// bf16 copy of token rows of `width` values in the padded layout.
-  Bf16* converted_rows(const ExecSpace& exec, Bf16Flat& v, const float* src, std::int64_t width, const char* label) {
-    grow(exec, v, padded_total * width, label);
-    detail::to_bf16_rows(exec, src, width, row_map, v.data(), padded_total);
-    return v.data();
-  }
 
   static void grow(const ExecSpace& exec, Bf16Flat& v, std::int64_t n, const char* label) {
     if (static_cast<std::int64_t>(v.extent(0)) < n)
@@ -117,12 +72,10 @@ namespace {
 /// roles for weight gradients, see the callers) into C.
 struct Operand {
   const void* base;
-  std::int64_t row_width;            ///< elements per row (activations) or per slot block (weights)
-  std::size_t elem;                  ///< bytes per element
-  bool per_slot;                     ///< weights: offset by slot, not by row
-  const SlotRows* layout = nullptr;  ///< token rows in another layout (the padded bf16 copies)
+  std::int64_t row_width;  ///< elements per row (activations) or per slot block (weights)
+  std::size_t elem;        ///< bytes per element
+  bool per_slot;           ///< weights: offset by slot, not by row
   const void* at(int j, std::int64_t first) const {
-    if (layout) first = layout->first[static_cast<std::size_t>(j)];
     const std::int64_t off = per_slot ? static_cast<std::int64_t>(j) * row_width : first * row_width;
     return static_cast<const char*>(base) + static_cast<std::size_t>(off) * elem;
   }
@@ -168,10 +121,8 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
     }
     w1_data = s.w1.data();
     w2_data = s.w2.data();
-    s.plan_rows(exec, rows);
-    x_data = s.converted_rows(exec, s.x, xin.data(), H_, "micromoe::ExpertFFN::x_bf16");
+    x_data = s.converted(exec, s.x, xin.data(), R * H_, "micromoe::ExpertFFN::x_bf16");
   }
-  const SlotRows* bf_layout = bf16 ? &s.padded : nullptr;
   const std::int64_t HF1 = static_cast<std::int64_t>(H_) * F1_, FH = static_cast<std::int64_t>(F_) * H_;
   auto stage = [&](const Operand& a, const Operand& b, float* c, std::int64_t c_width, std::int64_t k, std::int64_t n) {
     s.problems.clear();
@@ -182,12 +133,12 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
     s.gemm.run(exec, {false, false, 1.0f, 0.0f, precision_}, s.problems, grouped_);
   };
   // h = x W1
-  stage({x_data, H_, opsize, false, bf_layout}, {w1_data, HF1, opsize, true}, hpre.data(), F1_, H_, F1_);
+  stage({x_data, H_, opsize, false}, {w1_data, HF1, opsize, true}, hpre.data(), F1_, H_, F1_);
   detail::activation_forward(exec, activation_, hpre, act, R, F_);
   const void* a_data = act.data();
-  if (bf16) a_data = s.converted_rows(exec, s.a, act.data(), F_, "micromoe::ExpertFFN::act_bf16");
+  if (bf16) a_data = s.converted(exec, s.a, act.data(), R * F_, "micromoe::ExpertFFN::act_bf16");
   // out = a W2
-  stage({a_data, F_, opsize, false, bf_layout}, {w2_data, FH, opsize, true}, out.data(), H_, F_, H_);
+  stage({a_data, F_, opsize, false}, {w2_data, FH, opsize, true}, out.data(), H_, F_, H_);
 }
 
 void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
@@ -209,14 +160,11 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   const void* w2_data = bf16 ? static_cast<const void*>(s.w2.data()) : w2.data();
   const std::int64_t HF1 = static_cast<std::int64_t>(H_) * F1_, FH = static_cast<std::int64_t>(F_) * H_;
 
-  const SlotRows* bf_layout = bf16 ? &s.padded : nullptr;
-  // Weight gradient of every slot: dW_j += A_j^T G_j (A_j: rows x m, G_j: rows x n); in bf16 over
-  // the padded rows (the padding is zeros).
-  const SlotRows& k_rows = bf16 ? s.padded : rows;
+  // Weight gradient of every slot: dW_j += A_j^T G_j (A_j: rows x m, G_j: rows x n).
   auto weight_grad = [&](const Operand& a, const Operand& g, const Slots& dw, std::int64_t m, std::int64_t n) {
     s.problems.clear();
     for (int j = 0; j < static_cast<int>(rows.rows.size()); ++j) {
-      const std::int64_t first = rows.first[static_cast<std::size_t>(j)], r = k_rows.rows[static_cast<std::size_t>(j)];
+      const std::int64_t first = rows.first[static_cast<std::size_t>(j)], r = rows.rows[static_cast<std::size_t>(j)];
       if (r > 0) s.problems.push_back({m, n, r, a.at(j, first), g.at(j, first), dw.data() + j * m * n});
     }
     s.gemm.run(exec, {true, false, 1.0f, 1.0f, precision_}, s.problems, grouped_);
@@ -232,19 +180,19 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   };
 
   // One buffer for both gradient operands (dout, then dh), sized once for the larger.
-  if (bf16) Impl::grow(exec, s.grad, s.padded_total * std::max(H_, F1_), "micromoe::ExpertFFN::grad_bf16");
-  const void* dout = bf16 ? s.converted_rows(exec, s.grad, out.data(), H_, "micromoe::ExpertFFN::grad_bf16")
+  if (bf16) Impl::grow(exec, s.grad, R * std::max(H_, F1_), "micromoe::ExpertFFN::grad_bf16");
+  const void* dout = bf16 ? s.converted(exec, s.grad, out.data(), R * H_, "micromoe::ExpertFFN::grad_bf16")
                           : static_cast<const void*>(out.data());
-  weight_grad({a_data, F_, opsize, false, bf_layout}, {dout, H_, opsize, false, bf_layout}, dw2, F_,
+  weight_grad({a_data, F_, opsize, false}, {dout, H_, opsize, false}, dw2, F_,
               H_);  // dW2 += a^T dout
-  input_grad({dout, H_, opsize, false, bf_layout}, {w2_data, FH, opsize, true}, act.data(), F_,
+  input_grad({dout, H_, opsize, false}, {w2_data, FH, opsize, true}, act.data(), F_,
              H_);                                                    // da = dout W2^T
   detail::activation_backward(exec, activation_, hpre, act, R, F_);  // hpre <- dh
-  const void* dh = bf16 ? s.converted_rows(exec, s.grad, hpre.data(), F1_, "micromoe::ExpertFFN::grad_bf16")
+  const void* dh = bf16 ? s.converted(exec, s.grad, hpre.data(), R * F1_, "micromoe::ExpertFFN::grad_bf16")
                         : static_cast<const void*>(hpre.data());
-  weight_grad({x_data, H_, opsize, false, bf_layout}, {dh, F1_, opsize, false, bf_layout}, dw1, H_,
+  weight_grad({x_data, H_, opsize, false}, {dh, F1_, opsize, false}, dw1, H_,
               F1_);  // dW1 += x^T dh
-  input_grad({dh, F1_, opsize, false, bf_layout}, {w1_data, HF1, opsize, true}, xin.data(), H_,
+  input_grad({dh, F1_, opsize, false}, {w1_data, HF1, opsize, true}, xin.data(), H_,
              F1_);  // dx = dh W1^T
 }
 
