@@ -142,6 +142,11 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
       median_seconds([&] { moe::detail::activation_forward(exec, m.activation, h, act, T, static_cast<int>(F)); });
   out.add({"stage", "activation_forward " + moe::to_string(m.activation) + " " + shape(T, F, 1), 8.0 * n / fwd / 1e9,
            "GB/s", 8.0 * n / fwd / floors.copy_bytes_per_s});
+  // The bf16 path's fused version: fp32 in, bf16 out (6 bytes per value).
+  const double fwd16 = median_seconds(
+      [&] { moe::detail::activation_forward_bf16(exec, m.activation, h, ab.data(), T, static_cast<int>(F)); });
+  out.add({"stage", "activation_forward_bf16 " + moe::to_string(m.activation) + " " + shape(T, F, 1),
+           6.0 * n / fwd16 / 1e9, "GB/s", 6.0 * n / fwd16 / floors.copy_bytes_per_s});
 }
 
 void measure_small_experts(const Options& o, const Floors& floors, Results& out) {

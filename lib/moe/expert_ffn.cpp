@@ -134,9 +134,14 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
   };
   // h = x W1
   stage({x_data, H_, opsize, false}, {w1_data, HF1, opsize, true}, hpre.data(), F1_, H_, F1_);
-  detail::activation_forward(exec, activation_, hpre, act, R, F_);
   const void* a_data = act.data();
-  if (bf16) a_data = s.converted(exec, s.a, act.data(), R * F_, "micromoe::ExpertFFN::act_bf16");
+  if (bf16) {  // the activation writes its bf16 copy directly: no fp32 A is needed in bf16
+    Impl::grow(exec, s.a, R * F_, "micromoe::ExpertFFN::act_bf16");
+    detail::activation_forward_bf16(exec, activation_, hpre, s.a.data(), R, F_);
+    a_data = s.a.data();
+  } else {
+    detail::activation_forward(exec, activation_, hpre, act, R, F_);
+  }
   // out = a W2
   stage({a_data, F_, opsize, false}, {w2_data, FH, opsize, true}, out.data(), H_, F_, H_);
 }
@@ -186,10 +191,13 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   weight_grad({a_data, F_, opsize, false}, {dout, H_, opsize, false}, dw2, F_,
               H_);  // dW2 += a^T dout
   input_grad({dout, H_, opsize, false}, {w2_data, FH, opsize, true}, act.data(), F_,
-             H_);                                                    // da = dout W2^T
-  detail::activation_backward(exec, activation_, hpre, act, R, F_);  // hpre <- dh
-  const void* dh = bf16 ? s.converted(exec, s.grad, hpre.data(), R * F1_, "micromoe::ExpertFFN::grad_bf16")
-                        : static_cast<const void*>(hpre.data());
+             H_);  // da = dout W2^T
+  // dh: in place into hpre (fp32), or straight into the bf16 gradient operand.
+  if (bf16)
+    detail::activation_backward_bf16(exec, activation_, hpre, act, s.grad.data(), R, F_);
+  else
+    detail::activation_backward(exec, activation_, hpre, act, R, F_);
+  const void* dh = bf16 ? static_cast<const void*>(s.grad.data()) : static_cast<const void*>(hpre.data());
   weight_grad({x_data, H_, opsize, false}, {dh, F1_, opsize, false}, dw1, H_,
               F1_);  // dW1 += x^T dh
   input_grad({dh, F1_, opsize, false}, {w1_data, HF1, opsize, true}, xin.data(), H_,

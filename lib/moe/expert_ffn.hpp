@@ -48,13 +48,15 @@ class ExpertFFN {
   /// weight copies before the next forward. No-op for fp32 / tf32.
   void weights_changed() { weights_stale_ = true; }
 
-  /// Forward: xin [R, H] -> hpre [R, F1] (pre-activation, kept for backward), act [R, F],
+  /// Forward: xin [R, H] -> hpre [R, F1] (pre-activation, kept for backward), act [R, F]
+  /// (fp32 / tf32; bf16 keeps its activation as a bf16 copy inside and leaves act alone),
   /// out [R, H]. w1 [S][H][F1], w2 [S][F][H]. R >= rows.total().
   void forward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const SlotRows& rows, const Matrix& xin,
                const Matrix& hpre, const Matrix& act, const Matrix& out);
 
   /// Backward of the last forward (same rows and buffers): dout [R, H] is read from `out`;
-  /// dw2 += act^T dout, dact -> act, dh -> hpre, dw1 += xin^T dh, dxin -> xin.
+  /// dw2 += act^T dout, dact -> act, dh -> hpre (bf16: into an internal bf16 copy; hpre is
+  /// left as it was), dw1 += xin^T dh, dxin -> xin.
   void backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
                 const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out);
 

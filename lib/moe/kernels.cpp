@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "moe/kernels.hpp"
 
+#include "moe/bf16.hpp"
+
 #include <cstdint>
 #include <initializer_list>
 
@@ -37,6 +39,32 @@ KOKKOS_INLINE_FUNCTION Vec4* vec_row_mut(const M& m, std::int64_t r) {
 constexpr std::int64_t chunk = 256;  // copies per chunk of the counting sort
 
 KOKKOS_INLINE_FUNCTION float sigmoid(float x) { return 1.0f / (1.0f + compat::exp(-x)); }
+
+/// act(x) (swiglu: silu(x) * b, b the second half's value; ignored otherwise).
+KOKKOS_INLINE_FUNCTION float activation_value(Activation act, float x, float b) {
+  if (act == Activation::gelu) return 0.5f * x * (1.0f + compat::erf(x * 0.70710678118654752f));
+  if (act == Activation::silu) return x * sigmoid(x);
+  return x * sigmoid(x) * b;
+}
+
+/// Gradients of activation_value given its output gradient g: dx, and db (swiglu only).
+KOKKOS_INLINE_FUNCTION void activation_grads(Activation act, float x, float b, float g, float& dx, float& db) {
+  db = 0.0f;
+  if (act == Activation::gelu) {
+    const float cdf = 0.5f * (1.0f + compat::erf(x * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * compat::exp(-0.5f * x * x);
+    dx = g * (cdf + x * pdf);
+    return;
+  }
+  const float s = sigmoid(x);
+  const float dsilu = s * (1.0f + x * (1.0f - s));
+  if (act == Activation::silu) {
+    dx = g * dsilu;
+  } else {
+    db = g * x * s;
+    dx = g * b * dsilu;
+  }
+}
 }  // namespace
 
 void gate_select(const ExecSpace& exec, const Matrix& logits, const Matrix& probs, const IntMatrix& idx,
@@ -194,16 +222,24 @@ void activation_forward(const ExecSpace& exec, Activation act, const Matrix& h, 
   Kokkos::parallel_for(
       "micromoe::moe::activation_forward", RowTeams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
         const std::int64_t r = team.league_rank();
+        const bool gated = act == Activation::swiglu;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
-          const float x = h(r, f);
-          float y;
-          if (act == Activation::gelu)
-            y = 0.5f * x * (1.0f + compat::erf(x * 0.70710678118654752f));
-          else if (act == Activation::silu)
-            y = x * sigmoid(x);
-          else
-            y = x * sigmoid(x) * h(r, F + f);
-          a(r, f) = y;
+          a(r, f) = activation_value(act, h(r, f), gated ? h(r, F + f) : 0.0f);
+        });
+      });
+}
+
+void activation_forward_bf16(const ExecSpace& exec, Activation act, const Matrix& h, Bf16* a, std::int64_t rows,
+                             int ffn) {
+  const std::int64_t F = ffn;
+  if (rows == 0 || F == 0) return;
+  Kokkos::parallel_for(
+      "micromoe::moe::activation_forward_bf16", RowTeams(exec, rows, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t r = team.league_rank();
+        const bool gated = act == Activation::swiglu;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
+          a[r * F + f] = bf16_from_float(activation_value(act, h(r, f), gated ? h(r, F + f) : 0.0f));
         });
       });
 }
@@ -212,28 +248,34 @@ void activation_backward(const ExecSpace& exec, Activation act, const Matrix& h,
                          int ffn) {
   const std::int64_t F = ffn;
   if (rows == 0 || F == 0) return;
-  // One team per row (no per-element division by F).
   Kokkos::parallel_for(
       "micromoe::moe::activation_backward", RowTeams(exec, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const RowMember& team) {
         const std::int64_t r = team.league_rank();
+        const bool gated = act == Activation::swiglu;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
-          const float x = h(r, f);
-          const float g = da(r, f);
-          if (act == Activation::gelu) {
-            const float cdf = 0.5f * (1.0f + compat::erf(x * 0.70710678118654752f));
-            const float pdf = 0.39894228040143268f * compat::exp(-0.5f * x * x);
-            h(r, f) = g * (cdf + x * pdf);
-          } else {
-            const float s = sigmoid(x);
-            const float dsilu = s * (1.0f + x * (1.0f - s));
-            if (act == Activation::silu) {
-              h(r, f) = g * dsilu;
-            } else {
-              const float b = h(r, F + f);
-              h(r, F + f) = g * x * s;
-              h(r, f) = g * b * dsilu;
-            }
-          }
+          float dx = 0.0f, db = 0.0f;
+          activation_grads(act, h(r, f), gated ? h(r, F + f) : 0.0f, da(r, f), dx, db);
+          if (gated) h(r, F + f) = db;
+          h(r, f) = dx;
+        });
+      });
+}
+
+void activation_backward_bf16(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& da, Bf16* dh,
+                              std::int64_t rows, int ffn) {
+  const std::int64_t F = ffn;
+  if (rows == 0 || F == 0) return;
+  const std::int64_t F1 = static_cast<std::int64_t>(h.extent(1));
+  Kokkos::parallel_for(
+      "micromoe::moe::activation_backward_bf16", RowTeams(exec, rows, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const RowMember& team) {
+        const std::int64_t r = team.league_rank();
+        const bool gated = act == Activation::swiglu;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
+          float dx = 0.0f, db = 0.0f;
+          activation_grads(act, h(r, f), gated ? h(r, F + f) : 0.0f, da(r, f), dx, db);
+          if (gated) dh[r * F1 + F + f] = bf16_from_float(db);
+          dh[r * F1 + f] = bf16_from_float(dx);
         });
       });
 }

@@ -54,6 +54,12 @@ void block_copy(const ExecSpace& exec, const Matrix& from, const Matrix& to, con
 /// a = act(h) over rows [0, rows): h [R, F1], a [R, F] (swiglu: a = silu(h[:, :F]) * h[:, F:]).
 void activation_forward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& a, std::int64_t rows,
                         int ffn);
+/// The bf16 path's forward: a [R][F] bf16 = bf16(act(h)); no fp32 activation is written.
+void activation_forward_bf16(const ExecSpace& exec, Activation act, const Matrix& h, std::uint16_t* a,
+                             std::int64_t rows, int ffn);
+/// The bf16 path's backward: dh [R][F1] bf16 = dL/dh given da [R, F]; h is left unchanged.
+void activation_backward_bf16(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& da,
+                              std::uint16_t* dh, std::int64_t rows, int ffn);
 /// In place: h <- dL/dh given da [R, F] (h [R, F1] holds the pre-activation on entry).
 void activation_backward(const ExecSpace& exec, Activation act, const Matrix& h, const Matrix& da, std::int64_t rows,
                          int ffn);
