@@ -52,6 +52,15 @@ ExpertFFN::ExpertFFN(int slots, int hidden, int ffn, Activation activation, Prec
 
 ExpertFFN::~ExpertFFN() = default;
 
+std::pair<std::uint16_t*, std::uint16_t*> ExpertFFN::bf16_weight_copies(const ExecSpace& exec, std::size_t w1_size,
+                                                                        std::size_t w2_size) {
+  if (precision_ != Precision::bf16) return {nullptr, nullptr};
+  Impl& s = *impl_;
+  Impl::grow(exec, s.w1, static_cast<std::int64_t>(w1_size), "micromoe::ExpertFFN::w1_bf16");
+  Impl::grow(exec, s.w2, static_cast<std::int64_t>(w2_size), "micromoe::ExpertFFN::w2_bf16");
+  return {s.w1.data(), s.w2.data()};
+}
+
 bool ExpertFFN::grouped_fell_back() const { return impl_->gemm.fell_back(); }
 
 double ExpertFFN::forward_flops(const SlotRows& rows) const {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/kokkos_types.hpp"
@@ -47,6 +48,13 @@ class ExpertFFN {
   /// The weights changed (initialisation, optimizer step, migration): bf16 re-converts its
   /// weight copies before the next forward. No-op for fp32 / tf32.
   void weights_changed() { weights_stale_ = true; }
+  /// bf16: the weights' bf16 copies (sized for w1 / w2 of `w1_size` / `w2_size` values), for an
+  /// optimizer that writes them in its own pass over the weights; call weights_refreshed()
+  /// after. {nullptr, nullptr} for fp32 / tf32.
+  std::pair<std::uint16_t*, std::uint16_t*> bf16_weight_copies(const ExecSpace& exec, std::size_t w1_size,
+                                                               std::size_t w2_size);
+  /// The bf16 copies are current (written by the optimizer).
+  void weights_refreshed() { weights_stale_ = false; }
 
   /// Forward: xin [R, H] -> hpre [R, F1] (pre-activation, kept for backward), act [R, F]
   /// (fp32 / tf32; bf16 keeps its activation as a bf16 copy inside and leaves act alone),

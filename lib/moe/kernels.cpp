@@ -423,7 +423,7 @@ void add_copy_grads(const ExecSpace& exec, const Matrix& dback, const I64& copy_
 }
 
 void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
-                      const Flat& g, const Flat& s1, const Flat& s2) {
+                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16) {
   const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
   const float lr = cfg.lr;
   if (cfg.kind == OptimizerKind::sgd) {
@@ -432,7 +432,9 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
         "micromoe::moe::sgd", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
           const float v = mu * s1(i) + g(i);
           s1(i) = v;
-          w(i) -= lr * v;
+          const float wi = w(i) - lr * v;
+          w(i) = wi;
+          if (w_bf16 != nullptr) w_bf16[i] = bf16_from_float(wi);
         });
   } else {
     const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
@@ -443,7 +445,9 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
           const float v = b2 * s2(i) + (1.0f - b2) * gi * gi;
           s1(i) = m;
           s2(i) = v;
-          w(i) -= lr * (m / c1) / (compat::sqrt(v / c2) + eps);
+          const float wi = w(i) - lr * (m / c1) / (compat::sqrt(v / c2) + eps);
+          w(i) = wi;
+          if (w_bf16 != nullptr) w_bf16[i] = bf16_from_float(wi);
         });
   }
 }

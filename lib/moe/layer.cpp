@@ -549,9 +549,16 @@ void MoELayer::optimizer_step(const ExecSpace& exec) {
   const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(steps_)));
   const bool adam = o.kind == OptimizerKind::adam;
   detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_));
-  detail::optimizer_update(exec, o, c1, c2, flat(w1_), flat(dw1_), flat(w1_s1_), adam ? flat(w1_s2_) : flat(w1_s1_));
-  detail::optimizer_update(exec, o, c1, c2, flat(w2_), flat(dw2_), flat(w2_s1_), adam ? flat(w2_s2_) : flat(w2_s1_));
-  ffn_->weights_changed();
+  // bf16: the expert weights' bf16 copies are written in the same pass (not re-read later).
+  const auto copies = ffn_->bf16_weight_copies(exec, w1_.span(), w2_.span());
+  detail::optimizer_update(exec, o, c1, c2, flat(w1_), flat(dw1_), flat(w1_s1_), adam ? flat(w1_s2_) : flat(w1_s1_),
+                           copies.first);
+  detail::optimizer_update(exec, o, c1, c2, flat(w2_), flat(dw2_), flat(w2_s1_), adam ? flat(w2_s2_) : flat(w2_s1_),
+                           copies.second);
+  if (copies.first != nullptr)
+    ffn_->weights_refreshed();
+  else
+    ffn_->weights_changed();
   clock.lap(Phase::optimizer);
 }
 
