@@ -11,9 +11,12 @@
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "comm/communicator.hpp"
 #include "core/build_info.hpp"
+#include "core/device_select.hpp"
 #include "core/error.hpp"
 #include "emulate/emulate.hpp"
 #include "io/deck.hpp"
@@ -75,7 +78,20 @@ int main(int argc, char** argv) {
   // Unset, OpenMP's thread binding is implementation-defined and Kokkos warns on every rank;
   // say "false" (what unset means in practice). Set it (e.g. spread) to bind threads.
   setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  // One GPU per rank on multi-GPU nodes: the rank's index on its node picks it (unless the user
+  // or the launcher already chose; see core/device_select.hpp).
+  std::vector<std::string> args(argv, argv + argc);
+  const int gpus = micromoe::visible_gpus();
+  const int local = micromoe::node_local_rank(MPI_COMM_WORLD);
+  if (gpus > 1 && !micromoe::device_chosen_by_user(args))
+    args.push_back("--kokkos-device-id=" + std::to_string(micromoe::device_for_local_rank(local, gpus)));
+  std::vector<char*> kokkos_argv;
+  for (std::string& a : args) kokkos_argv.push_back(a.data());
+  kokkos_argv.push_back(nullptr);
+  int kokkos_argc = static_cast<int>(args.size());
+  Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_argv.data());
+  argc = kokkos_argc;
+  argv = kokkos_argv.data();
   const bool root = world_rank() == 0;
   const std::string command_line = join_arguments(argc, argv);
 

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "core/device_select.hpp"
+
+#include <cstdlib>
+
+#include "core/build_config.hpp"
+#include "core/error.hpp"
+#if MICROMOE_ENABLE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace micromoe {
+
+bool device_chosen_by_user(const std::vector<std::string>& args) {
+  for (const char* var : {"KOKKOS_DEVICE_ID", "KOKKOS_NUM_DEVICES"})
+    if (std::getenv(var) != nullptr) return true;
+  for (const std::string& a : args)
+    for (const char* flag : {"--kokkos-device-id", "--kokkos-num-devices", "--kokkos-ndevices",
+                             "--kokkos-map-device-id-by", "--device-id", "--num-devices"})
+      if (a.rfind(flag, 0) == 0) return true;
+  return false;
+}
+
+int device_for_local_rank(int local_rank, int visible_gpus) {
+  if (visible_gpus <= 0 || local_rank < 0) return -1;
+  return local_rank % visible_gpus;
+}
+
+int node_local_rank(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  MICROMOE_CHECK_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int rank = 0;
+  MPI_Comm_rank(node, &rank);
+  MPI_Comm_free(&node);
+  return rank;
+}
+
+int visible_gpus() {
+#if MICROMOE_ENABLE_CUDA
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+  return n;
+#else
+  return 0;
+#endif
+}
+
+}  // namespace micromoe

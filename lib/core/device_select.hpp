@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Which GPU a rank uses. Kokkos 3.4 takes device 0 unless told otherwise, so on a node with
+// several GPUs and one rank per GPU every rank would share the first one. The app therefore
+// gives each rank the GPU of its index among the ranks of its node (modulo the GPUs it sees),
+// unless the user already chose (Kokkos' own device arguments or environment), and unless the
+// launcher already narrowed the ranks' view to one GPU each (CUDA_VISIBLE_DEVICES).
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+namespace micromoe {
+
+/// True when the arguments or the environment already select a Kokkos device
+/// (--kokkos-device-id, --kokkos-num-devices, --kokkos-map-device-id-by, --device-id,
+/// --num-devices, KOKKOS_DEVICE_ID, KOKKOS_NUM_DEVICES).
+bool device_chosen_by_user(const std::vector<std::string>& args);
+
+/// local_rank mod visible_gpus, or -1 when there is no GPU (visible_gpus <= 0).
+int device_for_local_rank(int local_rank, int visible_gpus);
+
+/// This rank's index among the ranks of its node (MPI_COMM_TYPE_SHARED). Collective over `comm`.
+int node_local_rank(MPI_Comm comm);
+
+/// The GPUs this process sees (0 in builds without CUDA).
+int visible_gpus();
+
+}  // namespace micromoe
