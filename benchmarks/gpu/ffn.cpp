@@ -123,7 +123,8 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
     }
   // Row counts that are not multiples of 8 (what routing produces): bf16 forward (rows = M)
   // and weight gradient (rows = the inner dimension K).
-  for (const std::int64_t rows : {std::int64_t{1024}, std::int64_t{1023}, std::int64_t{1001}})
+  const std::int64_t even = std::min<std::int64_t>(1024, T);  // within the buffers above
+  for (const std::int64_t rows : {even, even - 1, even - 23})
     for (const bool wgrad : {false, true}) {
       const Stage st = wgrad ? Stage{"bf16 dW1+=x^T dh (TN)", true, false, 1.0f, H, F, rows}
                              : Stage{"bf16 h=xW1 (NN)", false, false, 0.0f, rows, F, H};
