@@ -4,6 +4,7 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>
+#include <utility>
 
 #include <string>
 
@@ -48,5 +49,10 @@ inline std::string kokkos_version_string() {
   // 3.x/4.x encode MMmmpp (30401); 5.x keeps the same scheme (50202).
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
+
+/// The host mirror type of a View (`HostMirror` before Kokkos 4, `host_mirror_type` after;
+/// Kokkos 5 dropped the old name): whatever create_mirror_view returns for it.
+template <class View>
+using host_mirror_t = decltype(Kokkos::create_mirror_view(std::declval<const View&>()));
 
 }  // namespace micromoe::compat

@@ -110,8 +110,8 @@ class PhaseClock {
 struct MoELayer::Impl {
   // Host copies of the gradients for the MPI all-reduces (GPU builds), kept between steps:
   // allocating gigabytes of host memory every step costs more than the reduction.
-  typename MoELayer::Matrix::HostMirror gate_host;
-  typename MoELayer::Slots::HostMirror w1_host, w2_host;
+  compat::host_mirror_t<MoELayer::Matrix> gate_host;
+  compat::host_mirror_t<MoELayer::Slots> w1_host, w2_host;
   // Saved by forward for backward.
   ConstMatrix x;
   std::int64_t T = 0;
