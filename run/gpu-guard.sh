@@ -51,5 +51,6 @@ done
 [[ -n $py ]] && "$py" "$ROOT/postprocess/micromoe_report.py" "$OUT/exchange.h5" --phases | tee "$OUT/exchange-phases.md"
 
 stage "verdict"
-python3 "$ROOT/benchmarks/gpu/check_guard.py" "$OUT/bench_gpu.csv" "$@" | tee "$OUT/verdict.md"
+shopt -s nullglob
+python3 "$ROOT/benchmarks/gpu/check_guard.py" "$OUT/bench_gpu.csv" "$@" --emulate "$OUT"/emulate-*.txt | tee "$OUT/verdict.md"
 stage "done"

@@ -3,10 +3,13 @@
 """The GPU regression guard's verdict: key figures of a bench_gpu CSV against the issue's targets and, with
 --baseline, against a recorded run (a figure more than --slack below its baseline is a regression).
 
-usage: check_guard.py BENCH.csv [--baseline BASELINE.csv] [--slack 0.10]
+usage: check_guard.py BENCH.csv [--baseline BASELINE.csv] [--slack 0.10] [--emulate RUN.txt ...]
+--emulate: the stdout of `micromoe emulate` runs; their gain capture (target >= 0.9) and microep /
+microep-adaptive throughput relative to balanced (target >= 0.95) join the table.
 Exit 0 when no figure regressed against the baseline (missed targets are reported, not failed: they are the
 documented state in docs/PERFORMANCE.md); 1 on a regression; 2 on bad input."""
 import csv
+import re
 import sys
 
 # (section, name prefix, what the ratio column means, target)
@@ -24,8 +27,31 @@ def read(path):
         return [dict(r, value=float(r["value"]), ratio=float(r["ratio"])) for r in csv.DictReader(f)]
 
 
+def emulate_rows(paths):
+    """(run, figure, value, target) from the summary lines `micromoe emulate` prints."""
+    rows = []
+    for path in paths:
+        with open(path, errors="replace") as f:
+            text = f.read()
+        name = path.rsplit("/", 1)[-1]
+        name = name[:-4] if name.endswith(".txt") else name
+        gain = re.search(r"gain captured ([0-9.]+)", text)
+        if gain:
+            rows.append((name, "ep/microep time ratio over imbalance ratio", float(gain.group(1)), 0.90))
+        for who in ("microep", "microep-adaptive"):
+            m = re.search(r"relative to balanced:.*?\b" + re.escape(who) + r" ([0-9.]+)", text)
+            if m:
+                rows.append((name, who + " throughput / balanced", float(m.group(1)), 0.95))
+    return rows
+
+
 def main(argv):
     args = list(argv)
+    emulate = []
+    if "--emulate" in args:
+        i = args.index("--emulate")
+        emulate = [a for a in args[i + 1:] if not a.startswith("--")]
+        del args[i:i + 1 + len(emulate)]
     baseline, slack = None, 0.10
     if "--baseline" in args:
         i = args.index("--baseline")
@@ -52,6 +78,9 @@ def main(argv):
     for r in fixed:
         print(f"| layer | {r['name']} | {r['value']:.3f} | ms | {r['ratio']:.3f} (of the step) | <= 0.05 | "
               f"{'yes' if r['ratio'] <= 0.05 else '**no**'} |")
+    for run, figure, value, target in emulate_rows(emulate):
+        print(f"| emulate | {run}: {figure} | {value:.3f} | ratio | {value:.3f} | {target:.2f} | "
+              f"{'yes' if value >= target else '**no**'} |")
     if baseline is None:
         return 0
     base = {(r["section"], r["name"]): r for r in baseline}
