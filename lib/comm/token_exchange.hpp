@@ -32,6 +32,8 @@ class TokenExchange {
   TokenExchange& operator=(const TokenExchange&) = delete;
 
   Backend backend() const { return backend_; }
+  /// The NCCL communicator of the nccl backend (over the same ranks), else nullptr.
+  const NcclCommunicator* nccl() const { return nccl_.get(); }
   const Communicator& communicator() const { return comm_; }
 
   /// Collective over the communicator. Rank q's rows [send_offsets[r], +send_counts[r]) of

@@ -12,6 +12,7 @@
 #include "moe/expert_ffn.hpp"
 #include "moe/kernels.hpp"
 #include "moe/moe_compat.hpp"
+#include "moe/nccl_gradient_sync.hpp"
 
 namespace micromoe::moe {
 
@@ -169,6 +170,10 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   const ExecSpace exec;
   allocate_parameters();
   ffn_ = std::make_unique<ExpertFFN>(S_, H_, F_, config.activation, config.precision, config.grouped_gemm);
+#if MICROMOE_ENABLE_NCCL
+  if (config.backend == comm::Backend::nccl)
+    nccl_sync_ = std::make_unique<detail::NcclGradientSync>(data_parallel_.get());
+#endif
   init_parameters(exec);
   build_replica_comms();
   compat::fence(exec, "micromoe::MoELayer::constructed");
@@ -485,6 +490,14 @@ void MoELayer::sync_gradients(const ExecSpace& exec) {
     clock.lap(Phase::gradient_sync);
     return;
   }
+#if MICROMOE_ENABLE_NCCL
+  if (nccl_sync_) {  // nccl backend: on the device, no host staging
+    nccl_sync_->run(exec, *exchange_->nccl(), me_, placement(), dwg_.data(), dwg_.span(), dw1_.data(),
+                    static_cast<std::size_t>(H_) * F1_, dw2_.data(), static_cast<std::size_t>(F_) * H_);
+    clock.lap(Phase::gradient_sync);
+    return;
+  }
+#endif
   // Host views of the gradients: the arrays themselves on host backends, one staged copy each
   // on GPUs (three copies per direction instead of one per slot and tensor).
   Impl& s = *impl_;

@@ -92,6 +92,9 @@ struct HostSlots {
 };
 
 class ExpertFFN;
+namespace detail {
+class NcclGradientSync;
+}
 
 class MoELayer {
  public:
@@ -198,6 +201,7 @@ class MoELayer {
   std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
   std::vector<int> slot_comm_;
 
+  std::unique_ptr<detail::NcclGradientSync> nccl_sync_;             // gradient sync of the nccl backend
   std::unique_ptr<ExpertFFN> ffn_;                                  // expert compute (precision, grouped GEMMs)
   std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and plan tables
   Kokkos::View<const int**, TokenLayout, MemSpace> given_choices_;  // set_next_choices, one forward

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "moe/nccl_gradient_sync.hpp"
+
+#if MICROMOE_ENABLE_NCCL
+#include "core/error.hpp"
+#include "core/gpu_error.hpp"
+
+namespace micromoe::moe::detail {
+
+namespace {
+using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+
+/// out[i] = parts[0][i] + parts[1][i] + ... in this order (every member uses the same order).
+void ordered_sum(const ExecSpace& exec, const Kokkos::View<std::uintptr_t*, MemSpace>& parts, int count, float* out,
+                 std::int64_t n) {
+  Kokkos::parallel_for(
+      "micromoe::moe::replica_sum", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
+        float acc = reinterpret_cast<const float*>(parts(0))[i];
+        for (int k = 1; k < count; ++k) acc += reinterpret_cast<const float*>(parts(k))[i];
+        out[i] = acc;
+      });
+}
+}  // namespace
+
+NcclGradientSync::NcclGradientSync(const comm::Communicator* data_parallel) {
+  if (data_parallel != nullptr && data_parallel->size() > 1)
+    data_parallel_ = std::make_unique<comm::NcclCommunicator>(*data_parallel);
+}
+
+void NcclGradientSync::replica_sum(const ExecSpace& exec, ncclComm_t comm, const std::vector<int>& members, int me,
+                                   float* data, std::size_t n) {
+  const std::size_t others = members.size() - 1;
+  if (scratch_.extent(0) < others * n)
+    scratch_ = Kokkos::View<float*, MemSpace>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "micromoe::NcclGradientSync::scratch"), others * n);
+  const cudaStream_t stream = exec.cuda_stream();
+  std::vector<std::uintptr_t> parts;
+  std::size_t next = 0;
+  MICROMOE_CHECK_NCCL(ncclGroupStart());
+  for (const int m : members) {
+    if (m == me) {
+      parts.push_back(reinterpret_cast<std::uintptr_t>(data));
+      continue;
+    }
+    float* slot = scratch_.data() + next * n;
+    ++next;
+    parts.push_back(reinterpret_cast<std::uintptr_t>(slot));
+    MICROMOE_CHECK_NCCL(ncclSend(data, n, ncclFloat, m, comm, stream));
+    MICROMOE_CHECK_NCCL(ncclRecv(slot, n, ncclFloat, m, comm, stream));
+  }
+  MICROMOE_CHECK_NCCL(ncclGroupEnd());
+  if (part_pointers_.extent(0) < parts.size())
+    part_pointers_ = Kokkos::View<std::uintptr_t*, MemSpace>("micromoe::NcclGradientSync::parts", parts.size());
+  // Pageable source: the copy returns once staged, so `parts` may go out of scope.
+  MICROMOE_CHECK_CUDA(cudaMemcpyAsync(part_pointers_.data(), parts.data(), parts.size() * sizeof(std::uintptr_t),
+                                      cudaMemcpyHostToDevice, stream));
+  // The sum overwrites this member's own part only after every send of it was enqueued before
+  // (same stream): NCCL reads `data` before the kernel writes it.
+  ordered_sum(exec, part_pointers_, static_cast<int>(parts.size()), data, static_cast<std::int64_t>(n));
+}
+
+void NcclGradientSync::run(const ExecSpace& exec, const comm::NcclCommunicator& group, int me,
+                           const schedule::Placement& placement, float* gate, std::size_t gate_n, float* w1,
+                           std::size_t slot1, float* w2, std::size_t slot2) {
+  const cudaStream_t stream = exec.cuda_stream();
+  MICROMOE_CHECK_NCCL(ncclAllReduce(gate, gate, gate_n, ncclFloat, ncclSum, group.get(), stream));
+  for (int j = 0; j < placement.slots_per_gpu; ++j) {
+    const int e = placement.expert(me, j);
+    if (e < 0 || placement.replica_count(e) < 2) continue;
+    // Every rank walks the slots in the same order and all replicas of an expert share its slot
+    // index (the placement rule), so the grouped calls of different replica sets never cross.
+    const std::vector<int>& members = placement.replicas(e);
+    replica_sum(exec, group.get(), members, me, w1 + static_cast<std::size_t>(j) * slot1, slot1);
+    replica_sum(exec, group.get(), members, me, w2 + static_cast<std::size_t>(j) * slot2, slot2);
+  }
+  if (data_parallel_) {
+    const std::size_t S = static_cast<std::size_t>(placement.slots_per_gpu);
+    MICROMOE_CHECK_NCCL(ncclAllReduce(gate, gate, gate_n, ncclFloat, ncclSum, data_parallel_->get(), stream));
+    MICROMOE_CHECK_NCCL(ncclAllReduce(w1, w1, S * slot1, ncclFloat, ncclSum, data_parallel_->get(), stream));
+    MICROMOE_CHECK_NCCL(ncclAllReduce(w2, w2, S * slot2, ncclFloat, ncclSum, data_parallel_->get(), stream));
+  }
+}
+
+}  // namespace micromoe::moe::detail
+#endif
