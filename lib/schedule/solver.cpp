@@ -5,10 +5,26 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace micromoe::schedule {
 
 namespace {
+
+/// A two-replica expert's load change, split evenly (the first replica takes the odd unit) and
+/// without branches; a replica that would go below zero passes its shortfall to the other.
+/// Applies the changes to xa, xb and returns them.
+inline std::pair<std::int64_t, std::int64_t> split_pair_change(std::int64_t& xa, std::int64_t& xb, std::int64_t delta) {
+  const std::int64_t half = delta / 2;  // rounds toward zero
+  std::int64_t ca = delta - half, cb = half;
+  const std::int64_t short_a = std::max<std::int64_t>(-(xa + ca), 0);  // > 0 only when shrinking below 0
+  const std::int64_t short_b = std::max<std::int64_t>(-(xb + cb), 0);
+  ca += short_a - short_b;
+  cb += short_b - short_a;
+  xa += ca;
+  xb += cb;
+  return {ca, cb};
+}
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {  // b > 0, a >= 0
   return a <= 0 ? 0 : (a + b - 1) / b;
@@ -362,15 +378,7 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
       if (n == 2) {
         // The common case, branch-free and independent of the GPU loads (so consecutive experts
         // do not wait on each other): split the change evenly, within what each replica holds.
-        const auto xa = static_cast<std::size_t>(rep_x[b]), xb = static_cast<std::size_t>(rep_x[b + 1]);
-        const std::int64_t half = delta / 2;  // rounds toward zero
-        std::int64_t ca = delta - half, cb = half;
-        const std::int64_t short_a = std::max<std::int64_t>(-(x[xa] + ca), 0);  // > 0 only when shrinking below 0
-        const std::int64_t short_b = std::max<std::int64_t>(-(x[xb] + cb), 0);
-        ca += short_a - short_b;
-        cb += short_b - short_a;
-        x[xa] += ca;
-        x[xb] += cb;
+        split_pair_change(x[rep_x[b]], x[rep_x[b + 1]], delta);
         continue;
       }
       // Any d: the same even split (q each, the remainder one by one), then any shortfall of a
@@ -692,15 +700,7 @@ void Solver::split_pair_changes() {
   for (int e = 0; e < E_; ++e) {
     const std::int64_t delta = loads[e] - prev[e];
     prev[e] = loads[e];
-    const auto xa = static_cast<std::size_t>(rep_x[2 * e]), xb = static_cast<std::size_t>(rep_x[2 * e + 1]);
-    const std::int64_t half = delta / 2;  // rounds toward zero
-    std::int64_t ca = delta - half, cb = half;
-    const std::int64_t short_a = std::max<std::int64_t>(-(x[xa] + ca), 0);  // > 0 only when shrinking below 0
-    const std::int64_t short_b = std::max<std::int64_t>(-(x[xb] + cb), 0);
-    ca += short_a - short_b;
-    cb += short_b - short_a;
-    x[xa] += ca;
-    x[xb] += cb;
+    const auto [ca, cb] = split_pair_change(x[rep_x[2 * e]], x[rep_x[2 * e + 1]], delta);
     gl[rep_gpu[2 * e]] += ca;  // scalar adds: the stores forward (a vector row sum of x would stall)
     gl[rep_gpu[2 * e + 1]] += cb;
   }
