@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "emulate/emulation_report.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <set>
 
 #include "core/error.hpp"
 #include "io/hdf5_handles.hpp"
+#include "io/report_writer.hpp"
 
 namespace micromoe::emulate {
 
@@ -106,19 +104,8 @@ void write_file(const std::string& path, const EmulationInfo& info, const std::v
 
 void write_emulation_report(const std::string& path, const EmulationInfo& info,
                             const std::vector<StrategyResult>& results, const Comparison& comparison) {
-  const std::string temporary = path + ".tmp";
-  const io::h5::QuietErrors quiet;
-  try {
-    write_file(temporary, info, results, comparison);  // every handle is closed when this returns
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    throw Error("report " + path + ": cannot rename " + temporary + " to it: " + reason);
-  }
+  io::write_file_atomically(path,
+                            [&](const std::string& temporary) { write_file(temporary, info, results, comparison); });
 }
 
 }  // namespace micromoe::emulate

@@ -123,15 +123,11 @@ void check_report_path(const std::string& path) {
   std::remove(temporary.c_str());
 }
 
-void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies) {
-  check_names(path, strategies);
+void write_file_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
   const std::string temporary = path + ".tmp";
   const h5::QuietErrors quiet;
   try {
-    write_file(temporary, info, strategies);  // every handle is closed when this returns
-  } catch (const Error& e) {
-    std::remove(temporary.c_str());
-    throw Error("report " + path + ": not written: " + e.what());
+    write(temporary);  // every handle is closed when this returns
   } catch (...) {
     std::remove(temporary.c_str());
     throw;
@@ -141,6 +137,17 @@ void write_report(const std::string& path, const RunInfo& info, const std::vecto
     std::remove(temporary.c_str());
     throw Error("report " + path + ": cannot rename " + temporary + " to it: " + reason);
   }
+}
+
+void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies) {
+  check_names(path, strategies);
+  write_file_atomically(path, [&](const std::string& temporary) {
+    try {
+      write_file(temporary, info, strategies);
+    } catch (const Error& e) {
+      throw Error("report " + path + ": not written: " + e.what());
+    }
+  });
 }
 
 }  // namespace micromoe::io

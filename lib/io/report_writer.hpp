@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ constexpr std::int64_t kReportFormatVersion = 1;
 /// is left untouched) and micromoe::Error is thrown. Strategy names must be unique, non-empty,
 /// without '/', and not "run"; every StrategyResults must have the shapes its dims say.
 void write_report(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies);
+
+/// Calls write(path + ".tmp") with HDF5's error stack quiet, then renames the file to `path`: a
+/// file exists whole or not at all. On any failure the temporary file is removed (an older file
+/// at `path` is left untouched) and the exception propagates (micromoe::Error for the rename).
+/// Shared by every HDF5 file the application writes.
+void write_file_atomically(const std::string& path, const std::function<void(const std::string&)>& write);
 
 /// Checks early (before hours of training) that a report can be created at `path`: creates and
 /// removes `path + ".tmp"`. Throws micromoe::InputError "[run] report: cannot create ...; fix: ..."
