@@ -54,6 +54,12 @@ struct Case {
   double tolerance = kTolerance;  ///< against the fp32 reference (bf16 / tf32: their rounding)
 };
 
+/// A GoogleTest parameter name from a strategy name ("microep-adaptive" -> "microep_adaptive").
+inline std::string test_name(std::string strategy) {
+  std::replace(strategy.begin(), strategy.end(), '-', '_');
+  return strategy;
+}
+
 inline int ranks() {
   int n = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &n);

@@ -82,11 +82,7 @@ TEST_P(Edge, FewTokensManyExperts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, Edge, ::testing::Values("ep", "eplb", "microep", "microep-adaptive"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 }  // namespace
 }  // namespace micromoe::moe::testing

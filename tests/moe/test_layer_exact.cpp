@@ -46,9 +46,8 @@ INSTANTIATE_TEST_SUITE_P(Strategies, Exact,
                          ::testing::Combine(::testing::Values("ep", "eplb", "microep", "microep-adaptive"),
                                             ::testing::Bool()),
                          [](const auto& info) {
-                           std::string n = std::get<0>(info.param) + (std::get<1>(info.param) ? "_skewed" : "_uniform");
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
+                           return test_name(std::get<0>(info.param) +
+                                            (std::get<1>(info.param) ? "_skewed" : "_uniform"));
                          });
 
 TEST(ExactVariants, SiluWithoutRenormalisation) {

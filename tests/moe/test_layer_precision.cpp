@@ -61,11 +61,7 @@ TEST_P(Variants, Tf32OnGpusIsWithinTf32Rounding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, Variants, ::testing::Values("ep", "microep", "microep-adaptive"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 TEST(Bf16Training, AdamStepsKeepTheBf16WeightCopiesCurrent) {
   // Three optimizer steps: every forward must use the weights of the last step (stale bf16
