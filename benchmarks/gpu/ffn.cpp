@@ -61,7 +61,7 @@ std::vector<moe::Precision> precisions() {
 void measure_ffn(const Options& o, const Floors& floors, Results& out) {
   for (const ModelShape& m : o.models)
     for (int t : o.tokens) {
-      const int F1 = m.activation == moe::Activation::swiglu ? 2 * m.ffn : m.ffn;
+      const int F1 = moe::w1_columns(m.activation, m.ffn);
       Buffers b(1, t, m.hidden, m.ffn, F1);
       const moe::SlotRows rows{{0}, {t}};
       for (moe::Precision p : precisions()) {

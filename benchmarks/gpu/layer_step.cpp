@@ -90,7 +90,7 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
       const StepTimes tiny = time_steps(layer, 8, cfg.hidden, o.quick ? 3 : 7);
 
       // The floor.
-      const int F1 = cfg.activation == moe::Activation::swiglu ? 2 * cfg.ffn : cfg.ffn;
+      const int F1 = moe::w1_columns(cfg.activation, cfg.ffn);
       const double copies = static_cast<double>(c.tokens) * cfg.top_k;
       const int per_expert = static_cast<int>(copies / cfg.experts);
       const double expert_flops = 3.0 * 2.0 * copies * (double(cfg.hidden) * F1 + double(cfg.ffn) * cfg.hidden);

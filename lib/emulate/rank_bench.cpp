@@ -45,7 +45,7 @@ FfnSetup ffn_setup(const io::RunConfig& resolved) {
 
 RankBench::RankBench(const FfnSetup& setup, int max_slots, std::int64_t max_rows)
     : setup_(setup), max_slots_(std::max(max_slots, 1)) {
-  const int H = setup.hidden, F = setup.ffn, F1 = setup.activation == moe::Activation::swiglu ? 2 * F : F;
+  const int H = setup.hidden, F = setup.ffn, F1 = moe::w1_columns(setup.activation, F);
   const std::int64_t R = std::max<std::int64_t>(max_rows, 1);
   const auto uninit = [](const char* label) {
     return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));

@@ -57,7 +57,7 @@ void write_layer_dump(const ExecSpace& exec, const MoELayer& layer, const std::s
   compat::fence(exec, "micromoe::write_layer_dump");
   const auto& cfg = layer.config();
   const int H = cfg.hidden, E = cfg.experts, F = cfg.ffn, k = cfg.top_k;
-  const int F1 = cfg.activation == Activation::swiglu ? 2 * F : F;
+  const int F1 = w1_columns(cfg.activation, F);
   const int rank = layer.rank();
   const MPI_Comm comm = layer.communicator().get();  // the layer's duplicate of the group
   const auto xs = gather_rows(host_rows(x), MPI_FLOAT, comm);

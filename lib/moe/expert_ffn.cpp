@@ -41,7 +41,7 @@ ExpertFFN::ExpertFFN(int slots, int hidden, int ffn, Activation activation, Prec
     : S_(slots),
       H_(hidden),
       F_(ffn),
-      F1_(activation == Activation::swiglu ? 2 * ffn : ffn),
+      F1_(w1_columns(activation, ffn)),
       activation_(activation),
       precision_(precision),
       grouped_(grouped),

@@ -68,8 +68,6 @@ class ExpertFFN {
   void backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
                 const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out);
 
-  /// Columns of W1 and of the pre-activation: 2F for swiglu, else F.
-  int ffn1() const { return F1_; }
   Precision precision() const { return precision_; }
   bool grouped() const { return grouped_; }
   /// True once a grouped call fell back to per-slot GEMMs (type combination not supported).

@@ -160,7 +160,7 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   E_ = config.experts;
   H_ = config.hidden;
   F_ = config.ffn;
-  F1_ = config.activation == Activation::swiglu ? 2 * F_ : F_;
+  F1_ = w1_columns(config.activation, F_);
   K_ = config.top_k;
   strategy_ = strategy::make_strategy(config.strategy, G_, E_);
   exchange_ = std::make_unique<comm::TokenExchange>(comm_, config.backend);
@@ -814,7 +814,7 @@ std::vector<int> MoELayer::last_kept_copies() const {
 std::size_t MoELayer::current_bytes() const {
   std::size_t b = bytes_of(wg_) + bytes_of(dwg_) + bytes_of(wg_s1_) + bytes_of(wg_s2_);
   for (const Slots* s : {&w1_, &w2_, &dw1_, &dw2_, &w1_s1_, &w2_s1_, &w1_s2_, &w2_s2_}) b += bytes_of(*s);
-  return b + (impl_ ? impl_->bytes() : 0);
+  return b + (impl_ ? impl_->bytes() : 0) + (ffn_ ? ffn_->scratch_bytes() : 0);  // bf16 copies included
 }
 
 void MoELayer::account() { peak_bytes_ = std::max(peak_bytes_, current_bytes()); }

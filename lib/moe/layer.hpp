@@ -144,7 +144,8 @@ class MoELayer {
   const PhaseTimers& timers() const { return timers_; }
   void reset_timers() { timers_.reset(); }
   /// Bytes the layer holds now / at most so far on this rank (parameters, gradients, optimizer
-  /// state, activations saved for backward, exchange buffers).
+  /// state, activations saved for backward, exchange buffers, and the bf16 copies of the bf16
+  /// expert path).
   std::size_t current_bytes() const;
   std::size_t peak_bytes() const { return peak_bytes_; }
   std::int64_t optimizer_steps() const { return steps_; }

@@ -15,6 +15,9 @@ namespace micromoe::moe {
 /// Expert FFN activation. swiglu: W1 has 2F columns [a | b], the FFN computes silu(a) * b.
 enum class Activation { gelu, silu, swiglu };
 
+/// Columns of an expert's W1 (and of its pre-activation): 2F for swiglu, else F.
+constexpr int w1_columns(Activation a, int ffn) { return a == Activation::swiglu ? 2 * ffn : ffn; }
+
 /// "gelu" | "silu" | "swiglu"; InputError otherwise.
 Activation parse_activation(std::string_view name);
 std::string to_string(Activation a);

@@ -21,12 +21,7 @@ double act_grad(Activation a, double x) {
 }  // namespace
 
 ReferenceMoE::ReferenceMoE(const LayerConfig& c)
-    : cfg_(c),
-      H_(c.hidden),
-      F_(c.ffn),
-      F1_(c.activation == Activation::swiglu ? 2 * c.ffn : c.ffn),
-      E_(c.experts),
-      K_(c.top_k) {
+    : cfg_(c), H_(c.hidden), F_(c.ffn), F1_(w1_columns(c.activation, c.ffn)), E_(c.experts), K_(c.top_k) {
   params.gate.assign(static_cast<std::size_t>(H_) * E_, 0.0f);
   params.w1.assign(static_cast<std::size_t>(E_) * H_ * F1_, 0.0f);
   params.w2.assign(static_cast<std::size_t>(E_) * F_ * H_, 0.0f);

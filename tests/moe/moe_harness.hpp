@@ -115,7 +115,7 @@ inline Data make_data(const Case& c, int G, int step = 0) {
   std::mt19937_64 rng(c.seed * 1000 + static_cast<std::uint64_t>(step));
   auto small = [&]() { return static_cast<float>(static_cast<int>(rng() % 17) - 8) / 16.0f; };  // exact
   auto real = [&]() { return (static_cast<float>(rng() >> 40) / 16777216.0f - 0.5f); };
-  const int H = c.hidden, E = c.experts, F1 = c.activation == Activation::swiglu ? 2 * c.ffn : c.ffn;
+  const int H = c.hidden, E = c.experts, F1 = w1_columns(c.activation, c.ffn);
   d.x.resize(static_cast<std::size_t>(d.total) * H);
   for (std::int64_t t = 0; t < d.total; ++t)
     for (int h = 0; h < H; ++h) d.x[t * H + h] = h == 0 ? 1.0f : small() * 0.5f;
@@ -180,7 +180,7 @@ inline std::vector<float> expert_block(const std::vector<float>& v, int e, std::
 inline void expect_tensors_match(const MoELayer& layer, Tensor which, const HostTensors& ref, double tol,
                                  const std::string& what) {
   const auto& cfg = layer.config();
-  const int H = cfg.hidden, F = cfg.ffn, F1 = cfg.activation == Activation::swiglu ? 2 * F : F;
+  const int H = cfg.hidden, F = cfg.ffn, F1 = w1_columns(cfg.activation, F);
   const std::size_t n1 = static_cast<std::size_t>(H) * F1, n2 = static_cast<std::size_t>(F) * H;
   EXPECT_LE(rel_error(layer.local_gate(which), ref.gate), tol) << what << ": gate";
   const HostSlots s = layer.local_slots(which);
