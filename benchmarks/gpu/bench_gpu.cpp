@@ -5,8 +5,9 @@
 //   stage    the six GEMMs of fwd + bwd alone, the bf16 conversion and the activation
 //   small    many experts with few tokens: per-expert GEMMs against one grouped launch
 //   permute  dispatch / combine row kernels, as a fraction of the copy bandwidth
+//   optimizer  the Adam / SGD pass over the parameters, as a fraction of the copy bandwidth
 //   layer    one MoE layer training step against its floor, its phases, its fixed cost
-// Usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,layer]
+// Usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,optimizer,layer]
 // Run as one process (mpiexec -n 1 or directly). docs/PERFORMANCE.md records its output.
 #include <mpi.h>
 
@@ -32,7 +33,7 @@ int run(int argc, char** argv) {
   using namespace micromoe::bench;
   Options o;
   std::string csv;
-  std::set<std::string> sections = {"floor", "ffn", "stage", "small", "permute", "layer"};
+  std::set<std::string> sections = {"floor", "ffn", "stage", "small", "permute", "optimizer", "layer"};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -44,8 +45,9 @@ int run(int argc, char** argv) {
     } else if (a.rfind("--kokkos", 0) == 0) {
       continue;
     } else {
-      std::cerr << "bench_gpu: unknown argument '" << a
-                << "'; usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,layer]\n";
+      std::cerr
+          << "bench_gpu: unknown argument '" << a
+          << "'; usage: bench_gpu [--quick] [--csv FILE] [--sections floor,ffn,stage,small,permute,optimizer,layer]\n";
       return 2;
     }
   }
@@ -68,6 +70,7 @@ int run(int argc, char** argv) {
   if (sections.count("ffn")) measure_ffn(o, floors, results);
   if (sections.count("small")) measure_small_experts(o, floors, results);
   if (sections.count("permute")) measure_permute(o, floors, results);
+  if (sections.count("optimizer")) measure_optimizer(o, floors, results);
   if (sections.count("layer")) measure_layer_step(o, floors, results);
   if (!csv.empty()) results.write_csv(csv);
   return 0;

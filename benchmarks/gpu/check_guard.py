@@ -1,13 +1,25 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """The GPU regression guard's verdict: key figures of a bench_gpu CSV against the issue's targets and, with
---baseline, against a recorded run (a figure more than --slack below its baseline is a regression).
+--baseline, against a recorded run.
 
 usage: check_guard.py BENCH.csv [--baseline BASELINE.csv] [--slack 0.10] [--emulate RUN.txt ...]
 --emulate: the stdout of `micromoe emulate` runs; their gain capture (target >= 0.9) and microep /
 microep-adaptive throughput relative to balanced (target >= 0.95) join the table.
-Exit 0 when no figure regressed against the baseline (missed targets are reported, not failed: they are the
-documented state in docs/PERFORMANCE.md); 1 on a regression; 2 on bad input."""
+
+Against the baseline (rows matched on section and name; s = --slack):
+- `floor` rows (copy bandwidth, cuBLAS rates: the machine, not our code) never regress; one more than s away
+  from its baseline prints a DRIFT line, so the reader knows the machine ran slower or faster.
+- `fixed cost` rows (ratio = fraction of the step, lower is better) regress when
+  ratio > baseline ratio * (1 + s) + 0.01.
+- other rows with a ratio (>= 0: the figure relative to its floor from the same run, higher is better; for
+  `step (...)` rows floor / step) are compared on the ratio, which cancels machine drift: a regression when
+  ratio < (1 - s) * baseline ratio.
+- TFLOP/s and GB/s rows without a ratio (in this run or in the baseline) are compared on the value: a
+  regression when value < (1 - s) * baseline value.
+- ms rows without a ratio (`step floor`, `phase`) are not compared.
+Exit 0 when no figure regressed against the baseline (missed targets and drift are reported, not failed: the
+targets' state is documented in docs/PERFORMANCE.md); 1 on a regression; 2 on bad input."""
 import csv
 import re
 import sys
@@ -18,8 +30,14 @@ TARGETS = [
     ("ffn", "fwd+bwd tf32", "of cuBLAS tf32", 0.70),
     ("ffn", "fwd+bwd bf16", "of cuBLAS bf16 (fp32 out)", 0.70),
     ("permute", "", "of copy bandwidth", 0.70),
+    ("optimizer", "", "of copy bandwidth", 0.70),
     ("layer", "step (", "floor / step", 0.80),
 ]
+RATES = ("TFLOP/s", "GB/s")
+
+
+def fmt(value, unit):
+    return f"{value:.1f}" if unit in RATES else f"{value:.3f}"
 
 
 def read(path):
@@ -53,18 +71,22 @@ def main(argv):
         emulate = [a for a in args[i + 1:] if not a.startswith("--")]
         del args[i:i + 1 + len(emulate)]
     baseline, slack = None, 0.10
-    if "--baseline" in args:
-        i = args.index("--baseline")
-        baseline = read(args[i + 1])
-        del args[i:i + 2]
-    if "--slack" in args:
-        i = args.index("--slack")
-        slack = float(args[i + 1])
-        del args[i:i + 2]
-    if len(args) != 1:
-        print(__doc__, file=sys.stderr)
+    try:
+        if "--baseline" in args:
+            i = args.index("--baseline")
+            baseline = read(args[i + 1])
+            del args[i:i + 2]
+        if "--slack" in args:
+            i = args.index("--slack")
+            slack = float(args[i + 1])
+            del args[i:i + 2]
+        if len(args) != 1:
+            print(__doc__, file=sys.stderr)
+            return 2
+        rows = read(args[0])
+    except (IndexError, OSError, KeyError, TypeError, ValueError) as e:
+        print(f"check_guard.py: bad input: {e!r}", file=sys.stderr)
         return 2
-    rows = read(args[0])
     print("| section | case | value | unit | ratio | target | met |")
     print("| --- | --- | ---: | --- | ---: | ---: | --- |")
     for r in rows:
@@ -84,13 +106,28 @@ def main(argv):
     if baseline is None:
         return 0
     base = {(r["section"], r["name"]): r for r in baseline}
-    regressions = []
+    drift, regressions = [], []
     for r in rows:
         b = base.get((r["section"], r["name"]))
-        if b is None or r["unit"] not in ("TFLOP/s", "GB/s") or b["value"] <= 0:
+        if b is None:
             continue
-        if r["value"] < (1.0 - slack) * b["value"]:
-            regressions.append(f"{r['section']} {r['name']}: {r['value']:.3f} {r['unit']} < baseline {b['value']:.3f}")
+        what = f"{r['section']} {r['name']}"
+        value = f"{fmt(r['value'], r['unit'])} {r['unit']}"
+        if r["section"] == "floor":
+            if b["value"] > 0 and not (1.0 - slack) * b["value"] <= r["value"] <= (1.0 + slack) * b["value"]:
+                drift.append(f"{what}: {value} vs baseline {fmt(b['value'], r['unit'])}")
+        elif r["name"].startswith("fixed cost"):
+            if r["ratio"] >= 0 and b["ratio"] >= 0 and r["ratio"] > b["ratio"] * (1.0 + slack) + 0.01:
+                regressions.append(f"{what}: ratio {r['ratio']:.3f} > baseline {b['ratio']:.3f} (value {value})")
+        elif r["ratio"] >= 0 and b["ratio"] > 0:
+            if r["ratio"] < (1.0 - slack) * b["ratio"]:
+                regressions.append(f"{what}: ratio {r['ratio']:.3f} < baseline {b['ratio']:.3f} (value {value})")
+        elif r["unit"] in RATES and b["value"] > 0:
+            if r["value"] < (1.0 - slack) * b["value"]:
+                regressions.append(f"{what}: value {value} < baseline {fmt(b['value'], r['unit'])}")
+    for line in drift:
+        print("DRIFT:", line)
+    print(f"{len(drift)} floor figure(s) drifted more than {slack:.0%} from the baseline (machine, not a regression)")
     for line in regressions:
         print("REGRESSION:", line)
     print(f"{len(regressions)} regression(s) against the baseline (slack {slack:.0%})")

@@ -39,14 +39,15 @@ struct Buffers {
 /// Median seconds of forward + backward (the backward reads the forward's out as its dout).
 /// The backward overwrites xin with dx, so every step starts from a copy of the same random
 /// input (otherwise values would drift towards zero or infinity over the repetitions); the
-/// copy's own median time is subtracted.
+/// copy's own median time is subtracted. The weight gradients are written, not accumulated:
+/// what the layer's backward does for an iteration's first micro-batch (MoELayer::step zeroes).
 double time_step(moe::ExpertFFN& ffn, Buffers& b, const moe::SlotRows& rows) {
   const ExecSpace exec;
   const double copy = median_seconds([&] { Kokkos::deep_copy(exec, b.xin, b.x0); });
   const double both = median_seconds([&] {
     Kokkos::deep_copy(exec, b.xin, b.x0);
     ffn.forward(exec, b.w1, b.w2, rows, b.xin, b.hpre, b.act, b.out);
-    ffn.backward(exec, b.w1, b.w2, b.dw1, b.dw2, rows, b.xin, b.hpre, b.act, b.out);
+    ffn.backward(exec, b.w1, b.w2, b.dw1, b.dw2, rows, b.xin, b.hpre, b.act, b.out, /*accumulate=*/false);
   });
   return both - copy;
 }

@@ -42,6 +42,8 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out);
 void measure_small_experts(const Options& o, const Floors& floors, Results& out);
 /// The permutation kernels of dispatch and combine against the copy bandwidth.
 void measure_permute(const Options& o, const Floors& floors, Results& out);
+/// The optimizer's pass over the parameters against the copy bandwidth.
+void measure_optimizer(const Options& o, const Floors& floors, Results& out);
 /// One MoE layer training step (balanced routing, this process alone) against its floor.
 void measure_layer_step(const Options& o, const Floors& floors, Results& out);
 

@@ -83,7 +83,8 @@ std::vector<double> RankBench::time_plan(const StrategyPlan& plan, std::vector<d
     compat::fence(exec, "micromoe::emulate::before_rank");
     Kokkos::Timer timer;
     ffn.forward(exec, w1, w2, rows, xin_, hpre_, act_, out_);
-    ffn.backward(exec, w1, w2, dw1, dw2, rows, xin_, hpre_, act_, out_);
+    // As the layer's backward of an iteration's first micro-batch: weight gradients written.
+    ffn.backward(exec, w1, w2, dw1, dw2, rows, xin_, hpre_, act_, out_, /*accumulate=*/false);
     compat::fence(exec, "micromoe::emulate::after_rank");
     return timed ? timer.seconds() : 0.0;
   };

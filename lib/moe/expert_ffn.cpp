@@ -157,7 +157,7 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
 
 void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
                          const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act,
-                         const Matrix& out) {
+                         const Matrix& out, bool accumulate) {
   Impl& s = *impl_;
   const std::int64_t R = rows.total();
   if (R == 0) return;
@@ -174,14 +174,14 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   const void* w2_data = bf16 ? static_cast<const void*>(s.w2.data()) : w2.data();
   const std::int64_t HF1 = static_cast<std::int64_t>(H_) * F1_, FH = static_cast<std::int64_t>(F_) * H_;
 
-  // Weight gradient of every slot: dW_j += A_j^T G_j (A_j: rows x m, G_j: rows x n).
+  // Weight gradient of every slot: dW_j (+)= A_j^T G_j (A_j: rows x m, G_j: rows x n).
   auto weight_grad = [&](const Operand& a, const Operand& g, const Slots& dw, std::int64_t m, std::int64_t n) {
     s.problems.clear();
     for (int j = 0; j < static_cast<int>(rows.rows.size()); ++j) {
       const std::int64_t first = rows.first[static_cast<std::size_t>(j)], r = rows.rows[static_cast<std::size_t>(j)];
       if (r > 0) s.problems.push_back({m, n, r, a.at(j, first), g.at(j, first), dw.data() + j * m * n});
     }
-    s.gemm.run(exec, {true, false, 1.0f, 1.0f, precision_}, s.problems, grouped_);
+    s.gemm.run(exec, {true, false, 1.0f, accumulate ? 1.0f : 0.0f, precision_}, s.problems, grouped_);
   };
   // Input gradient of every slot: D_j = G_j W_j^T (G_j: rows x k, W_j stored n x k).
   auto input_grad = [&](const Operand& g, const Operand& w, float* d, std::int64_t n, std::int64_t k) {

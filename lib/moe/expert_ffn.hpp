@@ -64,9 +64,12 @@ class ExpertFFN {
 
   /// Backward of the last forward (same rows and buffers): dout [R, H] is read from `out`;
   /// dw2 += act^T dout, dact -> act, dh -> hpre (bf16: into an internal bf16 copy; hpre is
-  /// left as it was), dw1 += xin^T dh, dxin -> xin.
+  /// left as it was), dw1 += xin^T dh, dxin -> xin. Without `accumulate`, the weight gradients
+  /// of the slots with rows are overwritten (dw = ...) and never read: for zeroed gradients it
+  /// is the same result without the read of dw1 and dw2.
   void backward(const ExecSpace& exec, const Slots& w1, const Slots& w2, const Slots& dw1, const Slots& dw2,
-                const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out);
+                const SlotRows& rows, const Matrix& xin, const Matrix& hpre, const Matrix& act, const Matrix& out,
+                bool accumulate = true);
 
   Precision precision() const { return precision_; }
   bool grouped() const { return grouped_; }

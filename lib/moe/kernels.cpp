@@ -422,36 +422,6 @@ void add_copy_grads(const ExecSpace& exec, const Matrix& dback, const I64& copy_
       });
 }
 
-void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
-                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16) {
-  const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
-  const float lr = cfg.lr;
-  if (cfg.kind == OptimizerKind::sgd) {
-    const float mu = cfg.momentum;
-    Kokkos::parallel_for(
-        "micromoe::moe::sgd", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
-          const float v = mu * s1(i) + g(i);
-          s1(i) = v;
-          const float wi = w(i) - lr * v;
-          w(i) = wi;
-          if (w_bf16 != nullptr) w_bf16[i] = bf16_from_float(wi);
-        });
-  } else {
-    const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
-    Kokkos::parallel_for(
-        "micromoe::moe::adam", Range(exec, 0, n), KOKKOS_LAMBDA(const std::int64_t i) {
-          const float gi = g(i);
-          const float m = b1 * s1(i) + (1.0f - b1) * gi;
-          const float v = b2 * s2(i) + (1.0f - b2) * gi * gi;
-          s1(i) = m;
-          s2(i) = v;
-          const float wi = w(i) - lr * (m / c1) / (compat::sqrt(v / c2) + eps);
-          w(i) = wi;
-          if (w_bf16 != nullptr) w_bf16[i] = bf16_from_float(wi);
-        });
-  }
-}
-
 void init_uniform(const ExecSpace& exec, const Flat& w, std::uint64_t seed, std::uint64_t stream, float scale) {
   const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
   Kokkos::parallel_for(

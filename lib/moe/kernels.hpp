@@ -78,11 +78,6 @@ void gate_backward(const ExecSpace& exec, const Matrix& probs, const IntMatrix& 
 /// dx[t] += sum over i of dback[copy_row[t*k+i]].
 void add_copy_grads(const ExecSpace& exec, const Matrix& dback, const I64& copy_row, int k, const Matrix& dx);
 
-/// One optimizer update of n parameters (c1, c2: Adam bias corrections 1 - beta^t).
-/// With `w_bf16`, the updated weights' bf16 copy is written in the same pass (the bf16 expert path).
-void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
-                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16 = nullptr);
-
 /// w[i] = scale * u(seed, stream, i) with u uniform in [-1, 1), the same bits on every backend.
 void init_uniform(const ExecSpace& exec, const Flat& w, std::uint64_t seed, std::uint64_t stream, float scale);
 

@@ -13,6 +13,7 @@
 #include "moe/kernels.hpp"
 #include "moe/moe_compat.hpp"
 #include "moe/nccl_gradient_sync.hpp"
+#include "moe/optimizer_update.hpp"
 
 namespace micromoe::moe {
 
@@ -466,7 +467,11 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   exchange_->all_to_all_v(exec, s.send, s.layout, s.recv);
   detail::block_copy(exec, s.recv, s.out, s.blocks, s.nblocks, false);
   // FFN backward: dW2 += A^T dO, dA -> act, dH -> hpre, dW1 += X^T dH, dX -> xin.
-  ffn_->backward(exec, w1_, w2_, dw1_, dw2_, s.slots, s.xin, s.hpre, s.act, s.out);
+  // Zeroed gradients are overwritten, not accumulated into: the weight-gradient GEMMs then
+  // never read them (each slot's dW is written once per backward).
+  const bool accumulate = !gradients_zero_;
+  gradients_zero_ = false;
+  ffn_->backward(exec, w1_, w2_, dw1_, dw2_, s.slots, s.xin, s.hpre, s.act, s.out, accumulate);
   // Dispatch^T: back to the sources.
   detail::block_copy(exec, s.xin, s.recv, s.blocks, s.nblocks, true);
   exchange_->all_to_all_v(exec, s.recv, s.reversed, s.back);
@@ -475,7 +480,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   Matrix dx(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::dx"), T, H_);
   kk::gemm(exec, "N", "T", 1.0f, dlogits, wg_, 0.0f, dx);
   detail::add_copy_grads(exec, s.back, copy_row, K_, dx);
-  kk::gemm(exec, "T", "N", 1.0f, s.x, dlogits, 1.0f, dwg_);
+  kk::gemm(exec, "T", "N", 1.0f, s.x, dlogits, accumulate ? 1.0f : 0.0f, dwg_);
   clock.lap(Phase::backward);
   s.have_forward = false;
   return dx;
@@ -554,41 +559,44 @@ void MoELayer::sync_gradients(const ExecSpace& exec) {
   clock.lap(Phase::gradient_sync);
 }
 
-void MoELayer::optimizer_step(const ExecSpace& exec) {
+void MoELayer::optimizer_step(const ExecSpace& exec) { update_parameters(exec, false); }
+
+void MoELayer::update_parameters(const ExecSpace& exec, bool zero_gradients) {
   PhaseClock clock(exec, timers_);
   ++steps_;
   const auto& o = config_.optimizer;
   const float c1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(steps_)));
   const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(steps_)));
   const bool adam = o.kind == OptimizerKind::adam;
-  detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_));
+  detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_),
+                           nullptr, zero_gradients);
   // bf16: the expert weights' bf16 copies are written in the same pass (not re-read later).
   const auto copies = ffn_->bf16_weight_copies(exec, w1_.span(), w2_.span());
   detail::optimizer_update(exec, o, c1, c2, flat(w1_), flat(dw1_), flat(w1_s1_), adam ? flat(w1_s2_) : flat(w1_s1_),
-                           copies.first);
+                           copies.first, zero_gradients);
   detail::optimizer_update(exec, o, c1, c2, flat(w2_), flat(dw2_), flat(w2_s1_), adam ? flat(w2_s2_) : flat(w2_s1_),
-                           copies.second);
+                           copies.second, zero_gradients);
   if (copies.first != nullptr)
     ffn_->weights_refreshed();
   else
     ffn_->weights_changed();
+  if (zero_gradients) gradients_zero_ = true;
   clock.lap(Phase::optimizer);
 }
 
 void MoELayer::zero_gradients(const ExecSpace& exec) {
-  // Flat fills (one 1-D pass each, the gradients are contiguous), timed with the optimizer:
-  // zeroing the gradients is part of every training step.
+  // Flat fills (one 1-D pass each, the gradients are contiguous), timed with the optimizer.
   PhaseClock clock(exec, timers_);
   Kokkos::deep_copy(exec, flat(dwg_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw1_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw2_), 0.0f);
+  gradients_zero_ = true;
   clock.lap(Phase::optimizer);
 }
 
 void MoELayer::step(const ExecSpace& exec) {
   sync_gradients(exec);
-  optimizer_step(exec);
-  zero_gradients(exec);
+  update_parameters(exec, true);
   const schedule::Placement before = placement();
   if (data_parallel_)  // every group re-places from the same (summed) loads: placements stay equal
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, iteration_loads_.data(), static_cast<int>(iteration_loads_.size()),
@@ -656,6 +664,7 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   exchange_->all_to_all_v(exec, send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
   // New tensors for the new slot count; empty slots stay zero.
   allocate_slots();  // S_ = to.slots_per_gpu; zeroed gradients and state
+  gradients_zero_ = true;
   std::vector<const Slots*> new_tensors{&w1_, &w2_, &w1_s1_, &w2_s1_};
   if (adam) {
     new_tensors.push_back(&w1_s2_);
@@ -732,6 +741,7 @@ void MoELayer::set_parameters(const ExecSpace& exec, const HostTensors& params) 
   ffn_->weights_changed();
   for (const Matrix* m : {&dwg_, &wg_s1_, &wg_s2_}) Kokkos::deep_copy(exec, *m, 0.0f);
   for (const Slots* s : {&dw1_, &dw2_, &w1_s1_, &w2_s1_, &w1_s2_, &w2_s2_}) Kokkos::deep_copy(exec, *s, 0.0f);
+  gradients_zero_ = true;
   steps_ = 0;
   compat::fence(exec, "micromoe::MoELayer::set_parameters");
 }

@@ -129,8 +129,9 @@ class MoELayer {
   /// One optimizer step on the (synchronised) gradients. Local.
   void optimizer_step(const ExecSpace& exec);
   void zero_gradients(const ExecSpace& exec);
-  /// End of a training iteration: sync_gradients, optimizer_step, zero_gradients, then the
-  /// strategy's re-placement; on a new placement, weights and optimizer state migrate. Collective.
+  /// End of a training iteration: sync_gradients, optimizer_step and zero_gradients (one pass
+  /// over the parameters), then the strategy's re-placement; on a new placement, weights and
+  /// optimizer state migrate. Collective.
   void step(const ExecSpace& exec);
 
   const LayerConfig& config() const { return config_; }
@@ -187,6 +188,10 @@ class MoELayer {
   LayerConfig config_;
   comm::Communicator comm_;
   std::unique_ptr<comm::Communicator> data_parallel_;  // same place in the other MicroEP groups
+  /// The optimizer's pass over every parameter array; with `zero_gradients` it also leaves the
+  /// gradients zeroed (step(): no separate pass over them).
+  void update_parameters(const ExecSpace& exec, bool zero_gradients);
+
   std::unique_ptr<comm::TokenExchange> exchange_;
   std::unique_ptr<strategy::Strategy> strategy_;
   int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1, S_ = 0;
@@ -196,6 +201,9 @@ class MoELayer {
   Slots w1_, w2_, dw1_, dw2_, w1_s1_, w2_s1_, w1_s2_, w2_s2_;
   std::int64_t steps_ = 0;
   std::int64_t migrations_ = 0;
+  // The gradients hold zeros (fresh, zeroed, or reset by the optimizer pass): the next backward
+  // then writes its weight gradients instead of adding to them, and never reads them.
+  bool gradients_zero_ = true;
 
   // One communicator per distinct replica set (size > 1); slot j of this rank uses
   // replica_comms_[slot_comm_[j]] or nothing (-1).

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "moe/optimizer_update.hpp"
+
+#include <cstdint>
+
+#include "core/kokkos_compat.hpp"
+#include "moe/bf16.hpp"
+
+namespace micromoe::moe::detail {
+
+namespace {
+
+using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+
+struct alignas(16) Quad {
+  float v[4];
+};
+struct alignas(8) Bf16Quad {
+  std::uint16_t v[4];
+};
+
+/// The arithmetic of one parameter, shared by the vector and the scalar tail so both give the
+/// serial reference's bits: SGD v = mu v + g, w -= lr v; Adam as in layer_config.hpp.
+struct Update {
+  bool adam;
+  float lr, mu, b1, b2, eps, c1, c2;
+  KOKKOS_INLINE_FUNCTION float operator()(float w, float g, float& s1, float& s2) const {
+    if (!adam) {
+      s1 = mu * s1 + g;
+      return w - lr * s1;
+    }
+    s1 = b1 * s1 + (1.0f - b1) * g;
+    s2 = b2 * s2 + (1.0f - b2) * g * g;
+    return w - lr * (s1 / c1) / (compat::sqrt(s2 / c2) + eps);
+  }
+};
+
+bool aligned(const void* p, std::uintptr_t to) { return reinterpret_cast<std::uintptr_t>(p) % to == 0; }
+
+}  // namespace
+
+void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
+                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16, bool zero_gradient) {
+  const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
+  if (n == 0) return;
+  const bool adam = cfg.kind == OptimizerKind::adam;
+  const Update u{adam, cfg.lr, cfg.momentum, cfg.beta1, cfg.beta2, cfg.eps, c1, c2};
+  float* pw = w.data();
+  float* pg = g.data();
+  float* p1 = s1.data();
+  float* p2 = adam ? s2.data() : s1.data();  // SGD: a dummy alias, never written
+  // Quads where every array allows 16-byte (bf16: 8-byte) accesses; the rest one by one.
+  const bool vec = aligned(pw, 16) && aligned(pg, 16) && aligned(p1, 16) && aligned(p2, 16) &&
+                   (w_bf16 == nullptr || aligned(w_bf16, 8));
+  const std::int64_t quads = vec ? n / 4 : 0;
+  const std::int64_t tail_begin = 4 * quads;
+  Kokkos::parallel_for(
+      "micromoe::moe::optimizer_update", Range(exec, 0, quads + (n - tail_begin)), KOKKOS_LAMBDA(const std::int64_t i) {
+        if (i < quads) {
+          const Quad gq = reinterpret_cast<const Quad*>(pg)[i];
+          Quad wq = reinterpret_cast<const Quad*>(pw)[i];
+          Quad m = reinterpret_cast<const Quad*>(p1)[i];
+          Quad v = adam ? reinterpret_cast<const Quad*>(p2)[i] : Quad{};
+          for (int c = 0; c < 4; ++c) wq.v[c] = u(wq.v[c], gq.v[c], m.v[c], v.v[c]);
+          reinterpret_cast<Quad*>(pw)[i] = wq;
+          reinterpret_cast<Quad*>(p1)[i] = m;
+          if (adam) reinterpret_cast<Quad*>(p2)[i] = v;
+          if (zero_gradient) reinterpret_cast<Quad*>(pg)[i] = Quad{};
+          if (w_bf16 != nullptr) {
+            Bf16Quad b;
+            for (int c = 0; c < 4; ++c) b.v[c] = bf16_from_float(wq.v[c]);
+            reinterpret_cast<Bf16Quad*>(w_bf16)[i] = b;
+          }
+          return;
+        }
+        const std::int64_t j = tail_begin + (i - quads);
+        float m = p1[j], v = adam ? p2[j] : 0.0f;
+        const float wj = u(pw[j], pg[j], m, v);
+        pw[j] = wj;
+        p1[j] = m;
+        if (adam) p2[j] = v;
+        if (zero_gradient) pg[j] = 0.0f;
+        if (w_bf16 != nullptr) w_bf16[j] = bf16_from_float(wj);
+      });
+}
+
+}  // namespace micromoe::moe::detail
