@@ -466,11 +466,20 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   // Combine^T: the forward dispatch layout; slot-major dO into `out`.
   exchange_->all_to_all_v(exec, s.send, s.layout, s.recv);
   detail::block_copy(exec, s.recv, s.out, s.blocks, s.nblocks, false);
-  // FFN backward: dW2 += A^T dO, dA -> act, dH -> hpre, dW1 += X^T dH, dX -> xin.
-  // Zeroed gradients are overwritten, not accumulated into: the weight-gradient GEMMs then
-  // never read them (each slot's dW is written once per backward).
-  const bool accumulate = !gradients_zero_;
-  gradients_zero_ = false;
+  // FFN backward: dW2 += A^T dO, dA -> act, dH -> hpre, dW1 += X^T dH, dX -> xin. The first
+  // backward after a reset writes the weight gradients instead (each slot's dW is written once
+  // per backward, without reading it); of stale gradients only the slots without rows and the
+  // gate's need zeros.
+  const bool accumulate = !gradients_fresh_;
+  if (gradients_stale_) {
+    Kokkos::deep_copy(exec, dwg_, 0.0f);
+    for (int j = 0; j < S_; ++j)
+      if (j >= static_cast<int>(s.slots.rows.size()) || s.slots.rows[static_cast<std::size_t>(j)] == 0) {
+        Kokkos::deep_copy(exec, flat_slot(dw1_, j), 0.0f);
+        Kokkos::deep_copy(exec, flat_slot(dw2_, j), 0.0f);
+      }
+  }
+  gradients_fresh_ = gradients_stale_ = false;
   ffn_->backward(exec, w1_, w2_, dw1_, dw2_, s.slots, s.xin, s.hpre, s.act, s.out, accumulate);
   // Dispatch^T: back to the sources.
   detail::block_copy(exec, s.xin, s.recv, s.blocks, s.nblocks, true);
@@ -480,7 +489,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   Matrix dx(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::dx"), T, H_);
   kk::gemm(exec, "N", "T", 1.0f, dlogits, wg_, 0.0f, dx);
   detail::add_copy_grads(exec, s.back, copy_row, K_, dx);
-  kk::gemm(exec, "T", "N", 1.0f, s.x, dlogits, accumulate ? 1.0f : 0.0f, dwg_);
+  kk::gemm(exec, "T", "N", 1.0f, s.x, dlogits, 1.0f, dwg_);
   clock.lap(Phase::backward);
   s.have_forward = false;
   return dx;
@@ -489,6 +498,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
 // ---- Gradients, optimizer, migration ----------------------------------------------------------
 
 void MoELayer::sync_gradients(const ExecSpace& exec) {
+  materialize_zero_gradients(exec);
   PhaseClock clock(exec, timers_);
   // One rank and no data-parallel copies: every gradient is already complete.
   if (G_ == 1 && !data_parallel_) {
@@ -559,28 +569,25 @@ void MoELayer::sync_gradients(const ExecSpace& exec) {
   clock.lap(Phase::gradient_sync);
 }
 
-void MoELayer::optimizer_step(const ExecSpace& exec) { update_parameters(exec, false); }
-
-void MoELayer::update_parameters(const ExecSpace& exec, bool zero_gradients) {
+void MoELayer::optimizer_step(const ExecSpace& exec) {
+  materialize_zero_gradients(exec);
   PhaseClock clock(exec, timers_);
   ++steps_;
   const auto& o = config_.optimizer;
   const float c1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(steps_)));
   const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(steps_)));
   const bool adam = o.kind == OptimizerKind::adam;
-  detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_),
-                           nullptr, zero_gradients);
+  detail::optimizer_update(exec, o, c1, c2, flat(wg_), flat(dwg_), flat(wg_s1_), adam ? flat(wg_s2_) : flat(wg_s1_));
   // bf16: the expert weights' bf16 copies are written in the same pass (not re-read later).
   const auto copies = ffn_->bf16_weight_copies(exec, w1_.span(), w2_.span());
   detail::optimizer_update(exec, o, c1, c2, flat(w1_), flat(dw1_), flat(w1_s1_), adam ? flat(w1_s2_) : flat(w1_s1_),
-                           copies.first, zero_gradients);
+                           copies.first);
   detail::optimizer_update(exec, o, c1, c2, flat(w2_), flat(dw2_), flat(w2_s1_), adam ? flat(w2_s2_) : flat(w2_s1_),
-                           copies.second, zero_gradients);
+                           copies.second);
   if (copies.first != nullptr)
     ffn_->weights_refreshed();
   else
     ffn_->weights_changed();
-  if (zero_gradients) gradients_zero_ = true;
   clock.lap(Phase::optimizer);
 }
 
@@ -590,13 +597,20 @@ void MoELayer::zero_gradients(const ExecSpace& exec) {
   Kokkos::deep_copy(exec, flat(dwg_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw1_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw2_), 0.0f);
-  gradients_zero_ = true;
+  gradients_fresh_ = true;
+  gradients_stale_ = false;
   clock.lap(Phase::optimizer);
+}
+
+void MoELayer::materialize_zero_gradients(const ExecSpace& exec) {
+  if (gradients_stale_) zero_gradients(exec);
 }
 
 void MoELayer::step(const ExecSpace& exec) {
   sync_gradients(exec);
-  update_parameters(exec, true);
+  optimizer_step(exec);
+  // zero_gradients without the pass: the gradients go stale and the next backward writes them.
+  gradients_fresh_ = gradients_stale_ = true;
   const schedule::Placement before = placement();
   if (data_parallel_)  // every group re-places from the same (summed) loads: placements stay equal
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, iteration_loads_.data(), static_cast<int>(iteration_loads_.size()),
@@ -663,8 +677,7 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   }
   exchange_->all_to_all_v(exec, send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
   // New tensors for the new slot count; empty slots stay zero.
-  allocate_slots();  // S_ = to.slots_per_gpu; zeroed gradients and state
-  gradients_zero_ = true;
+  allocate_slots();  // S_ = to.slots_per_gpu; zeroed expert gradients and state (the gate's stay stale)
   std::vector<const Slots*> new_tensors{&w1_, &w2_, &w1_s1_, &w2_s1_};
   if (adam) {
     new_tensors.push_back(&w1_s2_);
@@ -741,24 +754,30 @@ void MoELayer::set_parameters(const ExecSpace& exec, const HostTensors& params) 
   ffn_->weights_changed();
   for (const Matrix* m : {&dwg_, &wg_s1_, &wg_s2_}) Kokkos::deep_copy(exec, *m, 0.0f);
   for (const Slots* s : {&dw1_, &dw2_, &w1_s1_, &w2_s1_, &w1_s2_, &w2_s2_}) Kokkos::deep_copy(exec, *s, 0.0f);
-  gradients_zero_ = true;
+  gradients_fresh_ = true;
+  gradients_stale_ = false;
   steps_ = 0;
   compat::fence(exec, "micromoe::MoELayer::set_parameters");
 }
 
+// Stale gradients (after step()) read as the zeros they stand for, whatever their memory holds.
 HostSlots MoELayer::local_slots(Tensor which) const {
+  const bool zeros = which == Tensor::gradients && gradients_stale_;
   HostSlots out;
   for (int w : {1, 2}) {
     const Slots& s = slots_of(which, w);
     auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), s);
     (w == 1 ? out.w1 : out.w2).assign(h.data(), h.data() + h.span());
+    if (zeros) std::fill((w == 1 ? out.w1 : out.w2).begin(), (w == 1 ? out.w1 : out.w2).end(), 0.0f);
   }
   return out;
 }
 
 std::vector<float> MoELayer::local_gate(Tensor which) const {
   auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), gate_of(which));
-  return std::vector<float>(h.data(), h.data() + h.span());
+  std::vector<float> out(h.data(), h.data() + h.span());
+  if (which == Tensor::gradients && gradients_stale_) std::fill(out.begin(), out.end(), 0.0f);
+  return out;
 }
 
 HostTensors MoELayer::gather(const ExecSpace& exec, Tensor which, bool sum_replicas) const {

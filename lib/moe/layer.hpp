@@ -129,9 +129,9 @@ class MoELayer {
   /// One optimizer step on the (synchronised) gradients. Local.
   void optimizer_step(const ExecSpace& exec);
   void zero_gradients(const ExecSpace& exec);
-  /// End of a training iteration: sync_gradients, optimizer_step and zero_gradients (one pass
-  /// over the parameters), then the strategy's re-placement; on a new placement, weights and
-  /// optimizer state migrate. Collective.
+  /// End of a training iteration: sync_gradients, optimizer_step, zero_gradients (the reset is
+  /// free: the next backward overwrites instead of adding), then the strategy's re-placement;
+  /// on a new placement, weights and optimizer state migrate. Collective.
   void step(const ExecSpace& exec);
 
   const LayerConfig& config() const { return config_; }
@@ -188,9 +188,8 @@ class MoELayer {
   LayerConfig config_;
   comm::Communicator comm_;
   std::unique_ptr<comm::Communicator> data_parallel_;  // same place in the other MicroEP groups
-  /// The optimizer's pass over every parameter array; with `zero_gradients` it also leaves the
-  /// gradients zeroed (step(): no separate pass over them).
-  void update_parameters(const ExecSpace& exec, bool zero_gradients);
+  /// Stale gradients (see gradients_stale_) become real zeros.
+  void materialize_zero_gradients(const ExecSpace& exec);
 
   std::unique_ptr<comm::TokenExchange> exchange_;
   std::unique_ptr<strategy::Strategy> strategy_;
@@ -201,9 +200,13 @@ class MoELayer {
   Slots w1_, w2_, dw1_, dw2_, w1_s1_, w2_s1_, w1_s2_, w2_s2_;
   std::int64_t steps_ = 0;
   std::int64_t migrations_ = 0;
-  // The gradients hold zeros (fresh, zeroed, or reset by the optimizer pass): the next backward
-  // then writes its weight gradients instead of adding to them, and never reads them.
-  bool gradients_zero_ = true;
+  // Gradient reset without a pass over the gradients. After step() the gradients are stale:
+  // logically zero, but their memory still holds the last iteration's. The next backward then
+  // writes the weight gradients of the slots with rows instead of adding to them (never
+  // reading them) and zero-fills only the rest; anything else that reads gradients first makes
+  // the zeros real (materialize_zero_gradients). fresh: the next backward writes, not adds.
+  bool gradients_fresh_ = true;
+  bool gradients_stale_ = false;
 
   // One communicator per distinct replica set (size > 1); slot j of this rank uses
   // replica_comms_[slot_comm_[j]] or nothing (-1).

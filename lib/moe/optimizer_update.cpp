@@ -40,13 +40,13 @@ bool aligned(const void* p, std::uintptr_t to) { return reinterpret_cast<std::ui
 }  // namespace
 
 void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
-                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16, bool zero_gradient) {
+                      const Flat& g, const Flat& s1, const Flat& s2, std::uint16_t* w_bf16) {
   const std::int64_t n = static_cast<std::int64_t>(w.extent(0));
   if (n == 0) return;
   const bool adam = cfg.kind == OptimizerKind::adam;
   const Update u{adam, cfg.lr, cfg.momentum, cfg.beta1, cfg.beta2, cfg.eps, c1, c2};
   float* pw = w.data();
-  float* pg = g.data();
+  const float* pg = g.data();
   float* p1 = s1.data();
   float* p2 = adam ? s2.data() : s1.data();  // SGD: a dummy alias, never written
   // Quads where every array allows 16-byte (bf16: 8-byte) accesses; the rest one by one.
@@ -65,7 +65,6 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
           reinterpret_cast<Quad*>(pw)[i] = wq;
           reinterpret_cast<Quad*>(p1)[i] = m;
           if (adam) reinterpret_cast<Quad*>(p2)[i] = v;
-          if (zero_gradient) reinterpret_cast<Quad*>(pg)[i] = Quad{};
           if (w_bf16 != nullptr) {
             Bf16Quad b;
             for (int c = 0; c < 4; ++c) b.v[c] = bf16_from_float(wq.v[c]);
@@ -79,7 +78,6 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
         pw[j] = wj;
         p1[j] = m;
         if (adam) p2[j] = v;
-        if (zero_gradient) pg[j] = 0.0f;
         if (w_bf16 != nullptr) w_bf16[j] = bf16_from_float(wj);
       });
 }

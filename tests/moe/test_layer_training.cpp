@@ -185,6 +185,63 @@ TEST(Training, GradientsAccumulateOverMicroBatches) {
   }
 }
 
+TEST(Training, GradientResetAfterStepIsExact) {
+  // step() resets the gradients without touching them: they read as zeros, and the next
+  // backward overwrites the slots with tokens and zero-fills the rest. Iteration 1 gives every
+  // expert gradients; iteration 2 routes every token to experts 0 and 1 only, so the other
+  // experts' slots still hold iteration 1's values in memory and must come out zero.
+  Case c;
+  c.optimizer.kind = OptimizerKind::adam;
+  const int G = ranks(), r = rank(), H = c.hidden;
+  const LayerConfig cfg = config_of(c);
+  comm::Communicator world(MPI_COMM_WORLD);
+  MoELayer layer(cfg, world);
+  ReferenceMoE ref(cfg);
+  const Data d0 = make_data(c, G, 0);
+  layer.set_parameters(ExecSpace(), d0.params);
+  ref.params = d0.params;
+  const ExecSpace exec;
+  {
+    const auto x = to_device(slice(d0.x, d0.first[r], d0.count[r], H), d0.count[r], H);
+    const auto dy = to_device(slice(d0.dy, d0.first[r], d0.count[r], H), d0.count[r], H);
+    layer.forward(exec, x);
+    layer.backward(exec, dy);
+    ref.forward(d0.x, d0.total);
+    ref.backward(d0.dy);
+    const HostTensors g = layer.gather(exec, Tensor::gradients, true);
+    const std::size_t n1 = static_cast<std::size_t>(H) * c.ffn;
+    ASSERT_TRUE(std::any_of(g.w1.begin() + 2 * n1, g.w1.end(), [](float v) { return v != 0.0f; }))
+        << "iteration 1 must leave non-zero gradients of experts 2.. in memory";
+    layer.step(exec);
+    ref.step();
+  }
+  const HostTensors after_step = layer.gather(exec, Tensor::gradients, true);
+  for (const auto* v : {&after_step.gate, &after_step.w1, &after_step.w2})
+    EXPECT_TRUE(std::all_of(v->begin(), v->end(), [](float g) { return g == 0.0f; })) << "gradients after step()";
+
+  const Data d1 = make_data(c, G, 1);
+  std::vector<int> forced(static_cast<std::size_t>(d1.total) * c.top_k);
+  for (std::size_t i = 0; i < forced.size(); ++i) forced[i] = static_cast<int>(i % 2);  // experts 0 and 1
+  Kokkos::View<int**, TokenLayout, MemSpace> mine("test::choices", d1.count[r], c.top_k);
+  auto mine_h = Kokkos::create_mirror_view(mine);
+  for (std::int64_t t = 0; t < d1.count[r]; ++t)
+    for (int i = 0; i < c.top_k; ++i) mine_h(t, i) = forced[static_cast<std::size_t>((d1.first[r] + t) * c.top_k + i)];
+  Kokkos::deep_copy(mine, mine_h);
+  layer.set_next_choices(mine);
+  layer.forward(exec, to_device(slice(d1.x, d1.first[r], d1.count[r], H), d1.count[r], H));
+  layer.backward(exec, to_device(slice(d1.dy, d1.first[r], d1.count[r], H), d1.count[r], H));
+  ref.forward(d1.x, d1.total, nullptr, &forced);
+  ref.backward(d1.dy);
+  const HostTensors got = layer.gather(exec, Tensor::gradients, true), want = ref.gradients();
+  EXPECT_LE(rel_error(got.gate, want.gate), kTolerance);
+  EXPECT_LE(rel_error(got.w1, want.w1), kTolerance);
+  EXPECT_LE(rel_error(got.w2, want.w2), kTolerance);
+  const std::size_t n1 = static_cast<std::size_t>(H) * c.ffn;
+  for (int e = 2; e < c.experts; ++e)
+    EXPECT_TRUE(std::all_of(got.w1.begin() + e * n1, got.w1.begin() + (e + 1) * n1, [](float g) { return g == 0.0f; }))
+        << "expert " << e << " got no tokens: its gradient must be zero";
+}
+
 TEST(Timers, EveryPhaseIsTimedAndPeakMemoryReported) {
   Case c;
   c.strategy = "microep";
