@@ -22,6 +22,9 @@ using RowMember = RowTeams::member_type;
 struct alignas(16) Vec4 {
   float v[4];
 };
+struct alignas(8) Bf16x4 {  // four bf16 values: one 8-byte store
+  Bf16 v[4];
+};
 bool vectorizable(std::int64_t H, std::initializer_list<const void*> data) {
   if (H % 4 != 0) return false;
   for (const void* p : data)
@@ -233,11 +236,25 @@ void activation_forward_bf16(const ExecSpace& exec, Activation act, const Matrix
                              int ffn) {
   const std::int64_t F = ffn;
   if (rows == 0 || F == 0) return;
+  const bool gated = act == Activation::swiglu;
+  // Four columns per thread (16-byte loads, one 8-byte store) when the rows allow it.
+  const bool vec = vectorizable(F, {h.data(), a}) && h.extent(1) % 4 == 0;
   Kokkos::parallel_for(
       "micromoe::moe::activation_forward_bf16", RowTeams(exec, rows, Kokkos::AUTO),
       KOKKOS_LAMBDA(const RowMember& team) {
         const std::int64_t r = team.league_rank();
-        const bool gated = act == Activation::swiglu;
+        if (vec) {
+          const Vec4* hr = vec_row(h, r);
+          Bf16x4* ar = reinterpret_cast<Bf16x4*>(a + r * F);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F / 4), [&](const std::int64_t q) {
+            const Vec4 x = hr[q];
+            const Vec4 b = gated ? hr[F / 4 + q] : Vec4{};
+            Bf16x4 out;
+            for (int c = 0; c < 4; ++c) out.v[c] = bf16_from_float(activation_value(act, x.v[c], b.v[c]));
+            ar[q] = out;
+          });
+          return;
+        }
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
           a[r * F + f] = bf16_from_float(activation_value(act, h(r, f), gated ? h(r, F + f) : 0.0f));
         });
@@ -266,11 +283,32 @@ void activation_backward_bf16(const ExecSpace& exec, Activation act, const Matri
   const std::int64_t F = ffn;
   if (rows == 0 || F == 0) return;
   const std::int64_t F1 = static_cast<std::int64_t>(h.extent(1));
+  const bool gated = act == Activation::swiglu;
+  // Four columns per thread (16-byte loads, 8-byte stores) when the rows allow it.
+  const bool vec = vectorizable(F, {h.data(), da.data(), dh}) && F1 % 4 == 0 && da.extent(1) % 4 == 0;
   Kokkos::parallel_for(
       "micromoe::moe::activation_backward_bf16", RowTeams(exec, rows, Kokkos::AUTO),
       KOKKOS_LAMBDA(const RowMember& team) {
         const std::int64_t r = team.league_rank();
-        const bool gated = act == Activation::swiglu;
+        if (vec) {
+          const Vec4* hr = vec_row(h, r);
+          const Vec4* gr = vec_row(da, r);
+          Bf16x4* dr = reinterpret_cast<Bf16x4*>(dh + r * F1);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F / 4), [&](const std::int64_t q) {
+            const Vec4 x = hr[q], g = gr[q];
+            const Vec4 b = gated ? hr[F / 4 + q] : Vec4{};
+            Bf16x4 dx4, db4;
+            for (int c = 0; c < 4; ++c) {
+              float dx = 0.0f, db = 0.0f;
+              activation_grads(act, x.v[c], b.v[c], g.v[c], dx, db);
+              dx4.v[c] = bf16_from_float(dx);
+              db4.v[c] = bf16_from_float(db);
+            }
+            dr[q] = dx4;
+            if (gated) dr[F / 4 + q] = db4;
+          });
+          return;
+        }
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, F), [&](const std::int64_t f) {
           float dx = 0.0f, db = 0.0f;
           activation_grads(act, h(r, f), gated ? h(r, F + f) : 0.0f, da(r, f), dx, db);
