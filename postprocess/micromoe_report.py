@@ -166,6 +166,13 @@ def _read_strategy(path, name, group):
                 raise ReportError(f"{path}: /{name}/{dataset} has {array.shape[axis]} along {dim}, "
                                   f"other datasets of /{name} have {sizes[dim]}")
         data[dataset] = array
+    # Optional: routed copies per expert (E), written by micromoe run since it recorded them.
+    if "expert_copies" in group:
+        array = group["expert_copies"][()]
+        if array.ndim != 4 or array.shape[:3] != data["imbalance"].shape:
+            raise ReportError(f"{path}: /{name}/expert_copies has shape {array.shape}, the schema says "
+                              f"[I][L][M][E] with I, L, M of /{name}/imbalance {data['imbalance'].shape}")
+        data["expert_copies"] = array
     phase_names = list(PHASES)
     if "phase_names" in group["phase_times"].attrs:
         phase_names = _text(group["phase_times"].attrs["phase_names"])

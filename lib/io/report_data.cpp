@@ -9,13 +9,15 @@ namespace micromoe::io {
 
 const std::array<const char*, kPhaseCount>& phase_names() { return kPhaseNames; }
 
-void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, int ranks_) {
+void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, int ranks_, int experts_) {
   iterations = iterations_;
   layers = layers_;
   micro_batches = micro_batches_;
   ranks = ranks_;
+  experts = experts_;
   const std::size_t ilm = static_cast<std::size_t>(iterations) * layers * micro_batches;
   loads.assign(ilm * ranks, 0);
+  expert_copies.assign(ilm * static_cast<std::size_t>(std::max(experts, 0)), 0);
   bytes_sent.assign(ilm * ranks, 0);
   imbalance.assign(ilm, 0.0);
   tokens_dropped.assign(ilm, 0);
@@ -33,6 +35,7 @@ void StrategyResults::truncate(int completed) {
   };
   if (iterations > 0) {
     keep(loads);
+    keep(expert_copies);
     keep(bytes_sent);
     keep(imbalance);
     keep(tokens_dropped);
@@ -63,6 +66,7 @@ void StrategyResults::compute_imbalance() {
 }
 
 std::string StrategyResults::shape_problem() const {
+  if (experts < 0) return "experts must be >= 0 (got " + std::to_string(experts) + ")";
   if (iterations < 0 || layers < 1 || micro_batches < 1 || ranks < 1)
     return "dims must be iterations >= 0 and layers, micro_batches, ranks >= 1 (got " + std::to_string(iterations) +
            ", " + std::to_string(layers) + ", " + std::to_string(micro_batches) + ", " + std::to_string(ranks) + ")";
@@ -71,6 +75,7 @@ std::string StrategyResults::shape_problem() const {
   const std::size_t i = static_cast<std::size_t>(iterations);
   const std::pair<const char*, std::pair<std::size_t, std::size_t>> checks[] = {
       {"loads", {loads.size(), ilm * r}},
+      {"expert_copies", {expert_copies.size(), ilm * static_cast<std::size_t>(experts)}},
       {"bytes_sent", {bytes_sent.size(), ilm * r}},
       {"imbalance", {imbalance.size(), ilm}},
       {"tokens_dropped", {tokens_dropped.size(), ilm}},

@@ -34,8 +34,10 @@ struct StrategyResults {
   int layers = 0;
   int micro_batches = 0;
   int ranks = 0;
+  int experts = 0;  ///< 0: no per-expert counts recorded
 
   std::vector<std::int64_t> loads;           ///< tokens (routed copies) computed by each rank
+  std::vector<std::int64_t> expert_copies;   ///< routed copies of each expert, all ranks (before drops)
   std::vector<double> imbalance;             ///< max / mean of loads over ranks (1 = balanced)
   std::vector<double> phase_times;           ///< seconds per phase per rank, summed over the iteration
   std::vector<std::int64_t> bytes_sent;      ///< bytes each rank sent in dispatch + combine
@@ -47,7 +49,11 @@ struct StrategyResults {
   std::int64_t peak_memory_bytes = 0;        ///< max over ranks
 
   /// Sets the dims and sizes every array to them, zero-filled.
-  void resize(int iterations, int layers, int micro_batches, int ranks);
+  void resize(int iterations, int layers, int micro_batches, int ranks, int experts = 0);
+  /// Flat index into expert_copies.
+  std::size_t expert_index(int iteration, int layer, int micro_batch, int expert) const {
+    return index(iteration, layer, micro_batch) * static_cast<std::size_t>(experts) + static_cast<std::size_t>(expert);
+  }
   /// Flat index into loads / bytes_sent.
   std::size_t index(int iteration, int layer, int micro_batch, int rank) const {
     return index(iteration, layer, micro_batch) * static_cast<std::size_t>(ranks) + static_cast<std::size_t>(rank);

@@ -28,6 +28,10 @@ void write_strategy(hid_t file, const StrategyResults& r, const RunInfo& info, c
   };
   h5::write_dataset(g, "loads", Dims{I, L, M, R}, r.loads);
   unit("loads", "tokens");
+  if (r.experts > 0) {  // micromoe run always records them; a trace can be cut from them
+    h5::write_dataset(g, "expert_copies", Dims{I, L, M, static_cast<hsize_t>(r.experts)}, r.expert_copies);
+    unit("expert_copies", "tokens");
+  }
   h5::write_dataset(g, "imbalance", Dims{I, L, M}, r.imbalance);
   unit("imbalance", "1");
   h5::write_dataset(g, "phase_times", Dims{I, kPhaseCount, R}, r.phase_times);

@@ -392,8 +392,10 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   s.all_counts = schedule::CountMatrix(G_, E_);
   MICROMOE_CHECK_MPI(
       MPI_Allgather(s.counts_host.data(), E_, MPI_INT64_T, s.all_counts.data.data(), E_, MPI_INT64_T, comm_.get()));
+  stats_.expert_copies.assign(static_cast<std::size_t>(E_), 0);
   for (int g = 0; g < G_; ++g)
-    for (int e = 0; e < E_; ++e) iteration_loads_[static_cast<std::size_t>(e)] += s.all_counts(g, e);
+    for (int e = 0; e < E_; ++e) stats_.expert_copies[static_cast<std::size_t>(e)] += s.all_counts(g, e);
+  for (int e = 0; e < E_; ++e) iteration_loads_[static_cast<std::size_t>(e)] += stats_.expert_copies[e];
   clock.lap(Phase::count_exchange);
 
   // Routing and the exchange plan.

@@ -66,11 +66,12 @@ struct MicroBatchStats {
   std::vector<std::int64_t> gpu_load;  ///< token copies computed by each rank of the group
   std::int64_t total_copies = 0;       ///< copies computed in the group (after drops)
   std::int64_t max_load = 0;
-  double imbalance = 1.0;           ///< max load / mean load
-  std::int64_t lower_bound = 0;     ///< scheduler's proven optimum (microep*), else 0
-  std::int64_t tokens_dropped = 0;  ///< copies dropped in the group (ep-capacity)
-  std::int64_t bytes_sent = 0;      ///< rank-local: dispatch + combine bytes to other ranks (forward)
-  std::int64_t rows_received = 0;   ///< rank-local: copies this rank computed
+  double imbalance = 1.0;                   ///< max load / mean load
+  std::int64_t lower_bound = 0;             ///< scheduler's proven optimum (microep*), else 0
+  std::int64_t tokens_dropped = 0;          ///< copies dropped in the group (ep-capacity)
+  std::int64_t bytes_sent = 0;              ///< rank-local: dispatch + combine bytes to other ranks (forward)
+  std::int64_t rows_received = 0;           ///< rank-local: copies this rank computed
+  std::vector<std::int64_t> expert_copies;  ///< routed copies of each expert in the group (before drops)
 };
 
 /// Which tensors to read or write.

@@ -90,7 +90,8 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   StrategyRun run;
   auto& res = run.results;
   res.name = io::to_string(strategy);
-  res.resize(me == 0 ? I : 0, L, M, R);
+  const int E = c.model.experts;
+  res.resize(me == 0 ? I : 0, L, M, R, E);
 
   RowMatrix<float> x("micromoe::Trainer::x", T, H), target("micromoe::Trainer::target", T, H);
   RowMatrix<float> dh("micromoe::Trainer::dh", T, H);
@@ -100,11 +101,12 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
 
   // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, then per
   // (layer, micro-batch) bytes sent, schedule time, this rank's load and its group's drops
-  // (counted once, by the group's first rank).
+  // and per-expert copies (both counted once, by the group's first rank).
   const int P = static_cast<int>(io::kPhaseCount);
   const int LM = L * M;
-  const int record = 1 + P + 4 * LM;
+  const int record = 1 + P + 4 * LM + LM * E;
   const auto field = [&](int which, int l, int mb) { return 1 + P + which * LM + l * M + mb; };
+  const auto expert_field = [&](int l, int mb, int e) { return 1 + P + 4 * LM + (l * M + mb) * E + e; };
   enum { kBytes, kScheduleUs, kLoad, kDropped };
   std::vector<double> local(static_cast<std::size_t>(record)),
       gathered(me == 0 ? static_cast<std::size_t>(record) * R : 0);
@@ -149,6 +151,9 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
             1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
         local[field(kLoad, l, mb)] = static_cast<double>(s.gpu_load[static_cast<std::size_t>(group_.rank())]);
         local[field(kDropped, l, mb)] = group_.rank() == 0 ? static_cast<double>(s.tokens_dropped) : 0.0;
+        for (int e = 0; e < E; ++e)
+          local[expert_field(l, mb, e)] =
+              group_.rank() == 0 ? static_cast<double>(s.expert_copies[static_cast<std::size_t>(e)]) : 0.0;
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
       stack.backward(exec, dh);
@@ -182,6 +187,8 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
             res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kBytes, l, mb)]);
             res.loads[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kLoad, l, mb)]);
             res.tokens_dropped[res.index(it, l, mb)] += static_cast<std::int64_t>(g[field(kDropped, l, mb)]);
+            for (int e = 0; e < E; ++e)
+              res.expert_copies[res.expert_index(it, l, mb, e)] += static_cast<std::int64_t>(g[expert_field(l, mb, e)]);
             auto& sched = res.schedule_us[res.index(it, l, mb)];
             sched = std::max(sched, g[field(kScheduleUs, l, mb)]);
           }

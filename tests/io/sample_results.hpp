@@ -12,10 +12,10 @@ namespace micromoe::io::testing {
 
 /// A strategy's results: loads skewed by `skew` (1 = balanced), step time growing with it.
 inline StrategyResults sample_results(const std::string& name, double skew, int iterations = 5, int layers = 2,
-                                      int micro_batches = 3, int ranks = 4) {
+                                      int micro_batches = 3, int ranks = 4, int experts = 6) {
   StrategyResults r;
   r.name = name;
-  r.resize(iterations, layers, micro_batches, ranks);
+  r.resize(iterations, layers, micro_batches, ranks, experts);
   for (int i = 0; i < iterations; ++i) {
     for (int l = 0; l < layers; ++l)
       for (int m = 0; m < micro_batches; ++m) {
@@ -24,6 +24,7 @@ inline StrategyResults sample_results(const std::string& name, double skew, int 
           r.loads[r.index(i, l, m, g)] = static_cast<std::int64_t>(100 * w) + g;
           r.bytes_sent[r.index(i, l, m, g)] = 4096 * (g + 1) + i;
         }
+        for (int e = 0; e < experts; ++e) r.expert_copies[r.expert_index(i, l, m, e)] = 10 * e + i + l + m;
         r.tokens_dropped[r.index(i, l, m)] = name == "ep-capacity" ? 7 * (m + 1) : 0;
         r.schedule_us[r.index(i, l, m)] = name.rfind("microep", 0) == 0 ? 20.0 + i + 3 * m : 1.0;
       }

@@ -55,6 +55,8 @@ TEST(ReportWriter, WritesTheSchema) {
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3}));
     EXPECT_EQ(h5::read_dataset<double>(g.id(), "phase_times", &dims), r.phase_times);
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, kPhaseCount, 4}));
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "expert_copies", &dims), r.expert_copies);
+    EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 6}));
     EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "bytes_sent", &dims), r.bytes_sent);
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 4}));
     EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "tokens_dropped", &dims), r.tokens_dropped);
