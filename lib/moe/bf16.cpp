@@ -1,31 +1,28 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "moe/bf16.hpp"
 
+#include "moe/vector_access.hpp"
+
 namespace micromoe::moe::detail {
 
 namespace {
 using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
-struct alignas(16) Quad {  // four floats, loaded as one 16-byte access
-  float v[4];
-};
 }  // namespace
 
 void to_bf16(const ExecSpace& exec, const float* src, Bf16* dst, std::int64_t n) {
-  // Four values per thread: one 16-byte load, one 8-byte store (the first value in the lowest
-  // bits, as memory order on little-endian machines has it) when both are aligned; the rest,
-  // or unaligned data, one by one.
+  // Four values per thread: one 16-byte load, one 8-byte store when both are aligned; the
+  // rest, or unaligned data, one by one.
   std::int64_t done = 0;
-  if (reinterpret_cast<std::uintptr_t>(src) % 16 == 0 && reinterpret_cast<std::uintptr_t>(dst) % 8 == 0) {
-    const auto* in = reinterpret_cast<const Quad*>(src);
-    auto* out = reinterpret_cast<std::uint64_t*>(dst);
+  if (aligned_to(src, alignof(Vec4)) && aligned_to(dst, alignof(Bf16x4))) {
+    const auto* in = reinterpret_cast<const Vec4*>(src);
+    auto* out = reinterpret_cast<Bf16x4*>(dst);
     const std::int64_t quads = n / 4;
     Kokkos::parallel_for(
         "micromoe::moe::to_bf16_quads", Range(exec, 0, quads), KOKKOS_LAMBDA(const std::int64_t i) {
-          const Quad q = in[i];
-          out[i] = static_cast<std::uint64_t>(bf16_from_float(q.v[0])) |
-                   (static_cast<std::uint64_t>(bf16_from_float(q.v[1])) << 16) |
-                   (static_cast<std::uint64_t>(bf16_from_float(q.v[2])) << 32) |
-                   (static_cast<std::uint64_t>(bf16_from_float(q.v[3])) << 48);
+          const Vec4 q = in[i];
+          Bf16x4 b;
+          for (int c = 0; c < 4; ++c) b.v[c] = bf16_from_float(q.v[c]);
+          out[i] = b;
         });
     done = quads * 4;
   }

@@ -2,6 +2,7 @@
 #include "moe/kernels.hpp"
 
 #include "moe/bf16.hpp"
+#include "moe/vector_access.hpp"
 
 #include <cstdint>
 #include <initializer_list>
@@ -19,16 +20,10 @@ using RowMember = RowTeams::member_type;
 
 // Rows move as 16-byte vectors when the width allows (H % 4 == 0, aligned data): one 128-bit
 // load and store per thread step instead of four 32-bit ones, which copy bandwidth needs.
-struct alignas(16) Vec4 {
-  float v[4];
-};
-struct alignas(8) Bf16x4 {  // four bf16 values: one 8-byte store
-  Bf16 v[4];
-};
 bool vectorizable(std::int64_t H, std::initializer_list<const void*> data) {
   if (H % 4 != 0) return false;
   for (const void* p : data)
-    if (reinterpret_cast<std::uintptr_t>(p) % alignof(Vec4) != 0) return false;
+    if (!aligned_to(p, alignof(Vec4))) return false;
   return true;
 }
 template <class M>

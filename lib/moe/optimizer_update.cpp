@@ -5,19 +5,13 @@
 
 #include "core/kokkos_compat.hpp"
 #include "moe/bf16.hpp"
+#include "moe/vector_access.hpp"
 
 namespace micromoe::moe::detail {
 
 namespace {
 
 using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
-
-struct alignas(16) Quad {
-  float v[4];
-};
-struct alignas(8) Bf16Quad {
-  std::uint16_t v[4];
-};
 
 /// The arithmetic of one parameter, shared by the vector and the scalar tail so both give the
 /// serial reference's bits: SGD v = mu v + g, w -= lr v; Adam as in layer_config.hpp.
@@ -35,8 +29,6 @@ struct Update {
   }
 };
 
-bool aligned(const void* p, std::uintptr_t to) { return reinterpret_cast<std::uintptr_t>(p) % to == 0; }
-
 }  // namespace
 
 void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c1, float c2, const Flat& w,
@@ -49,26 +41,26 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
   const float* pg = g.data();
   float* p1 = s1.data();
   float* p2 = adam ? s2.data() : s1.data();  // SGD: a dummy alias, never written
-  // Quads where every array allows 16-byte (bf16: 8-byte) accesses; the rest one by one.
-  const bool vec = aligned(pw, 16) && aligned(pg, 16) && aligned(p1, 16) && aligned(p2, 16) &&
-                   (w_bf16 == nullptr || aligned(w_bf16, 8));
+  // Vec4s where every array allows 16-byte (bf16: 8-byte) accesses; the rest one by one.
+  const bool vec = aligned_to(pw, 16) && aligned_to(pg, 16) && aligned_to(p1, 16) && aligned_to(p2, 16) &&
+                   (w_bf16 == nullptr || aligned_to(w_bf16, 8));
   const std::int64_t quads = vec ? n / 4 : 0;
   const std::int64_t tail_begin = 4 * quads;
   Kokkos::parallel_for(
       "micromoe::moe::optimizer_update", Range(exec, 0, quads + (n - tail_begin)), KOKKOS_LAMBDA(const std::int64_t i) {
         if (i < quads) {
-          const Quad gq = reinterpret_cast<const Quad*>(pg)[i];
-          Quad wq = reinterpret_cast<const Quad*>(pw)[i];
-          Quad m = reinterpret_cast<const Quad*>(p1)[i];
-          Quad v = adam ? reinterpret_cast<const Quad*>(p2)[i] : Quad{};
+          const Vec4 gq = reinterpret_cast<const Vec4*>(pg)[i];
+          Vec4 wq = reinterpret_cast<const Vec4*>(pw)[i];
+          Vec4 m = reinterpret_cast<const Vec4*>(p1)[i];
+          Vec4 v = adam ? reinterpret_cast<const Vec4*>(p2)[i] : Vec4{};
           for (int c = 0; c < 4; ++c) wq.v[c] = u(wq.v[c], gq.v[c], m.v[c], v.v[c]);
-          reinterpret_cast<Quad*>(pw)[i] = wq;
-          reinterpret_cast<Quad*>(p1)[i] = m;
-          if (adam) reinterpret_cast<Quad*>(p2)[i] = v;
+          reinterpret_cast<Vec4*>(pw)[i] = wq;
+          reinterpret_cast<Vec4*>(p1)[i] = m;
+          if (adam) reinterpret_cast<Vec4*>(p2)[i] = v;
           if (w_bf16 != nullptr) {
-            Bf16Quad b;
+            Bf16x4 b;
             for (int c = 0; c < 4; ++c) b.v[c] = bf16_from_float(wq.v[c]);
-            reinterpret_cast<Bf16Quad*>(w_bf16)[i] = b;
+            reinterpret_cast<Bf16x4*>(w_bf16)[i] = b;
           }
           return;
         }
