@@ -472,8 +472,8 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   // backward after a reset writes the weight gradients instead (each slot's dW is written once
   // per backward, without reading it); of stale gradients only the slots without rows and the
   // gate's need zeros.
-  const bool accumulate = !gradients_fresh_;
-  if (gradients_stale_) {
+  const bool accumulate = gradients_ == Gradients::accumulating;
+  if (gradients_ == Gradients::stale) {
     Kokkos::deep_copy(exec, dwg_, 0.0f);
     for (int j = 0; j < S_; ++j)
       if (j >= static_cast<int>(s.slots.rows.size()) || s.slots.rows[static_cast<std::size_t>(j)] == 0) {
@@ -481,7 +481,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
         Kokkos::deep_copy(exec, flat_slot(dw2_, j), 0.0f);
       }
   }
-  gradients_fresh_ = gradients_stale_ = false;
+  gradients_ = Gradients::accumulating;
   ffn_->backward(exec, w1_, w2_, dw1_, dw2_, s.slots, s.xin, s.hpre, s.act, s.out, accumulate);
   // Dispatch^T: back to the sources.
   detail::block_copy(exec, s.xin, s.recv, s.blocks, s.nblocks, true);
@@ -599,20 +599,19 @@ void MoELayer::zero_gradients(const ExecSpace& exec) {
   Kokkos::deep_copy(exec, flat(dwg_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw1_), 0.0f);
   Kokkos::deep_copy(exec, flat(dw2_), 0.0f);
-  gradients_fresh_ = true;
-  gradients_stale_ = false;
+  gradients_ = Gradients::zero;
   clock.lap(Phase::optimizer);
 }
 
 void MoELayer::materialize_zero_gradients(const ExecSpace& exec) {
-  if (gradients_stale_) zero_gradients(exec);
+  if (gradients_ == Gradients::stale) zero_gradients(exec);
 }
 
 void MoELayer::step(const ExecSpace& exec) {
   sync_gradients(exec);
   optimizer_step(exec);
   // zero_gradients without the pass: the gradients go stale and the next backward writes them.
-  gradients_fresh_ = gradients_stale_ = true;
+  gradients_ = Gradients::stale;
   const schedule::Placement before = placement();
   if (data_parallel_)  // every group re-places from the same (summed) loads: placements stay equal
     MICROMOE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, iteration_loads_.data(), static_cast<int>(iteration_loads_.size()),
@@ -756,21 +755,20 @@ void MoELayer::set_parameters(const ExecSpace& exec, const HostTensors& params) 
   ffn_->weights_changed();
   for (const Matrix* m : {&dwg_, &wg_s1_, &wg_s2_}) Kokkos::deep_copy(exec, *m, 0.0f);
   for (const Slots* s : {&dw1_, &dw2_, &w1_s1_, &w2_s1_, &w1_s2_, &w2_s2_}) Kokkos::deep_copy(exec, *s, 0.0f);
-  gradients_fresh_ = true;
-  gradients_stale_ = false;
+  gradients_ = Gradients::zero;
   steps_ = 0;
   compat::fence(exec, "micromoe::MoELayer::set_parameters");
 }
 
 // Stale gradients (after step()) read as the zeros they stand for, whatever their memory holds.
 HostSlots MoELayer::local_slots(Tensor which) const {
-  const bool zeros = which == Tensor::gradients && gradients_stale_;
+  const bool zeros = which == Tensor::gradients && gradients_ == Gradients::stale;
   HostSlots out;
   for (int w : {1, 2}) {
-    const Slots& s = slots_of(which, w);
-    auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), s);
-    (w == 1 ? out.w1 : out.w2).assign(h.data(), h.data() + h.span());
-    if (zeros) std::fill((w == 1 ? out.w1 : out.w2).begin(), (w == 1 ? out.w1 : out.w2).end(), 0.0f);
+    auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), slots_of(which, w));
+    std::vector<float>& v = w == 1 ? out.w1 : out.w2;
+    v.assign(h.data(), h.data() + h.span());
+    if (zeros) std::fill(v.begin(), v.end(), 0.0f);
   }
   return out;
 }
@@ -778,7 +776,7 @@ HostSlots MoELayer::local_slots(Tensor which) const {
 std::vector<float> MoELayer::local_gate(Tensor which) const {
   auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), gate_of(which));
   std::vector<float> out(h.data(), h.data() + h.span());
-  if (which == Tensor::gradients && gradients_stale_) std::fill(out.begin(), out.end(), 0.0f);
+  if (which == Tensor::gradients && gradients_ == Gradients::stale) std::fill(out.begin(), out.end(), 0.0f);
   return out;
 }
 

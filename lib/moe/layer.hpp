@@ -189,9 +189,6 @@ class MoELayer {
   LayerConfig config_;
   comm::Communicator comm_;
   std::unique_ptr<comm::Communicator> data_parallel_;  // same place in the other MicroEP groups
-  /// Stale gradients (see gradients_stale_) become real zeros.
-  void materialize_zero_gradients(const ExecSpace& exec);
-
   std::unique_ptr<comm::TokenExchange> exchange_;
   std::unique_ptr<strategy::Strategy> strategy_;
   int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1, S_ = 0;
@@ -205,9 +202,12 @@ class MoELayer {
   // logically zero, but their memory still holds the last iteration's. The next backward then
   // writes the weight gradients of the slots with rows instead of adding to them (never
   // reading them) and zero-fills only the rest; anything else that reads gradients first makes
-  // the zeros real (materialize_zero_gradients). fresh: the next backward writes, not adds.
-  bool gradients_fresh_ = true;
-  bool gradients_stale_ = false;
+  // the zeros real (materialize_zero_gradients). Zero and stale both mean "the next backward
+  // writes, not adds".
+  enum class Gradients { accumulating, zero, stale };
+  Gradients gradients_ = Gradients::zero;
+  /// Stale gradients become real zeros.
+  void materialize_zero_gradients(const ExecSpace& exec);
 
   // One communicator per distinct replica set (size > 1); slot j of this rank uses
   // replica_comms_[slot_comm_[j]] or nothing (-1).
