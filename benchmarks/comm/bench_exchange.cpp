@@ -52,6 +52,7 @@
 
 #include "../gpu/timing.hpp"
 #include "comm/backend.hpp"
+#include "comm/byte_block_type.hpp"
 #include "comm/communicator.hpp"
 #include "comm/exchange_layout.hpp"
 #include "comm/nccl_communicator.hpp"
@@ -207,23 +208,6 @@ struct Buffers {
   std::size_t words() const { return send.extent(0); }
 };
 
-/// One contiguous block of `bytes` bytes as an MPI datatype (counts of 1: no int overflow).
-class BlockType {
- public:
-  explicit BlockType(std::size_t bytes) {
-    MICROMOE_REQUIRE(bytes <= static_cast<std::size_t>(INT_MAX), "bench_exchange: block larger than MPI's int count");
-    MICROMOE_CHECK_MPI(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &type_));
-    MICROMOE_CHECK_MPI(MPI_Type_commit(&type_));
-  }
-  ~BlockType() { MPI_Type_free(&type_); }
-  BlockType(const BlockType&) = delete;
-  BlockType& operator=(const BlockType&) = delete;
-  MPI_Datatype get() const { return type_; }
-
- private:
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
-
 #if MICROMOE_ENABLE_NCCL
 /// One grouped NCCL all-to-all of `bytes` per peer, self excluded, on the execution space's stream.
 void nccl_all_to_all(const ExecSpace& exec, ncclComm_t comm, const char* send, char* recv, std::size_t bytes, int me,
@@ -270,7 +254,7 @@ Measured measure_raw(const Env& env, const Buffers& buf, std::size_t bytes) {
     throw Error("bench_exchange: nccl backend in a build without NCCL");
 #endif
   } else {
-    const BlockType block(bytes);
+    const comm::ByteBlockType block(bytes, "bench_exchange: block");
     std::vector<int> counts(static_cast<std::size_t>(env.ranks), 1), displs(static_cast<std::size_t>(env.ranks));
     counts[static_cast<std::size_t>(env.rank)] = 0;  // self excluded
     std::iota(displs.begin(), displs.end(), 0);      // in blocks of `bytes`

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "comm/byte_block_type.hpp"
 #include "comm/nccl_communicator.hpp"
 #include "core/gpu_error.hpp"
 #include "core/kokkos_compat.hpp"
@@ -30,23 +31,6 @@ void grow(Kokkos::View<char*, HostSpace>& stage, std::size_t bytes, const std::s
   if (stage.extent(0) < bytes)
     stage = Kokkos::View<char*, HostSpace>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), bytes);
 }
-
-/// A contiguous MPI datatype of one row, committed and freed in RAII.
-class RowType {
- public:
-  explicit RowType(std::size_t row_bytes) {
-    MICROMOE_REQUIRE(row_bytes <= static_cast<std::size_t>(INT_MAX), "token row wider than MPI's int count");
-    MICROMOE_CHECK_MPI(MPI_Type_contiguous(static_cast<int>(row_bytes), MPI_BYTE, &type_));
-    MICROMOE_CHECK_MPI(MPI_Type_commit(&type_));
-  }
-  ~RowType() { MPI_Type_free(&type_); }
-  RowType(const RowType&) = delete;
-  RowType& operator=(const RowType&) = delete;
-  MPI_Datatype get() const { return type_; }
-
- private:
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
 }  // namespace
 
 TokenExchange::TokenExchange(const Communicator& comm, Backend backend) : comm_(comm), backend_(backend) {
@@ -111,7 +95,7 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
 }
 
 void TokenExchange::exchange_mpi(const void* send, void* recv, std::size_t row_bytes, const ExchangeLayout& layout) {
-  const RowType row(row_bytes);
+  const ByteBlockType row(row_bytes, "token row");
   const auto send_counts = to_int_counts(layout.send_counts, "send");
   const auto send_offsets = to_int_counts(layout.send_offsets, "send offset");
   const auto recv_counts = to_int_counts(layout.recv_counts, "receive");
