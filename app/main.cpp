@@ -80,18 +80,10 @@ int main(int argc, char** argv) {
   setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
   // One GPU per rank on multi-GPU nodes: the rank's index on its node picks it (unless the user
   // or the launcher already chose; see core/device_select.hpp).
-  std::vector<std::string> args(argv, argv + argc);
-  const int gpus = micromoe::visible_gpus();
-  const int local = micromoe::node_local_rank(MPI_COMM_WORLD);
-  if (gpus > 1 && !micromoe::device_chosen_by_user(args))
-    args.push_back("--kokkos-device-id=" + std::to_string(micromoe::device_for_local_rank(local, gpus)));
-  std::vector<char*> kokkos_argv;
-  for (std::string& a : args) kokkos_argv.push_back(a.data());
-  kokkos_argv.push_back(nullptr);
-  int kokkos_argc = static_cast<int>(args.size());
-  Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_argv.data());
-  argc = kokkos_argc;
-  argv = kokkos_argv.data();
+  micromoe::RankKokkosArgs kokkos_args(argc, argv, MPI_COMM_WORLD);
+  Kokkos::ScopeGuard kokkos(kokkos_args.argc(), kokkos_args.argv());
+  argc = kokkos_args.argc();
+  argv = kokkos_args.argv();
   const bool root = world_rank() == 0;
   const std::string command_line = join_arguments(argc, argv);
 

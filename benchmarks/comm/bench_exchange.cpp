@@ -37,7 +37,6 @@
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -604,17 +603,9 @@ int main(int argc, char** argv) {
   setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
   int rc = 0;
   {
-    std::vector<std::string> args(argv, argv + argc);
-    const int gpus = micromoe::visible_gpus();
-    const int local = micromoe::node_local_rank(MPI_COMM_WORLD);
-    if (gpus > 1 && !micromoe::device_chosen_by_user(args))
-      args.push_back("--kokkos-device-id=" + std::to_string(micromoe::device_for_local_rank(local, gpus)));
-    std::vector<char*> kokkos_argv;
-    for (std::string& a : args) kokkos_argv.push_back(a.data());
-    kokkos_argv.push_back(nullptr);
-    int kokkos_argc = static_cast<int>(args.size());
-    Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_argv.data());
-    rc = micromoe::bench::run(kokkos_argc, kokkos_argv.data());
+    micromoe::RankKokkosArgs kokkos_args(argc, argv, MPI_COMM_WORLD);
+    Kokkos::ScopeGuard kokkos(kokkos_args.argc(), kokkos_args.argv());
+    rc = micromoe::bench::run(kokkos_args.argc(), kokkos_args.argv());
   }
   MPI_Finalize();
   return rc;

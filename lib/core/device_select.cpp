@@ -35,6 +35,16 @@ int node_local_rank(MPI_Comm comm) {
   return rank;
 }
 
+RankKokkosArgs::RankKokkosArgs(int argc, char** argv, MPI_Comm comm) : args_(argv, argv + argc) {
+  const int gpus = visible_gpus();
+  const int local = node_local_rank(comm);
+  if (gpus > 1 && !device_chosen_by_user(args_))
+    args_.push_back("--kokkos-device-id=" + std::to_string(device_for_local_rank(local, gpus)));
+  for (std::string& a : args_) pointers_.push_back(a.data());
+  pointers_.push_back(nullptr);
+  argc_ = static_cast<int>(args_.size());
+}
+
 int visible_gpus() {
 #if MICROMOE_ENABLE_CUDA
   int n = 0;

@@ -27,4 +27,22 @@ int node_local_rank(MPI_Comm comm);
 /// The GPUs this process sees (0 in builds without CUDA).
 int visible_gpus();
 
+/// The command line to initialise Kokkos with on this rank: argv, plus
+/// --kokkos-device-id=<device_for_local_rank> when the node has several visible GPUs and
+/// neither the user nor the launcher chose one. Collective over `comm` (node_local_rank).
+/// Kokkos::initialize may remove its own arguments: argc() is then the count left.
+class RankKokkosArgs {
+ public:
+  RankKokkosArgs(int argc, char** argv, MPI_Comm comm);
+  RankKokkosArgs(const RankKokkosArgs&) = delete;  // argv() points into args_
+  RankKokkosArgs& operator=(const RankKokkosArgs&) = delete;
+  int& argc() { return argc_; }
+  char** argv() { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> args_;
+  std::vector<char*> pointers_;
+  int argc_ = 0;
+};
+
 }  // namespace micromoe
