@@ -10,19 +10,26 @@ namespace {
 
 constexpr double kTrainTolerance = 1e-4;  // several steps of fp32 rounding
 
+/// The layer of `c` and its serial reference, from the same parameters (step 0's data).
+struct LayerAndReference {
+  explicit LayerAndReference(const Case& c)
+      : world(MPI_COMM_WORLD), layer(config_of(c), world), ref(config_of(c)), initial(make_data(c, ranks(), 0)) {
+    layer.set_parameters(ExecSpace(), initial.params);
+    ref.params = initial.params;
+  }
+  comm::Communicator world;
+  MoELayer layer;
+  ReferenceMoE ref;
+  Data initial;
+};
+
 /// Runs `steps` iterations (one micro-batch each, new data per step) of the layer and of the
 /// reference; after each step the next forward outputs and the parameters must agree.
 void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr) {
   const int G = ranks(), r = rank(), H = c.hidden;
-  const LayerConfig cfg = config_of(c);
-  comm::Communicator world(MPI_COMM_WORLD);
-  MoELayer layer(cfg, world);
-  ReferenceMoE ref(cfg);
-  {
-    const Data d0 = make_data(c, G, 0);
-    layer.set_parameters(ExecSpace(), d0.params);
-    ref.params = d0.params;
-  }
+  LayerAndReference both(c);
+  MoELayer& layer = both.layer;
+  ReferenceMoE& ref = both.ref;
   for (int s = 0; s < steps; ++s) {
     const Data d = make_data(c, G, s);
     const ExecSpace exec;
@@ -156,13 +163,9 @@ TEST(Training, GradientsAccumulateOverMicroBatches) {
     c.optimizer.kind = OptimizerKind::sgd;
     c.optimizer.lr = 0.05f;
     const int G = ranks(), r = rank(), H = c.hidden;
-    const LayerConfig cfg = config_of(c);
-    comm::Communicator world(MPI_COMM_WORLD);
-    MoELayer layer(cfg, world);
-    ReferenceMoE ref(cfg);
-    const Data d0 = make_data(c, G, 0);
-    layer.set_parameters(ExecSpace(), d0.params);
-    ref.params = d0.params;
+    LayerAndReference both(c);
+    MoELayer& layer = both.layer;
+    ReferenceMoE& ref = both.ref;
     for (int it = 0; it < 2; ++it) {
       for (int mb = 0; mb < 3; ++mb) {
         Case cm = c;
@@ -193,13 +196,10 @@ TEST(Training, GradientResetAfterStepIsExact) {
   Case c;
   c.optimizer.kind = OptimizerKind::adam;
   const int G = ranks(), r = rank(), H = c.hidden;
-  const LayerConfig cfg = config_of(c);
-  comm::Communicator world(MPI_COMM_WORLD);
-  MoELayer layer(cfg, world);
-  ReferenceMoE ref(cfg);
-  const Data d0 = make_data(c, G, 0);
-  layer.set_parameters(ExecSpace(), d0.params);
-  ref.params = d0.params;
+  LayerAndReference both(c);
+  MoELayer& layer = both.layer;
+  ReferenceMoE& ref = both.ref;
+  const Data& d0 = both.initial;
   const ExecSpace exec;
   {
     const auto x = to_device(slice(d0.x, d0.first[r], d0.count[r], H), d0.count[r], H);
