@@ -7,7 +7,7 @@
 
 namespace micromoe::comm {
 
-NcclCommunicator::NcclCommunicator(const Communicator& comm) {
+NcclCommunicator::NcclCommunicator(const Communicator& comm) : rank_(comm.rank()), size_(comm.size()) {
   ncclUniqueId id;
   if (comm.rank() == 0) MICROMOE_CHECK_NCCL(ncclGetUniqueId(&id));
   MICROMOE_CHECK_MPI(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm.get()));

@@ -3,6 +3,7 @@
 
 #include <climits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "comm/byte_block_type.hpp"
@@ -33,11 +34,18 @@ void grow(Kokkos::View<char*, HostSpace>& stage, std::size_t bytes, const std::s
 }
 }  // namespace
 
-TokenExchange::TokenExchange(const Communicator& comm, Backend backend) : comm_(comm), backend_(backend) {
+TokenExchange::TokenExchange(const Communicator& comm, Backend backend,
+                             [[maybe_unused]] std::shared_ptr<const NcclCommunicator> nccl)
+    : comm_(comm), backend_(backend) {
   MICROMOE_REQUIRE(backend_available(backend),
                    "token exchange backend '" + to_string(backend) + "' is not available in this build");
 #if MICROMOE_ENABLE_NCCL
-  if (backend == Backend::nccl) nccl_ = std::make_unique<NcclCommunicator>(comm);
+  if (backend == Backend::nccl) {
+    if (nccl == nullptr) nccl = std::make_shared<const NcclCommunicator>(comm);
+    MICROMOE_REQUIRE(nccl->size() == comm.size() && nccl->rank() == comm.rank(),
+                     "token exchange: the shared NCCL communicator spans other ranks than the MPI communicator");
+    nccl_ = std::move(nccl);
+  }
 #endif
 }
 

@@ -24,9 +24,10 @@ class NcclCommunicator;
 ///   once the operations are enqueued, ordered with the rest of the work on that stream.
 class TokenExchange {
  public:
-  /// Collective over `comm` (the NCCL backend builds its communicator here). The object
-  /// refers to `comm`, which must outlive it.
-  TokenExchange(const Communicator& comm, Backend backend);
+  /// Collective over `comm`. The object refers to `comm`, which must outlive it. The nccl
+  /// backend uses `nccl` (over the same ranks, shared with other users of them) or, when it
+  /// is null, builds its own communicator here.
+  TokenExchange(const Communicator& comm, Backend backend, std::shared_ptr<const NcclCommunicator> nccl = nullptr);
   ~TokenExchange();
   TokenExchange(const TokenExchange&) = delete;
   TokenExchange& operator=(const TokenExchange&) = delete;
@@ -69,7 +70,7 @@ class TokenExchange {
 
   const Communicator& comm_;
   Backend backend_;
-  std::unique_ptr<NcclCommunicator> nccl_;
+  std::shared_ptr<const NcclCommunicator> nccl_;
   // Host staging for GPU data with the MPI backend: grown on demand, reused across calls.
   Kokkos::View<char*, HostSpace> send_stage_;
   Kokkos::View<char*, HostSpace> recv_stage_;

@@ -146,7 +146,8 @@ struct MoELayer::Impl {
 
 // ---- Construction -----------------------------------------------------------------------------
 
-MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, const comm::Communicator* data_parallel)
+MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, const comm::Communicator* data_parallel,
+                   const comm::SharedNccl& shared)
     : config_(config), comm_(group.get()) {
   if (data_parallel != nullptr && data_parallel->size() > 1)
     data_parallel_ = std::make_unique<comm::Communicator>(data_parallel->get());
@@ -164,7 +165,7 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   F1_ = w1_columns(config.activation, F_);
   K_ = config.top_k;
   strategy_ = strategy::make_strategy(config.strategy, G_, E_);
-  exchange_ = std::make_unique<comm::TokenExchange>(comm_, config.backend);
+  exchange_ = std::make_unique<comm::TokenExchange>(comm_, config.backend, shared.group);
   impl_ = std::make_unique<Impl>();
   impl_->counts_host = Kokkos::View<std::int64_t*, HostSpace>("micromoe::MoELayer::counts_host", E_);
   iteration_loads_.assign(static_cast<std::size_t>(E_), 0);
@@ -173,7 +174,7 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   ffn_ = std::make_unique<ExpertFFN>(S_, H_, F_, config.activation, config.precision, config.grouped_gemm);
 #if MICROMOE_ENABLE_NCCL
   if (config.backend == comm::Backend::nccl)
-    nccl_sync_ = std::make_unique<detail::NcclGradientSync>(data_parallel_.get());
+    nccl_sync_ = std::make_unique<detail::NcclGradientSync>(data_parallel_.get(), shared.data_parallel);
 #endif
   init_parameters(exec);
   build_replica_comms();

@@ -33,6 +33,7 @@
 
 #include "comm/communicator.hpp"
 #include "comm/exchange_layout.hpp"
+#include "comm/shared_nccl.hpp"
 #include "comm/token_exchange.hpp"
 #include "core/kokkos_types.hpp"
 #include "core/phase.hpp"
@@ -108,8 +109,11 @@ class MoELayer {
   /// other MicroEP groups of a run with several groups. Gradients are then also summed over it,
   /// and the iteration loads that drive re-placement too, so every group keeps the same
   /// placement and identical replicas.
+  /// `shared` (nccl backend): NCCL communicators over `group` and `data_parallel` that the
+  /// caller shares among its layers (comm::share_nccl); the layer builds its own where they
+  /// are null.
   MoELayer(const LayerConfig& config, const comm::Communicator& group,
-           const comm::Communicator* data_parallel = nullptr);
+           const comm::Communicator* data_parallel = nullptr, const comm::SharedNccl& shared = {});
   ~MoELayer();
   MoELayer(const MoELayer&) = delete;
   MoELayer& operator=(const MoELayer&) = delete;

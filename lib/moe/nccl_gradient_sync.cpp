@@ -2,6 +2,8 @@
 #include "moe/nccl_gradient_sync.hpp"
 
 #if MICROMOE_ENABLE_NCCL
+#include <utility>
+
 #include "core/error.hpp"
 #include "core/gpu_error.hpp"
 
@@ -22,9 +24,15 @@ void ordered_sum(const ExecSpace& exec, const Kokkos::View<std::uintptr_t*, MemS
 }
 }  // namespace
 
-NcclGradientSync::NcclGradientSync(const comm::Communicator* data_parallel) {
-  if (data_parallel != nullptr && data_parallel->size() > 1)
-    data_parallel_ = std::make_unique<comm::NcclCommunicator>(*data_parallel);
+NcclGradientSync::NcclGradientSync(const comm::Communicator* data_parallel,
+                                   std::shared_ptr<const comm::NcclCommunicator> shared_data_parallel) {
+  if (data_parallel == nullptr || data_parallel->size() < 2) return;
+  if (shared_data_parallel == nullptr)
+    shared_data_parallel = std::make_shared<const comm::NcclCommunicator>(*data_parallel);
+  MICROMOE_REQUIRE(
+      shared_data_parallel->size() == data_parallel->size() && shared_data_parallel->rank() == data_parallel->rank(),
+      "gradient sync: the shared NCCL communicator spans other ranks than the data-parallel one");
+  data_parallel_ = std::move(shared_data_parallel);
 }
 
 void NcclGradientSync::replica_sum(const ExecSpace& exec, ncclComm_t comm, const std::vector<int>& members, int me,

@@ -22,8 +22,11 @@ namespace micromoe::moe::detail {
 
 class NcclGradientSync {
  public:
-  /// Collective over `data_parallel` when it is given (its NCCL communicator is built here).
-  explicit NcclGradientSync(const comm::Communicator* data_parallel);
+  /// Collective over `data_parallel` when it is given and has several ranks: its NCCL
+  /// communicator is `shared_data_parallel` (over the same ranks) or, when that is null, one
+  /// built here.
+  NcclGradientSync(const comm::Communicator* data_parallel,
+                   std::shared_ptr<const comm::NcclCommunicator> shared_data_parallel);
 
   /// Enqueues the synchronisation on `exec`. `me`: this rank in the group; gradients are device
   /// arrays: gate [gate_n], w1 [S][slot1], w2 [S][slot2].
@@ -35,7 +38,7 @@ class NcclGradientSync {
   void replica_sum(const ExecSpace& exec, ncclComm_t comm, const std::vector<int>& members, int me, float* data,
                    std::size_t n);
 
-  std::unique_ptr<comm::NcclCommunicator> data_parallel_;
+  std::shared_ptr<const comm::NcclCommunicator> data_parallel_;
   Kokkos::View<float*, MemSpace> scratch_;                 // (members - 1) parts of one slot
   Kokkos::View<std::uintptr_t*, MemSpace> part_pointers_;  // the members' parts, in member order
 };

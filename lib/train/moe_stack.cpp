@@ -17,8 +17,10 @@ RowMatrix<float> add(const ExecSpace& exec, const RowMatrix<const float>& a, con
 }  // namespace
 
 MoEStack::MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group,
-                   const comm::Communicator* data_parallel) {
-  for (const auto& c : configs) layers_.push_back(std::make_unique<moe::MoELayer>(c, group, data_parallel));
+                   const comm::Communicator* data_parallel, comm::SharedNccl shared) {
+  if (!configs.empty() && shared.group == nullptr)
+    shared = comm::share_nccl(configs.front().backend, group, data_parallel);
+  for (const auto& c : configs) layers_.push_back(std::make_unique<moe::MoELayer>(c, group, data_parallel, shared));
   tensors_.resize(layers_.size());
 }
 

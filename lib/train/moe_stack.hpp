@@ -14,9 +14,10 @@ namespace micromoe::train {
 
 class MoEStack {
  public:
-  /// Collective over `group` (and `data_parallel`, see moe::MoELayer): one layer per config.
+  /// Collective over `group` (and `data_parallel`, see moe::MoELayer): one layer per config,
+  /// all on the same NCCL communicators `shared` (nccl backend; built here when empty).
   MoEStack(const std::vector<moe::LayerConfig>& configs, const comm::Communicator& group,
-           const comm::Communicator* data_parallel = nullptr);
+           const comm::Communicator* data_parallel = nullptr, comm::SharedNccl shared = {});
 
   /// h_L for this rank's tokens x [T, H]. Collective.
   RowMatrix<float> forward(const ExecSpace& exec, const RowMatrix<const float>& x);

@@ -67,7 +67,8 @@ Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world)
     : config_(config),
       world_(world),
       group_(world.split(world.rank() / group_size(config), world.rank())),
-      data_parallel_(world.split(world.rank() % group_size(config), world.rank())) {
+      data_parallel_(world.split(world.rank() % group_size(config), world.rank())),
+      nccl_(comm::share_nccl(config.parallel.backend, group_, &data_parallel_)) {
   const auto& p = config_.parallel;
   MICROMOE_REQUIRE(world.size() % group_size(config) == 0, "ranks must be a multiple of the MicroEP group size");
   gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
@@ -83,7 +84,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   const int H = c.model.hidden, I = c.training.iterations;
   const ExecSpace exec;
 
-  MoEStack stack(layer_configs(c, strategy, gpus_per_node_), group_, &data_parallel_);
+  MoEStack stack(layer_configs(c, strategy, gpus_per_node_), group_, &data_parallel_, nccl_);
   workload::SyntheticWorkload data(synthetic_config(c));
   const workload::TeacherMoE teacher(H, c.model.experts, c.workload.teacher_rank, c.training.seed ^ 0x7eac4e5ULL);
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "comm/communicator.hpp"
+#include "comm/shared_nccl.hpp"
 #include "io/report_data.hpp"
 #include "io/run_config.hpp"
 #include "train/progress.hpp"
@@ -42,6 +43,7 @@ class Trainer {
   const comm::Communicator& world_;
   comm::Communicator group_;          ///< this rank's MicroEP group
   comm::Communicator data_parallel_;  ///< this rank's place in every MicroEP group
+  comm::SharedNccl nccl_;             ///< NCCL communicators of both (nccl backend), for every strategy
   int gpus_per_node_ = 1;
   std::unique_ptr<workload::RoutingTrace> trace_;
 };

@@ -9,6 +9,7 @@
 
 #include <Kokkos_Random.hpp>
 
+#include "comm/shared_nccl.hpp"
 #include "comm/token_exchange.hpp"
 #include "core/build_config.hpp"
 
@@ -154,6 +155,33 @@ TEST_P(TokenExchangeTest, TooSmallReceiveViewIsRejectedBeforeAnyCommunication) {
   const auto layout = layout_of(counts, comm.rank());
   RowMatrix<float> send("send", layout.send_rows(), 2), recv("recv", layout.recv_rows() - 1, 2);
   EXPECT_THROW(exchange.all_to_all_v(ExecSpace(), send, layout, recv), Error);
+}
+
+TEST_P(TokenExchangeTest, ExchangesSharingOneNcclCommunicatorInterleaveCorrectly) {
+  // Two layers' exchanges on the communicator a driver shares (comm::share_nccl): one NCCL
+  // communicator for both, and their interleaved calls still deliver every row.
+  const SharedNccl shared = share_nccl(GetParam(), comm, nullptr);
+  TokenExchange first(comm, GetParam(), shared.group), second(comm, GetParam(), shared.group);
+  EXPECT_EQ(first.nccl(), shared.group.get());
+  EXPECT_EQ(second.nccl(), first.nccl());
+  if (GetParam() == Backend::nccl) EXPECT_NE(first.nccl(), nullptr);
+  for (std::uint64_t seed = 30; seed < 36; ++seed) {
+    TokenExchange& exchange = seed % 2 ? first : second;
+    const auto layout = layout_of(random_counts(comm.size(), seed, 6), comm.rank());
+    auto send = make_send(layout, comm.rank(), 5);
+    RowMatrix<float> recv("recv", layout.recv_rows(), 5);
+    exchange.all_to_all_v(ExecSpace(), send, layout, recv);
+    expect_received(recv, layout, comm.rank());
+  }
+}
+
+TEST_P(TokenExchangeTest, SharedNcclCommunicatorOverOtherRanksIsRejected) {
+  if (GetParam() != Backend::nccl || comm.size() < 2) GTEST_SKIP() << "needs NCCL at >= 2 ranks";
+  // Each half of the ranks builds its own NCCL communicator; offering it for the whole
+  // communicator must fail on every rank (before any exchange), not hang.
+  const Communicator half = comm.split(comm.rank() < comm.size() / 2 ? 0 : 1, comm.rank());
+  const SharedNccl wrong = share_nccl(Backend::nccl, half, nullptr);
+  EXPECT_THROW(TokenExchange(comm, Backend::nccl, wrong.group), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TokenExchangeTest, ::testing::Values(Backend::mpi, Backend::nccl),
