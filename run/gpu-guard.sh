@@ -22,8 +22,12 @@ start=$SECONDS
 stage() { echo "gpu-guard: $* (after $((SECONDS - start)) s)"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv >"$OUT/gpu.txt" 2>&1 || true
-git -C "$ROOT" rev-parse --short HEAD >"$OUT/revision.txt" 2>/dev/null || cp "$ROOT/REVISION" "$OUT/revision.txt" 2>/dev/null || true
+cp "$ROOT/REVISION" "$OUT/revision.txt" 2>/dev/null || git -C "$ROOT" rev-parse --short HEAD >"$OUT/revision.txt" 2>/dev/null || true
 
+# Another process on the GPU (a run left over from an earlier command, say) skews every figure.
+busy=$(nvidia-smi --query-compute-apps=pid,process_name --format=csv,noheader 2>/dev/null || true)
+[[ -z $busy ]] || echo "gpu-guard: WARNING: other processes use the GPU, figures are not clean: $busy" |
+  tee "$OUT/gpu-busy.txt"
 stage "bench_gpu"
 "$BUILD/benchmarks/gpu/bench_gpu" --csv "$OUT/bench_gpu.csv" 2>&1 | tee "$OUT/bench_gpu.txt"
 

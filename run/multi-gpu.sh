@@ -21,6 +21,8 @@
 #   MICROMOE_MULTI_RANKS       ranks [one per GPU]
 #   MICROMOE_MULTI_BACKEND     token exchange of tests and runs [nccl]; "mpi" lets several
 #                              ranks share a GPU, to rehearse the script on one GPU
+#   MICROMOE_MULTI_OVERRIDES   extra deck overrides for every run, e.g. smaller layers for a
+#                              rehearsal: "model.hidden=256 model.ffn=512" [none]
 # Logs, CSVs, reports and markdown tables land in OUT_DIR; the script never stops at a failed
 # stage (each stage's status is in OUT_DIR/status.txt) so one call yields everything it can.
 set -uo pipefail
@@ -33,6 +35,7 @@ ITERATIONS=${MICROMOE_MULTI_ITERATIONS:-12}
 DECKS=${MICROMOE_MULTI_DECKS:-gpt-32x1.3b mixtral-16x2b}
 ZIPF=${MICROMOE_MULTI_ZIPF:-0.5 1.0 1.5}
 BACKEND=${MICROMOE_MULTI_BACKEND:-nccl}
+read -r -a OVERRIDES <<<"${MICROMOE_MULTI_OVERRIDES:-}"
 start=$SECONDS
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 ((gpus >= 1)) || { echo "multi-gpu: no GPU visible (nvidia-smi -L)" >&2; exit 1; }
@@ -44,10 +47,11 @@ fi
 echo "multi-gpu: $gpus GPU(s), $ranks ranks, $BACKEND backend, stages: $STAGES" | tee "$OUT/status.txt"
 nvidia-smi --query-gpu=index,name,memory.total,clocks.sm,clocks.max.sm --format=csv >"$OUT/gpus.txt" 2>&1
 nvidia-smi topo -m >"$OUT/topology.txt" 2>&1 || true
-git -C "$ROOT" rev-parse --short HEAD >"$OUT/revision.txt" 2>/dev/null || cp "$ROOT/REVISION" "$OUT/revision.txt" 2>/dev/null
+cp "$ROOT/REVISION" "$OUT/revision.txt" 2>/dev/null || git -C "$ROOT" rev-parse --short HEAD >"$OUT/revision.txt" 2>/dev/null
 
 # NVLink multicast (NVLS) stays off: on these shared hosts it can take the GPUs out of service.
 export NCCL_NVLS_ENABLE=0
+export GTEST_COLOR=no  # plain "[       OK ]" lines to count
 mpi=(mpirun)
 if mpirun --version 2>&1 | grep -qi "open mpi"; then mpi+=(--allow-run-as-root --bind-to none --oversubscribe); fi
 want() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -88,7 +92,7 @@ if want runs; then
       name=$deck-np$ranks-s$s
       "${mpi[@]}" -n "$ranks" "$APP" run "$ROOT/inputs/paper/$deck.toml" parallel.backend="$BACKEND" workload.zipf_s="$s" \
         training.iterations="$ITERATIONS" training.warmup_iterations=2 run.report="$OUT/$name.h5" \
-        >"$OUT/$name.txt" 2>&1
+        "${OVERRIDES[@]}" >"$OUT/$name.txt" 2>&1
       note "run $name rc=$?"
       [[ -n $py && -f $OUT/$name.h5 ]] &&
         "$py" "$ROOT/postprocess/micromoe_report.py" "$OUT/$name.h5" --phases >"$OUT/$name.md" 2>&1
@@ -101,7 +105,7 @@ if want runs; then
       name=$deck-np$ranks-trace
       "${mpi[@]}" -n "$ranks" "$APP" run "$ROOT/inputs/paper/$deck.toml" parallel.backend="$BACKEND" workload.kind=trace \
         workload.trace_file="$OUT/trace-$deck.csv" training.iterations="$ITERATIONS" training.warmup_iterations=2 \
-        run.report="$OUT/$name.h5" >"$OUT/$name.txt" 2>&1
+        run.report="$OUT/$name.h5" "${OVERRIDES[@]}" >"$OUT/$name.txt" 2>&1
       note "run $name rc=$?"
       "$py" "$ROOT/postprocess/micromoe_report.py" "$OUT/$name.h5" --phases >"$OUT/$name.md" 2>&1
     fi
@@ -109,6 +113,8 @@ if want runs; then
 fi
 
 if want layer; then
+  busy=$(nvidia-smi --query-compute-apps=pid,process_name --format=csv,noheader 2>/dev/null || true)
+  [[ -z $busy ]] || note "WARNING: other processes use the GPU, bench_gpu's figures are not clean: $busy"
   "$BUILD/benchmarks/gpu/bench_gpu" --sections floor,layer --csv "$OUT/bench_gpu_layer.csv" >"$OUT/bench_gpu_layer.txt" 2>&1
   note "bench_gpu layer rc=$?"
 fi

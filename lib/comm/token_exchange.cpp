@@ -15,7 +15,7 @@ namespace micromoe::comm {
 
 namespace {
 using ByteView = Kokkos::View<char*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-using HostByteView = Kokkos::View<char*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using StagedByteView = Kokkos::View<char*, StagingSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 std::vector<int> to_int_counts(const std::vector<std::int64_t>& rows, const char* what) {
   std::vector<int> out(rows.size());
@@ -28,9 +28,9 @@ std::vector<int> to_int_counts(const std::vector<std::int64_t>& rows, const char
   return out;
 }
 
-void grow(Kokkos::View<char*, HostSpace>& stage, std::size_t bytes, const std::string& label) {
+void grow(Kokkos::View<char*, StagingSpace>& stage, std::size_t bytes, const std::string& label) {
   if (stage.extent(0) < bytes)
-    stage = Kokkos::View<char*, HostSpace>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), bytes);
+    stage = Kokkos::View<char*, StagingSpace>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), bytes);
 }
 }  // namespace
 
@@ -86,7 +86,7 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
   grow(send_stage_, send_bytes, "micromoe::TokenExchange::send_stage");
   grow(recv_stage_, recv_bytes, "micromoe::TokenExchange::recv_stage");
   if (send_bytes > 0)
-    Kokkos::deep_copy(exec, HostByteView(send_stage_.data(), send_bytes),
+    Kokkos::deep_copy(exec, StagedByteView(send_stage_.data(), send_bytes),
                       ByteView(static_cast<char*>(const_cast<void*>(send)), send_bytes));
   compat::fence(exec, "micromoe::TokenExchange::staged_to_host");
   exchange_mpi(send_stage_.data(), recv_stage_.data(), row_bytes, remote);
@@ -96,10 +96,13 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
   const std::size_t self_end = self_first + static_cast<std::size_t>(self_rows) * row_bytes;
   if (self_first > 0)
     Kokkos::deep_copy(exec, ByteView(static_cast<char*>(recv), self_first),
-                      HostByteView(recv_stage_.data(), self_first));
+                      StagedByteView(recv_stage_.data(), self_first));
   if (recv_bytes > self_end)
     Kokkos::deep_copy(exec, ByteView(static_cast<char*>(recv) + self_end, recv_bytes - self_end),
-                      HostByteView(recv_stage_.data() + self_end, recv_bytes - self_end));
+                      StagedByteView(recv_stage_.data() + self_end, recv_bytes - self_end));
+  // From page-locked memory these copies are asynchronous; the staging buffers are reused by
+  // the next call, which may come on another execution space instance.
+  compat::fence(exec, "micromoe::TokenExchange::staged_to_device");
 }
 
 void TokenExchange::exchange_mpi(const void* send, void* recv, std::size_t row_bytes, const ExchangeLayout& layout) {

@@ -71,9 +71,9 @@ class TokenExchange {
   const Communicator& comm_;
   Backend backend_;
   std::shared_ptr<const NcclCommunicator> nccl_;
-  // Host staging for GPU data with the MPI backend: grown on demand, reused across calls.
-  Kokkos::View<char*, HostSpace> send_stage_;
-  Kokkos::View<char*, HostSpace> recv_stage_;
+  // Host staging for GPU data with the MPI backend (page-locked): grown on demand, reused.
+  Kokkos::View<char*, StagingSpace> send_stage_;
+  Kokkos::View<char*, StagingSpace> recv_stage_;
 };
 
 }  // namespace micromoe::comm

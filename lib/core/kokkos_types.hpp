@@ -12,6 +12,14 @@ using ExecSpace = Kokkos::DefaultExecutionSpace;
 using MemSpace = ExecSpace::memory_space;
 using HostExecSpace = Kokkos::DefaultHostExecutionSpace;
 using HostSpace = Kokkos::HostSpace;
+/// Host memory that MPI stages GPU data through: page-locked in a CUDA build, so copies to and
+/// from the GPU run at full link speed and asynchronously (pageable memory took 2-3x longer:
+/// docs/PERFORMANCE.md); plain host memory otherwise.
+#if defined(KOKKOS_ENABLE_CUDA)
+using StagingSpace = Kokkos::CudaHostPinnedSpace;
+#else
+using StagingSpace = Kokkos::HostSpace;
+#endif
 
 /// Token rows are row-major on every backend (Kokkos' CUDA default would be LayoutLeft):
 /// a token's hidden vector is contiguous, so exchanging rows is exchanging contiguous blocks.

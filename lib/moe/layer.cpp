@@ -110,10 +110,10 @@ class PhaseClock {
 // ---- Per-micro-batch state --------------------------------------------------------------------
 
 struct MoELayer::Impl {
-  // Host copies of the gradients for the MPI all-reduces (GPU builds), kept between steps:
-  // allocating gigabytes of host memory every step costs more than the reduction.
-  compat::host_mirror_t<MoELayer::Matrix> gate_host;
-  compat::host_mirror_t<MoELayer::Slots> w1_host, w2_host;
+  // Host copies (page-locked) of the gradients for the MPI all-reduces (GPU builds), kept
+  // between steps: allocating gigabytes of host memory every step costs more than the reduction.
+  Kokkos::View<float**, TokenLayout, StagingSpace> gate_host;
+  Kokkos::View<float***, TokenLayout, StagingSpace> w1_host, w2_host;
   // Saved by forward for backward.
   ConstMatrix x;
   std::int64_t T = 0;
@@ -524,7 +524,7 @@ void MoELayer::sync_gradients(const ExecSpace& exec) {
   // host backends it is the tensor itself.
   auto mirror = [](auto& host, const auto& dev) {
     if (host.span() != dev.span() || host.extent(0) != dev.extent(0) || (!staged && host.data() != dev.data()))
-      host = Kokkos::create_mirror_view(dev);
+      host = Kokkos::create_mirror_view(StagingSpace(), dev);
     return host;
   };
   auto gate = mirror(s.gate_host, dwg_);
