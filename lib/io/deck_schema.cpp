@@ -137,7 +137,8 @@ std::vector<KeySpec> build_schema() {
   s.push_back(enum_key("parallel", "placement", parallel, &P::placement, {"symmetric", "random"}, d.parallel.placement,
                        "microep expert placement: structured symmetric or shuffled random"));
   s.push_back(enum_key("parallel", "backend", parallel, &P::backend, {"mpi", "nccl"}, d.parallel.backend,
-                       "token-exchange backend; nccl needs a CUDA build with NCCL"));
+                       "token-exchange and gradient-sync backend; nccl needs a CUDA build with NCCL and one "
+                       "GPU per rank; mpi also lets ranks share a GPU"));
   s.push_back(real_key(
       "parallel", "capacity_factor", parallel, &P::capacity_factor, d.parallel.capacity_factor, 0.0, 64.0, true, false,
       "ep-capacity: expert capacity = factor * tokens * top_k / experts; tokens above it are dropped"));

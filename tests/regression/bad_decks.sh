@@ -47,6 +47,14 @@ expect_error 4 "missing.csv" trace.toml
 expect_error 4 "expert 99" bad_trace.toml
 expect_error 4 "report" "$deck" run.report=/nonexistent-dir/r.h5
 
+# The nccl backend: absent from CPU builds; with NCCL, two ranks on one GPU (NCCL refuses them)
+# are named before NCCL's own initialisation fails.
+if "$MICROMOE" --version | grep -q "^nccl_version: disabled"; then
+  expect_error 2 "not available" "$deck" parallel.backend=nccl
+else
+  CUDA_VISIBLE_DEVICES=0 expect_error 2 "one GPU per rank" "$deck" parallel.backend=nccl
+fi
+
 # The command line itself.
 out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" run does_not_exist.toml 2>&1); rc=$?
 if ((rc == 0)) || ! grep -q "does_not_exist.toml" <<<"$out"; then echo "FAIL: missing deck file: $out"; failures=$((failures + 1)); else echo "ok: missing deck"; fi
