@@ -7,7 +7,8 @@
 #   2. the exactness tests with the NCCL backend at G ranks (token exchange, layer vs the serial
 #      reference, training, edge cases, bf16 / tf32 / grouped precision);
 #   3. bench_exchange: NCCL all-to-all bandwidth, TokenExchange and the layer's dispatch +
-#      combine against it, for the same bytes;
+#      combine against it, for the same bytes, and the layer's whole training step with real
+#      communication against the same work on one rank plus raw all-to-alls (GPT, Mixtral);
 #   4. micromoe run on the paper's layer shapes (GPT 32x1.3B, Mixtral 16x2B) at Zipf s = 0.5,
 #      1.0, 1.5 and a replayed trace (the s = 1.0 run's routing): ep, ep-capacity, eplb,
 #      microep, microep-adaptive, balanced; reports and phase tables (micromoe_report.py);
