@@ -50,9 +50,4 @@ inline std::string kokkos_version_string() {
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
-/// The host mirror type of a View (`HostMirror` before Kokkos 4, `host_mirror_type` after;
-/// Kokkos 5 dropped the old name): whatever create_mirror_view returns for it.
-template <class View>
-using host_mirror_t = decltype(Kokkos::create_mirror_view(std::declval<const View&>()));
-
 }  // namespace micromoe::compat
