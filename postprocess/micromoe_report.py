@@ -250,20 +250,54 @@ def markdown_table(report):
     return text
 
 
+def _phase_medians(report, strategy):
+    """{phase name: ms per iteration}: the slowest rank's time, median over the measured iterations (warm-up left
+    out; all iterations when only warm-up ran)."""
+    names = strategy.phase_names
+    times = np.asarray(strategy.phase_times)[report.warmup_iterations:]  # [I][P][R]
+    if times.shape[0] == 0:
+        times = np.asarray(strategy.phase_times)
+    slowest = times.max(axis=2) if times.size else np.zeros((1, len(names)))
+    return dict(zip(names, np.median(slowest, axis=0) * 1e3))
+
+
 def phase_table(report):
     """Per strategy, each phase's time per iteration in ms: the slowest rank's, median over the measured iterations
     (warm-up left out). The step waits for the slowest rank in every collective phase, so this is the breakdown of
     the step time."""
-    import numpy as np
     names = report.strategies[0].phase_names if report.strategies else list(PHASES)
     lines = ["| strategy | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
     for s in report.strategies:
-        times = np.asarray(s.phase_times)[report.warmup_iterations:]  # [I][P][R]
-        if times.shape[0] == 0:
-            times = np.asarray(s.phase_times)
-        slowest = times.max(axis=2) if times.size else np.zeros((1, len(names)))
-        median = np.median(slowest, axis=0) * 1e3
-        lines.append(f"| {s.name} | " + " | ".join(f"{v:.3f}" for v in median) + " |")
+        median = _phase_medians(report, s)
+        lines.append(f"| {s.name} | " + " | ".join(f"{median[n]:.3f}" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def cost_table(report):
+    """What each strategy pays and gains against ep and balanced routing: throughput relative to each (tokens/s), and
+    per iteration in ms (slowest rank, median over the measured iterations) the scheduler's time, the forward
+    dispatch + combine and its excess over ep's, the gradient sync and the migration of re-placement. The backward's
+    two exchanges run inside its backward phase and are not split out. "-" where the report lacks ep or balanced."""
+    rows = {r["strategy"]: r for r in summary_rows(report)}
+    medians = {s.name: _phase_medians(report, s) for s in report.strategies}
+
+    def exchange(name):
+        m = medians[name]
+        return m.get("dispatch", 0.0) + m.get("combine", 0.0)
+
+    def relative(name, base):
+        a, b = rows[name]["tokens_per_second"], rows.get(base, {}).get("tokens_per_second")
+        return "-" if a is None or not b else f"{a / b:.3f}"
+
+    lines = ["| strategy | tokens/s vs ep | tokens/s vs balanced | schedule (ms) | dispatch + combine (ms) | "
+             "over ep (ms) | gradient sync (ms) | migration (ms) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in report.strategies:
+        m = medians[s.name]
+        over = f"{exchange(s.name) - exchange('ep'):+.3f}" if "ep" in medians else "-"
+        lines.append(f"| {s.name} | {relative(s.name, 'ep')} | {relative(s.name, 'balanced')} | "
+                     f"{m.get('schedule', 0.0):.3f} | {exchange(s.name):.3f} | {over} | "
+                     f"{m.get('gradient_sync', 0.0):.3f} | {m.get('migration', 0.0):.3f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -276,7 +310,7 @@ def main(argv=None):
         args.remove("--phases")
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: micromoe_report.py REPORT.h5 [--phases]  (validates the report and prints its summary table; "
-              "--phases adds the per-phase breakdown in ms per iteration)", file=sys.stderr)
+              "--phases adds the per-phase breakdown in ms per iteration and the costs against ep and balanced)", file=sys.stderr)
         return 2
     try:
         report = open_report(args[0])
@@ -289,6 +323,9 @@ def main(argv=None):
     if phases:
         print("\nPhases (ms per iteration, slowest rank, median over the measured iterations):\n")
         print(phase_table(report), end="")
+        print("\nCosts against ep and balanced routing (ms per iteration, slowest rank, median over the measured "
+              "iterations; forward dispatch + combine):\n")
+        print(cost_table(report), end="")
     return 0
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, POSTPROCESS)
 
 import h5py  # noqa: E402
 
-from micromoe_report import ReportError, markdown_table, open_report  # noqa: E402
+from micromoe_report import ReportError, cost_table, markdown_table, open_report  # noqa: E402
 
 WRITER = None  # set from argv
 PLOTS = ("imbalance.png", "step_time_breakdown.png", "throughput.png", "schedule_time.png", "loss.png")
@@ -144,6 +144,23 @@ class PostProcess(unittest.TestCase):
     def test_markdown_table_has_a_row_per_strategy(self):
         table = markdown_table(open_report(self.report))
         self.assertEqual(len(table.strip().splitlines()), 2 + 4)
+
+    def test_cost_table_against_ep_and_balanced(self):
+        # The sample's phases on the slowest rank take 1 ms * (phase index + 1) * skew (skew: ep 2, ep-capacity 1.6,
+        # microep 1.05, balanced 1), and its step time is 0.05 s * skew + 1 ms * iteration.
+        rows = {}
+        for line in cost_table(open_report(self.report)).strip().splitlines()[2:]:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+        self.assertEqual(sorted(rows), ["balanced", "ep", "ep-capacity", "microep"])
+        exchange = {name: (5 + 7) * skew for name, skew in (("ep", 2.0), ("microep", 1.05), ("balanced", 1.0))}
+        self.assertEqual(rows["ep"][4], "+0.000")  # over ep
+        self.assertAlmostEqual(float(rows["microep"][3]), exchange["microep"], places=3)
+        self.assertAlmostEqual(float(rows["microep"][4]), exchange["microep"] - exchange["ep"], places=3)
+        self.assertAlmostEqual(float(rows["balanced"][5]), 9 * 1.0, places=3)  # gradient_sync, phase 8
+        self.assertEqual(rows["balanced"][1], "1.000")  # tokens/s vs balanced
+        self.assertEqual(rows["ep"][0], "1.000")  # tokens/s vs ep
+        self.assertGreater(float(rows["microep"][0]), 1.5)  # ep's steps take about twice as long
 
 
 if __name__ == "__main__":
