@@ -11,17 +11,19 @@
 #      communication against the same work on one rank plus raw all-to-alls (GPT, Mixtral);
 #   4. micromoe run on the paper's layer shapes (GPT 32x1.3B, Mixtral 16x2B) at Zipf s = 0.5,
 #      1.0, 1.5 and a replayed trace (the s = 1.0 run's routing): ep, ep-capacity, eplb,
-#      microep, microep-adaptive, balanced; reports and phase tables (micromoe_report.py);
+#      microep, microep-adaptive, balanced; reports, phase and cost tables (micromoe_report.py)
+#      and the targets table over all runs (strategy_targets.py: targets.md);
 #   5. bench_gpu's layer step (one rank) for the same build, for reference.
 # Layout: G ranks = one MicroEP group of G with d = 2 (EP size G/2), as the decks default.
 # Environment (defaults in brackets):
 #   MICROMOE_MULTI_STAGES      stages to run ["build tests exchange runs layer"]
-#   MICROMOE_MULTI_ITERATIONS  training.iterations of the runs [12; 2 more are warm-up]
+#   MICROMOE_MULTI_ITERATIONS  training.iterations of the runs [12, the first 2 of them warm-up]
 #   MICROMOE_MULTI_DECKS       decks of inputs/paper [gpt-32x1.3b mixtral-16x2b]
 #   MICROMOE_MULTI_ZIPF        Zipf exponents [0.5 1.0 1.5]; the trace replays the s = 1.0 run
-#   MICROMOE_MULTI_RANKS       ranks [one per GPU]
+#   MICROMOE_MULTI_RANKS       ranks [one per GPU; 2 without GPUs]
 #   MICROMOE_MULTI_BACKEND     token exchange of tests and runs [nccl]; "mpi" lets several
-#                              ranks share a GPU, to rehearse the script on one GPU
+#                              ranks share a GPU, or run on CPUs, to rehearse the script
+#                              (regression_multi_gpu_rehearsal does, in CI)
 #   MICROMOE_MULTI_OVERRIDES   extra deck overrides for every run, e.g. smaller layers for a
 #                              rehearsal: "model.hidden=256 model.ffn=512" [none]
 # Logs, CSVs, reports and markdown tables land in OUT_DIR; the script never stops at a failed
@@ -39,22 +41,26 @@ BACKEND=${MICROMOE_MULTI_BACKEND:-nccl}
 read -r -a OVERRIDES <<<"${MICROMOE_MULTI_OVERRIDES:-}"
 start=$SECONDS
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
-((gpus >= 1)) || { echo "multi-gpu: no GPU visible (nvidia-smi -L)" >&2; exit 1; }
-ranks=${MICROMOE_MULTI_RANKS:-$gpus}
+if ((gpus == 0)) && [[ $BACKEND != mpi ]]; then
+  echo "multi-gpu: no GPU visible (nvidia-smi -L); without GPUs only MICROMOE_MULTI_BACKEND=mpi runs (a rehearsal)" >&2
+  exit 1
+fi
+ranks=${MICROMOE_MULTI_RANKS:-$((gpus > 0 ? gpus : 2))}
 if [[ $BACKEND == nccl ]] && ((ranks > gpus)); then
   echo "multi-gpu: NCCL needs one GPU per rank ($ranks ranks, $gpus GPUs)" >&2
   exit 1
 fi
 echo "multi-gpu: $gpus GPU(s), $ranks ranks, $BACKEND backend, stages: $STAGES" | tee "$OUT/status.txt"
-nvidia-smi --query-gpu=index,name,memory.total,clocks.sm,clocks.max.sm --format=csv >"$OUT/gpus.txt" 2>&1
+nvidia-smi --query-gpu=index,name,memory.total,clocks.sm,clocks.max.sm --format=csv >"$OUT/gpus.txt" 2>&1 || true
 nvidia-smi topo -m >"$OUT/topology.txt" 2>&1 || true
 cp "$ROOT/REVISION" "$OUT/revision.txt" 2>/dev/null || git -C "$ROOT" rev-parse --short HEAD >"$OUT/revision.txt" 2>/dev/null
 
 # NVLink multicast (NVLS) stays off: on these shared hosts it can take the GPUs out of service.
 export NCCL_NVLS_ENABLE=0
 export GTEST_COLOR=no  # plain "[       OK ]" lines to count
-mpi=(mpirun)
-if mpirun --version 2>&1 | grep -qi "open mpi"; then mpi+=(--allow-run-as-root --bind-to none --oversubscribe); fi
+# The launcher: MPIEXEC (and MPIEXEC_FLAGS) when set, as the ctest regression tests set them.
+read -r -a mpi <<<"${MPIEXEC:-mpirun} ${MPIEXEC_FLAGS:-}"
+if "${mpi[0]}" --version 2>&1 | grep -qi "open mpi"; then mpi+=(--allow-run-as-root --bind-to none --oversubscribe); fi
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 note() { echo "multi-gpu: $* (after $((SECONDS - start)) s)" | tee -a "$OUT/status.txt"; }
 
@@ -111,6 +117,21 @@ if want runs; then
       "$py" "$ROOT/postprocess/micromoe_report.py" "$OUT/$name.h5" --phases >"$OUT/$name.md" 2>&1
     fi
   done
+fi
+
+# MicroEP's targets over every run: microep against ep and balanced (postprocess/strategy_targets.py).
+if want runs && [[ -n $py ]]; then
+  reports=()
+  for deck in $DECKS; do
+    for name in $ZIPF trace; do
+      [[ $name == trace ]] && f=$OUT/$deck-np$ranks-trace.h5 || f=$OUT/$deck-np$ranks-s$name.h5
+      [[ -f $f ]] && reports+=("$f")
+    done
+  done
+  if ((${#reports[@]} > 0)); then
+    "$py" "$ROOT/postprocess/strategy_targets.py" "${reports[@]}" --out "$OUT/targets.md" >/dev/null
+    note "targets table of ${#reports[@]} runs: rc=$?"
+  fi
 fi
 
 if want layer; then

@@ -162,6 +162,23 @@ class PostProcess(unittest.TestCase):
         self.assertEqual(rows["ep"][0], "1.000")  # tokens/s vs ep
         self.assertGreater(float(rows["microep"][0]), 1.5)  # ep's steps take about twice as long
 
+    def test_strategy_targets(self):
+        from strategy_targets import main as targets_main, target_row
+        row = target_row(self.report)
+        self.assertEqual(row["ranks"], 4)
+        self.assertIsNone(row["adaptive_over_ep"])  # the sample has no microep-adaptive
+        # ep's loads are skewed 2x on one rank of 4 (imbalance about 1.6), so both targets apply.
+        self.assertGreaterEqual(row["ep_mean_imbalance"], 1.4)
+        self.assertGreater(row["microep_over_ep"], 1.3)
+        expected = "met" if row["microep_of_balanced"] >= 0.95 else "missed"
+        self.assertEqual(row["verdict"], expected)
+        out = os.path.join(self.tmp, "targets.md")
+        self.assertEqual(targets_main([self.report, "--out", out]), 0)
+        with open(out, encoding="utf-8") as f:
+            self.assertIn(f"| report.h5 | 4 | ", f.read())
+        self.assertEqual(targets_main([os.path.join(self.tmp, "absent.h5")]), 1)
+        self.assertEqual(targets_main([]), 2)
+
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
