@@ -23,7 +23,7 @@
 //             ranks, GPT (H 2048, F 8192, E 32) and Mixtral (H 4096, F 14336 SwiGLU, E 8) layers,
 //             T = 4096 tokens per rank, fp32 and bf16 (CUDA), against its floor: the same work
 //             per rank on each rank alone (a one-rank layer with E / G experts) plus four raw
-//             all-to-alls of the layer's bytes per peer (layer_step.cpp says why).
+//             all-to-alls of the layer's bytes per peer (exchange_step.cpp says why).
 // Rates count only bytes to other ranks: "(G-1)B/t sent per rank" = (G - 1) B / t in GB/s
 // (1 GB = 1e9 bytes). That is nccl-tests' alltoall busbw (its algbw counts all G blocks, G B / t,
 // and busbw = algbw (G - 1) / G); nccl-tests' time includes the self block, raw's here does not.
