@@ -184,6 +184,8 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
 
 MoELayer::~MoELayer() = default;
 
+bool MoELayer::grouped_gemm_fell_back() const { return ffn_->grouped_fell_back(); }
+
 void MoELayer::allocate_parameters() {
   const bool adam = config_.optimizer.kind == OptimizerKind::adam;
   wg_ = Matrix("micromoe::MoELayer::gate", H_, E_);

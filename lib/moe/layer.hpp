@@ -156,6 +156,9 @@ class MoELayer {
   std::size_t peak_bytes() const { return peak_bytes_; }
   std::int64_t optimizer_steps() const { return steps_; }
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
+  /// True once config.grouped_gemm asked for grouped GEMMs and they ran as one GEMM per expert
+  /// instead (no grouped BLAS on CPUs; cuBLAS rejects some precisions).
+  bool grouped_gemm_fell_back() const;
 
   /// Sets all parameters from host data indexed by expert (every rank passes the same);
   /// optimizer state and gradients are zeroed.

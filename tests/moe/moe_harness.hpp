@@ -233,6 +233,7 @@ struct Outcome {
   std::vector<float> y, dx;
   std::vector<int> choices;  ///< this rank's
   MicroBatchStats stats;
+  bool grouped_fell_back = false;  ///< grouped GEMMs were asked for and ran per expert
 };
 
 inline Outcome run_once(MoELayer& layer, const Case& c, const Data& d) {
@@ -245,6 +246,7 @@ inline Outcome run_once(MoELayer& layer, const Case& c, const Data& d) {
   o.stats = layer.last_stats();
   o.choices = layer.last_choices();
   o.dx = to_host(layer.backward(exec, dy));
+  o.grouped_fell_back = layer.grouped_gemm_fell_back();
   layer.sync_gradients(exec);
   return o;
 }

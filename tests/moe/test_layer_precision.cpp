@@ -56,6 +56,13 @@ TEST_P(Variants, Bf16GroupedMatchesBf16PerExpert) {
   const Outcome a = check_case(c);
   c.grouped = true;
   const Outcome b = check_case(c);
+  if (b.grouped_fell_back) {
+    // No grouped bf16 GEMM here (CPUs; cuBLAS of CUDA 13): the grouped run must then be the
+    // per-expert one, bit for bit.
+    EXPECT_EQ(b.y, a.y);
+    EXPECT_EQ(b.dx, a.dx);
+    return;
+  }
   EXPECT_LE(rel_error(b.y, a.y), kTolerance);
   EXPECT_LE(rel_error(b.dx, a.dx), kTolerance);
 }
