@@ -42,8 +42,9 @@ void optimizer_update(const ExecSpace& exec, const OptimizerConfig& cfg, float c
   float* p1 = s1.data();
   float* p2 = adam ? s2.data() : s1.data();  // SGD: a dummy alias, never written
   // Vec4s where every array allows 16-byte (bf16: 8-byte) accesses; the rest one by one.
-  const bool vec = aligned_to(pw, 16) && aligned_to(pg, 16) && aligned_to(p1, 16) && aligned_to(p2, 16) &&
-                   (w_bf16 == nullptr || aligned_to(w_bf16, 8));
+  constexpr std::uintptr_t kVec = alignof(Vec4);
+  const bool vec = aligned_to(pw, kVec) && aligned_to(pg, kVec) && aligned_to(p1, kVec) && aligned_to(p2, kVec) &&
+                   (w_bf16 == nullptr || aligned_to(w_bf16, alignof(Bf16x4)));
   const std::int64_t quads = vec ? n / 4 : 0;
   const std::int64_t tail_begin = 4 * quads;
   Kokkos::parallel_for(
