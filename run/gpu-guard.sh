@@ -48,10 +48,8 @@ done
 stage "MPI exchange backend, 4 ranks on one GPU"
 mpirun "${mpi_flags[@]}" -n 4 "$APP" run "$ROOT/inputs/gpu/exchange.toml" run.report="$OUT/exchange.h5" \
   2>&1 | tee "$OUT/exchange.txt"
-py=""
-for c in python3 /usr/bin/python3 /usr/local/bin/python3; do
-  if command -v "$c" >/dev/null && "$c" -c "import h5py, numpy" 2>/dev/null; then py=$c; break; fi
-done
+source "$ROOT/run/python.sh"
+py=$(find_python || true)  # postprocessing is skipped without one
 [[ -n $py ]] && "$py" "$ROOT/postprocess/micromoe_report.py" "$OUT/exchange.h5" --phases | tee "$OUT/exchange-phases.md"
 
 stage "verdict"

@@ -89,10 +89,8 @@ if want exchange; then
   note "bench_exchange rc=$?"
 fi
 
-py=""
-for c in python3 /usr/bin/python3 /usr/local/bin/python3; do
-  if command -v "$c" >/dev/null && "$c" -c "import h5py, numpy" 2>/dev/null; then py=$c; break; fi
-done
+source "$ROOT/run/python.sh"
+py=$(find_python || true)  # postprocessing is skipped without one
 if want runs; then
   for deck in $DECKS; do
     for s in $ZIPF; do
