@@ -18,8 +18,8 @@
 #include "core/build_info.hpp"
 #include "core/device_select.hpp"
 #include "core/error.hpp"
+#include "deck/deck.hpp"
 #include "emulate/emulate.hpp"
-#include "io/deck.hpp"
 #include "schedule/command.hpp"
 #include "train/run_job.hpp"
 
@@ -50,10 +50,10 @@ int world_size() {
 /// Every rank reads and checks the deck; the lowest rank that failed reports, all agree.
 /// Returns true (and the resolved deck) when every rank accepted it.
 bool read_deck_everywhere(const std::string& path, const std::vector<std::string>& overrides, int ranks,
-                          micromoe::io::RunConfig& resolved) {
+                          micromoe::deck::RunConfig& resolved) {
   std::string problem;
   try {
-    resolved = micromoe::io::resolve_layout(micromoe::io::parse_deck(path, overrides), ranks);
+    resolved = micromoe::deck::resolve_layout(micromoe::deck::parse_deck(path, overrides), ranks);
   } catch (const std::exception& e) {
     problem = e.what();
   }
@@ -141,10 +141,10 @@ int main(int argc, char** argv) {
     return code;
   }
   if (*check) {
-    micromoe::io::RunConfig resolved;
+    micromoe::deck::RunConfig resolved;
     if (!read_deck_everywhere(deck, overrides, check_ranks > 0 ? check_ranks : world_size(), resolved))
       return kInputErrorExit;
-    if (root) std::cout << micromoe::io::render_deck(resolved, true);
+    if (root) std::cout << micromoe::deck::render_deck(resolved, true);
     return 0;
   }
   if (*emulate) {
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
                 << ": the number of emulated ranks must be positive; fix: e.g. --ranks 8" << std::endl;
       return kInputErrorExit;
     }
-    micromoe::io::RunConfig resolved;
+    micromoe::deck::RunConfig resolved;
     if (!read_deck_everywhere(deck, overrides, emulate_ranks, resolved)) return kInputErrorExit;
     try {
       micromoe::emulate::run_emulation(resolved, emulate_ranks, command_line, std::cout);
@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) {
-    micromoe::io::RunConfig resolved;
+    micromoe::deck::RunConfig resolved;
     if (!read_deck_everywhere(deck, overrides, world_size(), resolved)) return kInputErrorExit;
     try {
       const micromoe::comm::Communicator world(MPI_COMM_WORLD);

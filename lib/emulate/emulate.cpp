@@ -6,20 +6,20 @@
 
 #include "core/build_info.hpp"
 #include "core/kokkos_types.hpp"
+#include "deck/deck.hpp"
 #include "emulate/emulation_report.hpp"
-#include "io/deck.hpp"
-#include "io/report_data.hpp"
-#include "io/report_writer.hpp"
+#include "report/report_data.hpp"
+#include "report/report_writer.hpp"
 #include "train/progress.hpp"
 
 namespace micromoe::emulate {
 
-void run_emulation(const io::RunConfig& resolved, int ranks, const std::string& command_line, std::ostream& out) {
-  io::check_report_path(resolved.run.report);  // fails now, not after the timing
+void run_emulation(const deck::RunConfig& resolved, int ranks, const std::string& command_line, std::ostream& out) {
+  report::check_report_path(resolved.run.report);  // fails now, not after the timing
   EmulationInfo info;
-  info.start_time = io::utc_timestamp();
+  info.start_time = report::utc_timestamp();
   info.build_info = build_info();
-  info.deck = io::render_deck(resolved, false);
+  info.deck = deck::render_deck(resolved, false);
   info.command_line = command_line;
   info.layout = layout_of(resolved, ranks);
   info.ffn = ffn_setup(resolved);
@@ -67,7 +67,7 @@ void run_emulation(const io::RunConfig& resolved, int ranks, const std::string& 
           << " per iteration, mean imbalance " << results.back().mean_imbalance << std::endl;
   }
   const Comparison comparison = compare(results);
-  info.end_time = io::utc_timestamp();
+  info.end_time = report::utc_timestamp();
   write_emulation_report(resolved.run.report, info, results, comparison);
   out << "\n" << result_table(results, comparison) << "\nreport: " << resolved.run.report << std::endl;
 }

@@ -8,13 +8,13 @@
 #include <ostream>
 #include <string>
 
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 
 namespace micromoe::emulate {
 
-/// Runs the emulation of a deck resolved for `ranks` ranks (io::resolve_layout), prints the
+/// Runs the emulation of a deck resolved for `ranks` ranks (deck::resolve_layout), prints the
 /// progress (unless run.quiet) and the table to `out`, and writes the report (run.report).
 /// Throws InputError for input problems found before any timing (report path, trace file).
-void run_emulation(const io::RunConfig& resolved, int ranks, const std::string& command_line, std::ostream& out);
+void run_emulation(const deck::RunConfig& resolved, int ranks, const std::string& command_line, std::ostream& out);
 
 }  // namespace micromoe::emulate

@@ -19,7 +19,7 @@ inline constexpr std::int64_t kEmulationFormatVersion = 1;
 /// Run-wide facts stored in /run.
 struct EmulationInfo {
   std::vector<std::pair<std::string, std::string>> build_info;  ///< micromoe::build_info()
-  std::string deck;                                             ///< the effective deck (io::render_deck)
+  std::string deck;                                             ///< the effective deck (deck::render_deck)
   std::string command_line;
   std::string start_time, end_time;  ///< ISO 8601 UTC
   Layout layout;

@@ -8,7 +8,7 @@
 
 namespace micromoe::emulate {
 
-Layout layout_of(const io::RunConfig& resolved, int ranks) {
+Layout layout_of(const deck::RunConfig& resolved, int ranks) {
   Layout l;
   l.ranks = ranks;
   l.ep_size = resolved.parallel.ep_size;
@@ -45,7 +45,7 @@ std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const sch
   return out;
 }
 
-StrategyPlan plan_strategy(const io::RunConfig& resolved, const Layout& layout, io::StrategyKind kind,
+StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, deck::StrategyKind kind,
                            CountSource& counts) {
   const int I = resolved.training.iterations, M = resolved.training.micro_batches, G = layout.group_size;
   const int E = resolved.model.experts, T = resolved.training.tokens_per_micro_batch, K = resolved.model.top_k;
@@ -55,7 +55,7 @@ StrategyPlan plan_strategy(const io::RunConfig& resolved, const Layout& layout, 
   for (int g = 0; g < layout.groups; ++g) groups.push_back(strategy::make_strategy(config, G, E));
 
   StrategyPlan plan;
-  plan.name = io::to_string(kind);
+  plan.name = deck::to_string(kind);
   plan.iterations = I;
   plan.micro_batches = M;
   plan.ranks = layout.ranks;

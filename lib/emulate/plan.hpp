@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "deck/run_config.hpp"
 #include "emulate/routing_counts.hpp"
-#include "io/run_config.hpp"
 #include "moe/expert_ffn.hpp"
 #include "strategy/strategy.hpp"
 
@@ -23,8 +23,8 @@ struct Layout {
   int ep_size = 0;
   int microep_group = 0;
 };
-/// The layout of a deck resolved (io::resolve_layout) for `ranks` ranks.
-Layout layout_of(const io::RunConfig& resolved, int ranks);
+/// The layout of a deck resolved (deck::resolve_layout) for `ranks` ranks.
+Layout layout_of(const deck::RunConfig& resolved, int ranks);
 
 /// One strategy's work on every emulated rank. Cells are (iteration i, micro-batch m, rank r),
 /// r global (group * group_size + rank in group), flat index (i * M + m) * R + r.
@@ -52,7 +52,7 @@ std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const sch
 /// Routes every (iteration, micro-batch, group) of the deck with `kind` (config from
 /// train::layer_configs, as training builds it; one strategy instance per group, re-placed
 /// from the iteration's loads summed over groups, as the layer does).
-StrategyPlan plan_strategy(const io::RunConfig& resolved, const Layout& layout, io::StrategyKind kind,
+StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, deck::StrategyKind kind,
                            CountSource& counts);
 
 }  // namespace micromoe::emulate

@@ -31,8 +31,8 @@ Matrix first_rows(const Matrix& v, std::int64_t rows) {
 
 }  // namespace
 
-FfnSetup ffn_setup(const io::RunConfig& resolved) {
-  const auto layer = train::layer_configs(resolved, io::StrategyKind::ep, resolved.parallel.gpus_per_node).at(0);
+FfnSetup ffn_setup(const deck::RunConfig& resolved) {
+  const auto layer = train::layer_configs(resolved, deck::StrategyKind::ep, resolved.parallel.gpus_per_node).at(0);
   FfnSetup s;
   s.hidden = layer.hidden;
   s.ffn = layer.ffn;

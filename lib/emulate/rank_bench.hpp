@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "deck/run_config.hpp"
 #include "emulate/plan.hpp"
-#include "io/run_config.hpp"
 #include "moe/expert_ffn.hpp"
 
 namespace micromoe::emulate {
@@ -23,7 +23,7 @@ struct FfnSetup {
   bool grouped = false;
   std::uint64_t seed = 1;
 };
-FfnSetup ffn_setup(const io::RunConfig& resolved);
+FfnSetup ffn_setup(const deck::RunConfig& resolved);
 
 /// One set of slot weights (and gradients) and activation buffers, sized for the most slots
 /// and the largest rank of all plans, filled with seeded non-zero values once.

@@ -14,7 +14,7 @@ constexpr int kAttempts = 16;                      // rejection draws before the
 /// Uniform in [0, 1) from the top 53 bits.
 double unit(std::uint64_t h) { return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0); }
 
-workload::PopularityConfig popularity_config(const io::RunConfig& c) {
+workload::PopularityConfig popularity_config(const deck::RunConfig& c) {
   workload::PopularityConfig p;
   p.clusters = c.model.experts;  // one popularity per expert: the gate is not emulated
   p.zipf_s = c.workload.zipf_s;
@@ -26,7 +26,7 @@ workload::PopularityConfig popularity_config(const io::RunConfig& c) {
 }
 }  // namespace
 
-CountSource::CountSource(const io::RunConfig& resolved, int group_size)
+CountSource::CountSource(const deck::RunConfig& resolved, int group_size)
     : group_size_(group_size),
       experts_(resolved.model.experts),
       tokens_(resolved.training.tokens_per_micro_batch),
@@ -34,7 +34,7 @@ CountSource::CountSource(const io::RunConfig& resolved, int group_size)
       micro_batches_(resolved.training.micro_batches),
       seed_(resolved.training.seed),
       popularity_(popularity_config(resolved)) {
-  if (resolved.workload.kind == io::WorkloadConfig::Kind::trace)
+  if (resolved.workload.kind == deck::WorkloadConfig::Kind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
         workload::read_trace_csv(resolved.workload.trace_file, resolved.model.experts));
 }

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 #include "schedule/solver.hpp"
 #include "workload/popularity.hpp"
 #include "workload/trace.hpp"
@@ -21,7 +21,7 @@ namespace micromoe::emulate {
 class CountSource {
  public:
   /// `group_size` ranks per MicroEP group. Throws InputError for an unreadable trace.
-  CountSource(const io::RunConfig& resolved, int group_size);
+  CountSource(const deck::RunConfig& resolved, int group_size);
 
   /// c[s][e] of the group's ranks s: tokens_per_micro_batch tokens each, top_k distinct
   /// experts per token (synthetic: drawn from the popularity at `iteration`; trace: the

@@ -5,7 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
-#include "io/hdf5_handles.hpp"
+#include "report/hdf5_handles.hpp"
 
 namespace micromoe::moe {
 
@@ -36,15 +36,15 @@ std::vector<T> gather_rows(const std::vector<T>& mine, MPI_Datatype type, MPI_Co
 
 void write_floats(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims,
                   const std::vector<float>& data) {
-  auto space = io::h5::create_dataspace(dims);
-  auto set = io::h5::create_dataset(loc, name, H5T_IEEE_F32LE, space.id());
+  auto space = report::h5::create_dataspace(dims);
+  auto set = report::h5::create_dataset(loc, name, H5T_IEEE_F32LE, space.id());
   if (!data.empty())
     MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
 }
 
 void write_ints(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<int>& data) {
-  auto space = io::h5::create_dataspace(dims);
-  auto set = io::h5::create_dataset(loc, name, H5T_STD_I32LE, space.id());
+  auto space = report::h5::create_dataspace(dims);
+  auto set = report::h5::create_dataset(loc, name, H5T_STD_I32LE, space.id());
   if (!data.empty())
     MICROMOE_CHECK_HDF5(H5Dwrite(set.id(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
 }
@@ -75,7 +75,7 @@ void write_layer_dump(const ExecSpace& exec, const MoELayer& layer, const std::s
 
   const auto N = static_cast<hsize_t>(xs.size() / static_cast<std::size_t>(H));
   const auto& p = layer.placement();
-  namespace h5 = io::h5;
+  namespace h5 = report::h5;
   auto fapl = h5::modern_format_fapl();
   auto file = h5::create_file(path, fapl.id());
   const hid_t root = file.id();

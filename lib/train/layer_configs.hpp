@@ -4,18 +4,19 @@
 
 #include <vector>
 
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 #include "moe/layer_config.hpp"
 #include "workload/synthetic.hpp"
 
 namespace micromoe::train {
 
-/// The layer configs of `strategy` for a resolved deck (io::resolve_layout) on `gpus_per_node`
+/// The layer configs of `strategy` for a resolved deck (deck::resolve_layout) on `gpus_per_node`
 /// ranks per node. Every strategy gets the same sizes and weight seeds, so all start from the
 /// same model.
-std::vector<moe::LayerConfig> layer_configs(const io::RunConfig& config, io::StrategyKind strategy, int gpus_per_node);
+std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, deck::StrategyKind strategy,
+                                            int gpus_per_node);
 
 /// The synthetic token source of a deck (same for every strategy of a run).
-workload::SyntheticConfig synthetic_config(const io::RunConfig& config);
+workload::SyntheticConfig synthetic_config(const deck::RunConfig& config);
 
 }  // namespace micromoe::train

@@ -8,8 +8,8 @@
 
 #include "core/build_info.hpp"
 #include "core/error.hpp"
-#include "io/deck.hpp"
-#include "io/report_writer.hpp"
+#include "deck/deck.hpp"
+#include "report/report_writer.hpp"
 #include "train/progress.hpp"
 #include "train/stop_request.hpp"
 #include "train/trainer.hpp"
@@ -34,15 +34,15 @@ std::vector<std::string> gather_host_names(const comm::Communicator& world) {
 
 }  // namespace
 
-std::string summary_table(const std::vector<io::StrategyResults>& results, int warmup_iterations) {
-  const io::StrategyResults* ep = nullptr;
+std::string summary_table(const std::vector<report::StrategyResults>& results, int warmup_iterations) {
+  const report::StrategyResults* ep = nullptr;
   for (const auto& r : results)
     if (r.name == "ep") ep = &r;
   std::string table =
       "| strategy | median step time | tokens/s | mean imbalance | max imbalance | speed-up over ep | dropped |\n"
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : results) {
-    const auto s = io::summarize(r, warmup_iterations, ep);
+    const auto s = report::summarize(r, warmup_iterations, ep);
     char row[320];
     char speedup[32] = "n/a";
     if (s.speedup_over_ep > 0) std::snprintf(speedup, sizeof speedup, "%.3f", s.speedup_over_ep);
@@ -54,24 +54,24 @@ std::string summary_table(const std::vector<io::StrategyResults>& results, int w
   return table;
 }
 
-JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
+JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
                    std::ostream& out) {
   install_stop_handler();
   const bool root = world.rank() == 0;
-  io::RunInfo info;
+  report::RunInfo info;
   info.build_info = build_info();
-  info.deck = io::render_deck(resolved, false);
+  info.deck = deck::render_deck(resolved, false);
   info.command_line = command_line;
   info.hosts = gather_host_names(world);
   info.ranks = world.size();
-  info.start_time = io::utc_timestamp();
+  info.start_time = report::utc_timestamp();
   info.warmup_iterations = resolved.training.warmup_iterations;
 
   // An unwritable report path fails now, not after the training.
   std::string path_problem;
   if (root) {
     try {
-      io::check_report_path(resolved.run.report);
+      report::check_report_path(resolved.run.report);
     } catch (const std::exception& e) {
       path_problem = e.what();
     }
@@ -90,7 +90,7 @@ JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_lin
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
         << " ranks per node" << std::endl;
 
-  std::vector<io::StrategyResults> results;
+  std::vector<report::StrategyResults> results;
   JobOutcome outcome;
   for (const auto kind : resolved.run.strategies) {
     auto run = trainer.train(kind, progress);
@@ -102,14 +102,14 @@ JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_lin
     }
   }
   info.truncated = outcome.truncated;
-  info.end_time = io::utc_timestamp();
+  info.end_time = report::utc_timestamp();
   outcome.report_path = resolved.run.report;
 
   // Rank 0 writes; everyone learns whether it worked, so the job fails (or not) as a whole.
   std::string failure;
   if (root) {
     try {
-      io::write_report(outcome.report_path, info, results);
+      report::write_report(outcome.report_path, info, results);
     } catch (const std::exception& e) {
       failure = e.what();
     }

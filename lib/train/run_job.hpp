@@ -8,8 +8,8 @@
 #include <vector>
 #include "comm/communicator.hpp"
 
-#include "io/report_data.hpp"
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
+#include "report/report_data.hpp"
 
 namespace micromoe::train {
 
@@ -21,10 +21,10 @@ struct JobOutcome {
 /// Collective over `world`. Trains every strategy of the resolved deck, prints progress and a
 /// summary table on rank 0, writes the report on rank 0 (temporary file, then rename), and
 /// makes every rank agree on the outcome (a failed report write throws on every rank).
-JobOutcome run_job(const io::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
+JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
                    std::ostream& out);
 
 /// The markdown summary table of the report's strategies (what run/demo.sh prints).
-std::string summary_table(const std::vector<io::StrategyResults>& results, int warmup_iterations);
+std::string summary_table(const std::vector<report::StrategyResults>& results, int warmup_iterations);
 
 }  // namespace micromoe::train

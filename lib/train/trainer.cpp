@@ -55,7 +55,7 @@ std::string dump_path(const std::string& report, const std::string& strategy) {
 namespace {
 
 /// Ranks of one MicroEP group.
-int group_size(const io::RunConfig& c) { return c.parallel.ep_size * c.parallel.microep_group; }
+int group_size(const deck::RunConfig& c) { return c.parallel.ep_size * c.parallel.microep_group; }
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -63,7 +63,7 @@ double now_seconds() {
 
 }  // namespace
 
-Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world)
+Trainer::Trainer(const deck::RunConfig& config, const comm::Communicator& world)
     : config_(config),
       world_(world),
       group_(world.split(world.rank() / group_size(config), world.rank())),
@@ -72,12 +72,12 @@ Trainer::Trainer(const io::RunConfig& config, const comm::Communicator& world)
   const auto& p = config_.parallel;
   MICROMOE_REQUIRE(world.size() % group_size(config) == 0, "ranks must be a multiple of the MicroEP group size");
   gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
-  if (config_.workload.kind == io::WorkloadConfig::Kind::trace)
+  if (config_.workload.kind == deck::WorkloadConfig::Kind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
         workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
 }
 
-StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress) {
+StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progress) {
   const auto& c = config_;
   const int R = world_.size(), me = world_.rank();
   const int L = c.model.layers, M = c.training.micro_batches, T = c.training.tokens_per_micro_batch;
@@ -90,7 +90,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
 
   StrategyRun run;
   auto& res = run.results;
-  res.name = io::to_string(strategy);
+  res.name = deck::to_string(strategy);
   const int E = c.model.experts;
   res.resize(me == 0 ? I : 0, L, M, R, E);
 
@@ -103,7 +103,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
   // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, then per
   // (layer, micro-batch) bytes sent, schedule time, this rank's load and its group's drops
   // and per-expert copies (both counted once, by the group's first rank).
-  const int P = static_cast<int>(io::kPhaseCount);
+  const int P = static_cast<int>(report::kPhaseCount);
   const int LM = L * M;
   const int record = 1 + P + 4 * LM + LM * E;
   const auto field = [&](int which, int l, int mb) { return 1 + P + which * LM + l * M + mb; };
@@ -182,7 +182,7 @@ StrategyRun Trainer::train(io::StrategyKind strategy, ProgressPrinter& progress)
       for (int r = 0; r < R; ++r) {
         const double* g = gathered.data() + static_cast<std::size_t>(r) * record;
         step = std::max(step, g[0]);
-        for (int p = 0; p < P; ++p) res.phase_times[res.phase_index(it, static_cast<io::Phase>(p), r)] = g[1 + p];
+        for (int p = 0; p < P; ++p) res.phase_times[res.phase_index(it, static_cast<report::Phase>(p), r)] = g[1 + p];
         for (int l = 0; l < L; ++l)
           for (int mb = 0; mb < M; ++mb) {
             res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kBytes, l, mb)]);

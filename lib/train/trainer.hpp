@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Trains the MoE stack with one strategy on the deck's workload and measures it: per
 // iteration / layer / micro-batch / rank token loads, phase times, bytes, drops, loss and
-// throughput, gathered on rank 0 into an io::StrategyResults.
+// throughput, gathered on rank 0 into an report::StrategyResults.
 #pragma once
 
 #include <memory>
 
 #include "comm/communicator.hpp"
 #include "comm/shared_nccl.hpp"
-#include "io/report_data.hpp"
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
+#include "report/report_data.hpp"
 #include "train/progress.hpp"
 #include "workload/trace.hpp"
 
 namespace micromoe::train {
 
 struct StrategyRun {
-  io::StrategyResults results;  ///< complete on rank 0 (dims only elsewhere)
-  bool truncated = false;       ///< a stop was requested (SIGTERM): results hold the completed iterations
+  report::StrategyResults results;  ///< complete on rank 0 (dims only elsewhere)
+  bool truncated = false;           ///< a stop was requested (SIGTERM): results hold the completed iterations
 };
 
 /// Where the verification dump of `strategy` goes: the report's path with ".h5" replaced by
@@ -26,20 +26,20 @@ std::string dump_path(const std::string& report, const std::string& strategy);
 
 class Trainer {
  public:
-  /// `config` must be resolved for world.size() ranks (io::resolve_layout). Ranks form MicroEP
+  /// `config` must be resolved for world.size() ranks (deck::resolve_layout). Ranks form MicroEP
   /// groups of ep_size * microep_group consecutive ranks; with several groups, each group's
   /// gradients are summed across groups (data parallelism). Collective. Reads the trace file,
   /// if any (InputError on every rank for a bad one).
-  Trainer(const io::RunConfig& config, const comm::Communicator& world);
+  Trainer(const deck::RunConfig& config, const comm::Communicator& world);
 
   /// Trains `strategy` from the common initial model on the common data. Collective.
-  StrategyRun train(io::StrategyKind strategy, ProgressPrinter& progress);
+  StrategyRun train(deck::StrategyKind strategy, ProgressPrinter& progress);
 
   /// Ranks per node (from the deck, or detected with MPI_COMM_TYPE_SHARED).
   int gpus_per_node() const { return gpus_per_node_; }
 
  private:
-  io::RunConfig config_;
+  deck::RunConfig config_;
   const comm::Communicator& world_;
   comm::Communicator group_;          ///< this rank's MicroEP group
   comm::Communicator data_parallel_;  ///< this rank's place in every MicroEP group

@@ -11,11 +11,11 @@
 #include <numeric>
 #include <string>
 
+#include "deck/deck.hpp"
 #include "emulate/plan.hpp"
 #include "emulate/rank_bench.hpp"
 #include "emulate/results.hpp"
 #include "emulate/routing_counts.hpp"
-#include "io/deck.hpp"
 #include "train/layer_configs.hpp"
 
 namespace micromoe::emulate {
@@ -42,11 +42,11 @@ micro_batches = 2
 tokens_per_micro_batch = 48
 )";
 
-io::RunConfig deck(const std::vector<std::string>& overrides = {}) {
-  return io::resolve_layout(io::parse_deck_text(kDeck, "emulate.toml", overrides), kRanks);
+deck::RunConfig deck(const std::vector<std::string>& overrides = {}) {
+  return deck::resolve_layout(deck::parse_deck_text(kDeck, "emulate.toml", overrides), kRanks);
 }
 
-std::vector<StrategyPlan> all_plans(const io::RunConfig& c) {
+std::vector<StrategyPlan> all_plans(const deck::RunConfig& c) {
   const Layout layout = layout_of(c, kRanks);
   CountSource counts(c, layout.group_size);
   std::vector<StrategyPlan> plans;

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "io/hdf5_handles.hpp"
 #include "moe/dump.hpp"
 #include "moe_harness.hpp"
+#include "report/hdf5_handles.hpp"
 
 namespace micromoe::moe::testing {
 namespace {
@@ -35,7 +35,7 @@ TEST(Dump, DatasetsReproduceTheLayer) {
   MPI_Barrier(MPI_COMM_WORLD);
   if (r != 0) return;
 
-  namespace h5 = io::h5;
+  namespace h5 = report::h5;
   auto file = h5::open_file_readonly(path);
   const hid_t root = file.id();
   EXPECT_EQ(h5::read_string_attribute(root, "format"), layer_dump_format);

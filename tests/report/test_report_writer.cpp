@@ -8,11 +8,11 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "io/hdf5_handles.hpp"
-#include "io/report_writer.hpp"
+#include "report/hdf5_handles.hpp"
+#include "report/report_writer.hpp"
 #include "sample_results.hpp"
 
-namespace micromoe::io {
+namespace micromoe::report {
 namespace {
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
@@ -225,4 +225,4 @@ TEST(Hdf5Handles, MoveOnlyAndClosedOnce) {
 }
 
 }  // namespace
-}  // namespace micromoe::io
+}  // namespace micromoe::report

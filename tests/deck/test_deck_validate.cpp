@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "core/build_config.hpp"
+#include "deck/deck.hpp"
 #include "deck_test_util.hpp"
-#include "io/deck.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 using testing::expect_input_error;
@@ -111,4 +111,4 @@ TEST(DeckValidate, GpuOnlyChoicesNeedAGpuBuild) {
 }
 
 }  // namespace
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

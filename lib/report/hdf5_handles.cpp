@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "io/hdf5_handles.hpp"
+#include "report/hdf5_handles.hpp"
 
 #include <numeric>
 
 #include "core/error.hpp"
 
-namespace micromoe::io::h5 {
+namespace micromoe::report::h5 {
 
 File create_file(const std::string& path, hid_t fapl) {
   return File::adopt(MICROMOE_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl)));
@@ -201,4 +201,4 @@ bool has_link(hid_t location, const std::string& name) {
   return MICROMOE_CHECK_HDF5(H5Lexists(location, name.c_str(), H5P_DEFAULT)) > 0;
 }
 
-}  // namespace micromoe::io::h5
+}  // namespace micromoe::report::h5

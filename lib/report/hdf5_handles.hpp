@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace micromoe::io::h5 {
+namespace micromoe::report::h5 {
 
 /// An owned hid_t closed by `Close` (H5Fclose, H5Gclose, ...).
 template <herr_t (*Close)(hid_t)>
@@ -148,4 +148,4 @@ double read_double_attribute(hid_t location, const std::string& name);
 bool has_attribute(hid_t location, const std::string& name);
 bool has_link(hid_t location, const std::string& name);
 
-}  // namespace micromoe::io::h5
+}  // namespace micromoe::report::h5

@@ -10,7 +10,7 @@
 
 #include "core/error.hpp"
 
-namespace micromoe::io::testing {
+namespace micromoe::deck::testing {
 
 /// Runs `f`, expects micromoe::InputError, and checks the message holds every piece and is one line.
 inline void expect_input_error(const std::function<void()>& f, std::initializer_list<std::string> pieces) {
@@ -25,4 +25,4 @@ inline void expect_input_error(const std::function<void()>& f, std::initializer_
   }
 }
 
-}  // namespace micromoe::io::testing
+}  // namespace micromoe::deck::testing

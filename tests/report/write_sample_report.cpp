@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Writes a small real report with write_report (for tests/io/test_postprocess.py):
+// Writes a small real report with write_report (for tests/report/test_postprocess.py):
 //   micromoe_write_sample_report OUT.h5 [--truncated]
 #include <cstring>
 #include <exception>
 #include <iostream>
 
-#include "io/report_writer.hpp"
+#include "report/report_writer.hpp"
 #include "sample_results.hpp"
 
 int main(int argc, char** argv) {
@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: micromoe_write_sample_report OUT.h5 [--truncated]\n";
     return 2;
   }
-  using namespace micromoe::io;
+  using namespace micromoe::report;
   try {
     RunInfo info = testing::sample_run_info();
     std::vector<StrategyResults> results = {

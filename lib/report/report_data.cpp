@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "io/report_data.hpp"
+#include "report/report_data.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 
-namespace micromoe::io {
+namespace micromoe::report {
 
 const std::array<const char*, kPhaseCount>& phase_names() { return kPhaseNames; }
 
@@ -145,4 +145,4 @@ std::string utc_timestamp() {
   return buf;
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::report

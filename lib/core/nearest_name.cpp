@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "io/nearest_name.hpp"
+#include "core/nearest_name.hpp"
 
 #include <algorithm>
 
-namespace micromoe::io {
+namespace micromoe {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -33,4 +33,4 @@ std::string nearest_name(const std::string& word, const std::vector<std::string>
   return best;
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe

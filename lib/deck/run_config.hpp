@@ -10,7 +10,7 @@
 
 #include "comm/backend.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 
 /// [model]: the stack of MoE layers every strategy trains.
 struct ModelConfig {
@@ -122,4 +122,4 @@ const std::vector<std::string>& strategy_names();
 /// The strategy named `name`; throws micromoe::InputError naming the valid names otherwise.
 StrategyKind parse_strategy(const std::string& name);
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

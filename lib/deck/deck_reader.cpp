@@ -17,11 +17,11 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "io/deck.hpp"
-#include "io/deck_schema.hpp"
-#include "io/nearest_name.hpp"
+#include "core/nearest_name.hpp"
+#include "deck/deck.hpp"
+#include "deck/deck_schema.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 std::string node_kind(const toml::node& node) {
@@ -299,4 +299,4 @@ void apply_override(RunConfig& config, const std::string& override_text) {
   store(config, *key, value, where);
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -7,9 +7,9 @@
 #include "comm/backend.hpp"
 #include "core/build_config.hpp"
 #include "core/error.hpp"
-#include "io/deck.hpp"
+#include "deck/deck.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 /// Divisors of n, ascending (at most the first 16).
@@ -145,4 +145,4 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
 
 void validate(const RunConfig& config, int ranks) { (void)resolve_layout(config, ranks); }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "io/report_data.hpp"
+#include "report/report_data.hpp"
 
-namespace micromoe::io::testing {
+namespace micromoe::report::testing {
 
 /// A strategy's results: loads skewed by `skew` (1 = balanced), step time growing with it.
 inline StrategyResults sample_results(const std::string& name, double skew, int iterations = 5, int layers = 2,
@@ -54,4 +54,4 @@ inline RunInfo sample_run_info(int ranks = 4) {
   return info;
 }
 
-}  // namespace micromoe::io::testing
+}  // namespace micromoe::report::testing

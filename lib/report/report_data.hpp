@@ -13,7 +13,7 @@
 
 #include "core/phase.hpp"
 
-namespace micromoe::io {
+namespace micromoe::report {
 
 /// The timed phases (lib/core/phase.hpp), in report order.
 using micromoe::kPhaseCount;
@@ -101,7 +101,7 @@ StrategySummary summarize(const StrategyResults& results, int warmup_iterations,
 /// Run-wide facts stored in /run.
 struct RunInfo {
   std::vector<std::pair<std::string, std::string>> build_info;  ///< micromoe::build_info()
-  std::string deck;                                             ///< the effective deck (io::render_deck)
+  std::string deck;                                             ///< the effective deck (deck::render_deck)
   std::string command_line;                                     ///< argv joined by spaces
   std::vector<std::string> hosts;                               ///< host name of each rank
   int ranks = 0;
@@ -115,4 +115,4 @@ struct RunInfo {
 /// Now as "2026-11-29T01:23:45Z".
 std::string utc_timestamp();
 
-}  // namespace micromoe::io
+}  // namespace micromoe::report

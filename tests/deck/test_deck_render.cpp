@@ -5,10 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "io/deck.hpp"
-#include "io/deck_schema.hpp"
+#include "deck/deck.hpp"
+#include "deck/deck_schema.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 TEST(DeckRender, DefaultsRoundTrip) {
@@ -85,8 +85,8 @@ TEST(DeckDocs, DocsDeckMdIsGeneratedFromTheSchema) {
   for (const auto& key : deck_schema())
     EXPECT_NE(text.str().find("| `" + key.name + "` |"), std::string::npos) << key.qualified() << " not in " << path;
   EXPECT_EQ(text.str(), deck_reference_markdown())
-      << path << " is out of date; regenerate it: <build>/tests/io/micromoe_deck_docs > docs/deck.md";
+      << path << " is out of date; regenerate it: <build>/tests/deck/micromoe_deck_docs > docs/deck.md";
 }
 
 }  // namespace
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The table of deck keys. To add a key: add the RunConfig field, one entry here, and
 // regenerate docs/deck.md (see docs/deck.md's first lines).
-#include "io/deck_schema.hpp"
+#include "deck/deck_schema.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <type_traits>
 
-#include "io/nearest_name.hpp"
+#include "core/nearest_name.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 constexpr std::int64_t kMaxInt = 2147483647;  // int fields
@@ -369,4 +369,4 @@ std::string range_problem(const KeySpec& key, const DeckValue& value) {
   }
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

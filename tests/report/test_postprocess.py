@@ -3,7 +3,7 @@
 """postprocess/ on a report written by the real C++ writer (micromoe_write_sample_report):
 plots and the summary table are produced, and files that are not reports are refused clearly.
 
-    /usr/bin/python3 tests/io/test_postprocess.py BUILD/tests/io/micromoe_write_sample_report
+    /usr/bin/python3 tests/report/test_postprocess.py BUILD/tests/report/micromoe_write_sample_report
 """
 
 import os

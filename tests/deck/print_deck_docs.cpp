@@ -2,9 +2,9 @@
 // Prints docs/deck.md, generated from the deck schema: micromoe_deck_docs > docs/deck.md
 #include <iostream>
 
-#include "io/deck.hpp"
+#include "deck/deck.hpp"
 
 int main() {
-  std::cout << micromoe::io::deck_reference_markdown();
+  std::cout << micromoe::deck::deck_reference_markdown();
   return 0;
 }

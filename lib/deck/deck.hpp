@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 
 /// Reads the deck at `path`, then applies `overrides` ("section.key=value") in order.
 /// Checks syntax, unknown sections/keys (naming the nearest valid one), types, ranges and
@@ -44,4 +44,4 @@ std::string render_deck(const RunConfig& config, bool comments = true);
 /// The reference of every deck key as Markdown: the content of docs/deck.md.
 std::string deck_reference_markdown();
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

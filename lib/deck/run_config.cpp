@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "io/deck_schema.hpp"
-#include "io/nearest_name.hpp"
+#include "core/nearest_name.hpp"
+#include "deck/deck_schema.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 
 bool operator==(const RunConfig& a, const RunConfig& b) {
   for (const auto& key : deck_schema())
@@ -68,4 +68,4 @@ StrategyKind parse_strategy(const std::string& name) {
   return static_cast<StrategyKind>(it - names.begin());
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -11,9 +11,9 @@
 #include <variant>
 #include <vector>
 
-#include "io/run_config.hpp"
+#include "deck/run_config.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 
 /// The types a deck key can have.
 enum class KeyType { integer, real, boolean, string, enumeration, string_list };
@@ -65,4 +65,4 @@ std::string to_toml(const DeckValue& value);
 /// ("4097 is above the maximum 4096; fix: use a value in [1, 4096]").
 std::string range_problem(const KeySpec& key, const DeckValue& value);
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // write_report: the HDF5 layout of docs/report.md, written to a temporary name and renamed.
-#include "io/report_writer.hpp"
+#include "report/report_writer.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -8,9 +8,9 @@
 #include <set>
 
 #include "core/error.hpp"
-#include "io/hdf5_handles.hpp"
+#include "report/hdf5_handles.hpp"
 
-namespace micromoe::io {
+namespace micromoe::report {
 namespace {
 
 using Dims = std::vector<hsize_t>;
@@ -154,4 +154,4 @@ void write_report(const std::string& path, const RunInfo& info, const std::vecto
   });
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::report

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include "deck/deck.hpp"
 #include "deck_test_util.hpp"
-#include "io/deck.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 namespace {
 
 using testing::expect_input_error;
@@ -190,4 +190,4 @@ TEST(DeckOverride, FollowsTheDeckRules) {
 }
 
 }  // namespace
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "io/report_data.hpp"
+#include "report/report_data.hpp"
 
-namespace micromoe::io {
+namespace micromoe::report {
 
 /// The format version written to the root attribute "format_version".
 constexpr std::int64_t kReportFormatVersion = 1;
@@ -31,4 +31,4 @@ void write_file_atomically(const std::string& path, const std::function<void(con
 /// otherwise. Call it on rank 0 and share the verdict.
 void check_report_path(const std::string& path);
 
-}  // namespace micromoe::io
+}  // namespace micromoe::report

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // render_deck (the effective deck as TOML) and deck_reference_markdown (docs/deck.md).
-#include "io/deck.hpp"
-#include "io/deck_schema.hpp"
+#include "deck/deck.hpp"
+#include "deck/deck_schema.hpp"
 
-namespace micromoe::io {
+namespace micromoe::deck {
 
 std::string render_deck(const RunConfig& config, bool comments) {
   std::string out;
@@ -22,8 +22,8 @@ std::string render_deck(const RunConfig& config, bool comments) {
 std::string deck_reference_markdown() {
   std::string out =
       "<!-- SPDX-License-Identifier: BSD-3-Clause -->\n"
-      "<!-- Generated from lib/io/deck_schema.cpp by deck_reference_markdown(); do not edit by hand.\n"
-      "     Regenerate: build/tests/io/micromoe_deck_docs > docs/deck.md (test_io_deck checks it). -->\n"
+      "<!-- Generated from lib/deck/deck_schema.cpp by deck_reference_markdown(); do not edit by hand.\n"
+      "     Regenerate: build/tests/deck/micromoe_deck_docs > docs/deck.md (test_deck checks it). -->\n"
       "# Input decks\n\n"
       "A deck is a TOML file with the sections `[model]`, `[parallel]`, `[workload]`, `[training]` and `[run]`.\n"
       "Every key is optional (its default is used) unless marked required. `micromoe check DECK.toml` prints the\n"
@@ -68,4 +68,4 @@ std::string deck_reference_markdown() {
   return out;
 }
 
-}  // namespace micromoe::io
+}  // namespace micromoe::deck

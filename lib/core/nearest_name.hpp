@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace micromoe::io {
+namespace micromoe {
 
 /// Levenshtein distance (insertions, deletions, substitutions), case-sensitive.
 std::size_t edit_distance(const std::string& a, const std::string& b);
@@ -14,4 +14,4 @@ std::size_t edit_distance(const std::string& a, const std::string& b);
 /// The candidate nearest to `word` (ties: the first listed); empty when there are none.
 std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);
 
-}  // namespace micromoe::io
+}  // namespace micromoe
