@@ -6,7 +6,9 @@
     for s in report.strategies: print(s.name, s.summary["mean_imbalance"])
 
 open_report() checks that the file exists, is HDF5, carries a supported format_version, and has
-/run and every strategy group with its datasets in the documented shapes; the error says which.
+/run and every strategy group with the datasets these tools need, each with as many dimensions as
+its "dims" attribute names and every named dimension of one size across the group; the error says
+which. Strategy.dims holds those names (None for reports written before the attribute existed).
 """
 
 import os
@@ -24,18 +26,11 @@ SUPPORTED_FORMAT_VERSIONS = (1,)
 PHASES = ("gate", "count_exchange", "schedule", "permute", "dispatch", "expert_compute", "combine", "backward",
           "gradient_sync", "optimizer", "migration")
 
-# dataset -> the names of its dimensions (I iterations, L layers, M micro-batches, P phases, R ranks)
-DATASETS = {
-    "loads": "ILMR",
-    "imbalance": "ILM",
-    "phase_times": "IPR",
-    "bytes_sent": "ILMR",
-    "tokens_dropped": "ILM",
-    "schedule_us": "ILM",
-    "loss": "I",
-    "step_time": "I",
-    "tokens_per_second": "I",
-}
+# The datasets these tools rely on: a report without one of them is refused. Every other dataset of a
+# strategy group is read too (a dataset added to the writer's schema needs no change here), and every
+# dataset's dimensions come from the file (its "dims" attribute), not from this module.
+REQUIRED_DATASETS = ("loads", "imbalance", "phase_times", "bytes_sent", "tokens_dropped", "schedule_us", "loss",
+                     "step_time", "tokens_per_second")
 
 SUMMARY_ATTRIBUTES = ("mean_step_time", "tokens_per_second", "mean_imbalance", "max_imbalance", "speedup_over_ep",
                       "peak_memory_bytes")
@@ -52,6 +47,15 @@ class Strategy:
     summary: dict
     phase_names: list
     data: dict = field(default_factory=dict)
+    dims: dict = field(default_factory=dict)  # dataset -> names of its dimensions ("iteration", ...) or None
+
+    def extent(self, dim):
+        """The size of the named dimension ("iteration", "layer", "rank", ...) in this group; None when no dataset
+        names it."""
+        for dataset, names in self.dims.items():
+            if names and dim in names:
+                return int(self.data[dataset].shape[names.index(dim)])
+        return None
 
     def __getattr__(self, item):
         data = self.__dict__.get("data", {})
@@ -151,36 +155,44 @@ def _read(path, f):
     return Report(path=path, format_version=version, run=run, hosts=hosts, strategies=strategies)
 
 
+def _dimension_names(path, name, dataset, node, array):
+    """The names of a dataset's dimensions from its "dims" attribute; None for reports written before it (the shape
+    is then taken as it is)."""
+    if "dims" not in node.attrs:
+        return None
+    names = _text(node.attrs["dims"])
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if len(names) != array.ndim:
+        raise ReportError(f"{path}: /{name}/{dataset} has {array.ndim} dimensions, its 'dims' attribute names "
+                          f"{len(names)} ([{']['.join(names)}])")
+    return names
+
+
 def _read_strategy(path, name, group):
-    data = {}
-    sizes = {}
-    for dataset, dims in DATASETS.items():
+    for dataset in REQUIRED_DATASETS:
         if dataset not in group or not isinstance(group[dataset], h5py.Dataset):
             raise ReportError(f"{path}: not a complete MicroMoE report (missing dataset /{name}/{dataset})")
-        array = group[dataset][()]
-        if array.ndim != len(dims):
-            raise ReportError(f"{path}: /{name}/{dataset} has {array.ndim} dimensions, the schema says {len(dims)} "
-                              f"([{']['.join(dims)}])")
-        for axis, dim in enumerate(dims):
-            if sizes.setdefault(dim, array.shape[axis]) != array.shape[axis]:
+    data, dims, sizes = {}, {}, {}
+    for dataset, node in group.items():
+        if not isinstance(node, h5py.Dataset):
+            continue
+        array = node[()]
+        names = _dimension_names(path, name, dataset, node, array)
+        for axis, dim in enumerate(names or ()):
+            if sizes.setdefault(dim, (array.shape[axis], dataset))[0] != array.shape[axis]:
                 raise ReportError(f"{path}: /{name}/{dataset} has {array.shape[axis]} along {dim}, "
-                                  f"other datasets of /{name} have {sizes[dim]}")
-        data[dataset] = array
-    # Optional: routed copies per expert (E), written by micromoe run since it recorded them.
-    if "expert_copies" in group:
-        array = group["expert_copies"][()]
-        if array.ndim != 4 or array.shape[:3] != data["imbalance"].shape:
-            raise ReportError(f"{path}: /{name}/expert_copies has shape {array.shape}, the schema says "
-                              f"[I][L][M][E] with I, L, M of /{name}/imbalance {data['imbalance'].shape}")
-        data["expert_copies"] = array
+                                  f"/{name}/{sizes[dim][1]} has {sizes[dim][0]}")
+        data[dataset], dims[dataset] = array, names
     phase_names = list(PHASES)
     if "phase_names" in group["phase_times"].attrs:
         phase_names = _text(group["phase_times"].attrs["phase_names"])
+    if "phase" in sizes and sizes["phase"][0] != len(phase_names):
+        raise ReportError(f"{path}: /{name} has {sizes['phase'][0]} phases, but {len(phase_names)} phase names")
     summary = {key: _text(value) for key, value in group.attrs.items()}
     for key in SUMMARY_ATTRIBUTES:
         if key not in summary:
             raise ReportError(f"{path}: not a complete MicroMoE report (missing attribute '{key}' of /{name})")
-    return Strategy(name=name, summary=summary, phase_names=phase_names, data=data)
+    return Strategy(name=name, summary=summary, phase_names=phase_names, data=data, dims=dims)
 
 
 def _number(value, digits=3):

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "core/error.hpp"
+
 namespace micromoe::report {
 
 const std::array<const char*, kPhaseCount>& phase_names() { return kPhaseNames; }
@@ -15,17 +17,67 @@ void StrategyResults::resize(int iterations_, int layers_, int micro_batches_, i
   micro_batches = micro_batches_;
   ranks = ranks_;
   experts = experts_;
-  const std::size_t ilm = static_cast<std::size_t>(iterations) * layers * micro_batches;
-  loads.assign(ilm * ranks, 0);
-  expert_copies.assign(ilm * static_cast<std::size_t>(std::max(experts, 0)), 0);
-  bytes_sent.assign(ilm * ranks, 0);
-  imbalance.assign(ilm, 0.0);
-  tokens_dropped.assign(ilm, 0);
-  schedule_us.assign(ilm, 0.0);
-  phase_times.assign(static_cast<std::size_t>(iterations) * kPhaseCount * ranks, 0.0);
-  loss.assign(iterations, 0.0);
-  step_time.assign(iterations, 0.0);
-  tokens_per_second.assign(iterations, 0.0);
+  const auto& specs = report_datasets();
+  datasets.assign(specs.size(), {});
+  for (std::size_t d = 0; d < specs.size(); ++d) {
+    if (specs[d].type == ElementType::int64)
+      datasets[d].int64.assign(size(specs[d]), 0);
+    else
+      datasets[d].float64.assign(size(specs[d]), 0.0);
+  }
+}
+
+std::size_t StrategyResults::extent(Dim dim) const {
+  const auto count = [](int n) { return static_cast<std::size_t>(std::max(n, 0)); };
+  switch (dim) {
+    case Dim::iteration:
+      return count(iterations);
+    case Dim::layer:
+      return count(layers);
+    case Dim::micro_batch:
+      return count(micro_batches);
+    case Dim::rank:
+      return count(ranks);
+    case Dim::expert:
+      return count(experts);
+    case Dim::phase:
+      return kPhaseCount;
+  }
+  return 0;
+}
+
+std::size_t StrategyResults::size(const DatasetSpec& dataset) const {
+  std::size_t n = 1;
+  for (const Dim d : dataset.dims) n *= extent(d);
+  return n;
+}
+
+namespace {
+
+template <class Results>
+auto& values_of(Results& r, std::string_view name, ElementType type) {
+  const std::size_t d = dataset_index(name);
+  if (report_datasets()[d].type != type)
+    throw Error("report dataset \"" + std::string(name) + "\" is " + type_name(report_datasets()[d].type) + ", not " +
+                type_name(type));
+  if (d >= r.datasets.size())
+    throw Error("report group " + r.name + ": dataset \"" + std::string(name) + "\" not sized (call resize first)");
+  return r.datasets[d];
+}
+
+}  // namespace
+
+std::vector<std::int64_t>& StrategyResults::int64(std::string_view dataset) {
+  return values_of(*this, dataset, ElementType::int64).int64;
+}
+const std::vector<std::int64_t>& StrategyResults::int64(std::string_view dataset) const {
+  return values_of(*this, dataset, ElementType::int64).int64;
+}
+std::vector<double>& StrategyResults::float64(std::string_view dataset) {
+  return values_of(*this, dataset, ElementType::float64).float64;
+}
+const std::vector<double>& StrategyResults::float64(std::string_view dataset) const {
+  return values_of(*this, dataset, ElementType::float64).float64;
 }
 
 void StrategyResults::truncate(int completed) {
@@ -33,22 +85,16 @@ void StrategyResults::truncate(int completed) {
   const auto keep = [completed, this](auto& v) {
     v.resize(v.size() / static_cast<std::size_t>(iterations) * static_cast<std::size_t>(completed));
   };
-  if (iterations > 0) {
-    keep(loads);
-    keep(expert_copies);
-    keep(bytes_sent);
-    keep(imbalance);
-    keep(tokens_dropped);
-    keep(schedule_us);
-    keep(phase_times);
-    keep(loss);
-    keep(step_time);
-    keep(tokens_per_second);
-  }
+  if (iterations > 0)
+    for (auto& values : datasets) {  // every dataset's first dimension is iteration
+      keep(values.int64);
+      keep(values.float64);
+    }
   iterations = completed;
 }
 
 double StrategyResults::load_imbalance(int iteration, int layer, int micro_batch) const {
+  const auto& loads = int64("loads");
   const auto first = loads.begin() + static_cast<std::ptrdiff_t>(index(iteration, layer, micro_batch, 0));
   const auto last = first + ranks;
   if (ranks <= 0) return 1.0;
@@ -59,6 +105,7 @@ double StrategyResults::load_imbalance(int iteration, int layer, int micro_batch
 }
 
 void StrategyResults::compute_imbalance() {
+  auto& imbalance = float64("imbalance");
   imbalance.assign(static_cast<std::size_t>(iterations) * layers * micro_batches, 1.0);
   for (int i = 0; i < iterations; ++i)
     for (int l = 0; l < layers; ++l)
@@ -70,43 +117,41 @@ std::string StrategyResults::shape_problem() const {
   if (iterations < 0 || layers < 1 || micro_batches < 1 || ranks < 1)
     return "dims must be iterations >= 0 and layers, micro_batches, ranks >= 1 (got " + std::to_string(iterations) +
            ", " + std::to_string(layers) + ", " + std::to_string(micro_batches) + ", " + std::to_string(ranks) + ")";
-  const std::size_t ilm = static_cast<std::size_t>(iterations) * layers * micro_batches;
-  const std::size_t r = static_cast<std::size_t>(ranks);
-  const std::size_t i = static_cast<std::size_t>(iterations);
-  const std::pair<const char*, std::pair<std::size_t, std::size_t>> checks[] = {
-      {"loads", {loads.size(), ilm * r}},
-      {"expert_copies", {expert_copies.size(), ilm * static_cast<std::size_t>(experts)}},
-      {"bytes_sent", {bytes_sent.size(), ilm * r}},
-      {"imbalance", {imbalance.size(), ilm}},
-      {"tokens_dropped", {tokens_dropped.size(), ilm}},
-      {"schedule_us", {schedule_us.size(), ilm}},
-      {"phase_times", {phase_times.size(), i * kPhaseCount * r}},
-      {"loss", {loss.size(), i}},
-      {"step_time", {step_time.size(), i}},
-      {"tokens_per_second", {tokens_per_second.size(), i}},
-  };
-  for (const auto& [field, sizes] : checks)
-    if (sizes.first != sizes.second)
-      return std::string(field) + " has " + std::to_string(sizes.first) + " values, its dims need " +
-             std::to_string(sizes.second);
+  const auto& specs = report_datasets();
+  if (datasets.size() != specs.size())
+    return "has " + std::to_string(datasets.size()) + " datasets, the schema " + std::to_string(specs.size()) +
+           " (call resize)";
+  for (std::size_t d = 0; d < specs.size(); ++d) {
+    const bool int64 = specs[d].type == ElementType::int64;
+    const std::size_t have = int64 ? datasets[d].int64.size() : datasets[d].float64.size();
+    const std::size_t other = int64 ? datasets[d].float64.size() : datasets[d].int64.size();
+    if (have != size(specs[d]))
+      return specs[d].name + " has " + std::to_string(have) + " values, its dims need " +
+             std::to_string(size(specs[d]));
+    if (other != 0) return specs[d].name + " is " + type_name(specs[d].type) + " but holds values of the other type";
+  }
   return {};
 }
 
 StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const StrategyResults* ep) {
   StrategySummary s;
   s.peak_memory_bytes = r.peak_memory_bytes;
-  for (auto d : r.tokens_dropped) s.tokens_dropped += d;
+  for (auto d : r.int64("tokens_dropped")) s.tokens_dropped += d;
   if (r.iterations <= 0) return s;
   const int first = warmup_iterations < r.iterations ? std::max(warmup_iterations, 0) : 0;
   s.measured_iterations = r.iterations - first;
+  const auto& step_time = r.float64("step_time");
+  const auto& tokens_per_second = r.float64("tokens_per_second");
+  const auto& imbalance = r.float64("imbalance");
+  const auto& schedule_us = r.float64("schedule_us");
   double time = 0, tokens = 0;
   for (int i = first; i < r.iterations; ++i) {
-    time += r.step_time[static_cast<std::size_t>(i)];
-    tokens += r.tokens_per_second[static_cast<std::size_t>(i)] * r.step_time[static_cast<std::size_t>(i)];
+    time += step_time[static_cast<std::size_t>(i)];
+    tokens += tokens_per_second[static_cast<std::size_t>(i)] * step_time[static_cast<std::size_t>(i)];
   }
   s.mean_step_time = time / s.measured_iterations;
   // Median: robust to the noise of shared machines (a lower median for an even count).
-  std::vector<double> steps(r.step_time.begin() + first, r.step_time.begin() + r.iterations);
+  std::vector<double> steps(step_time.begin() + first, step_time.begin() + r.iterations);
   std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>((steps.size() - 1) / 2), steps.end());
   s.median_step_time = steps[(steps.size() - 1) / 2];
   s.tokens_per_second = time > 0 ? tokens / time : 0.0;
@@ -114,9 +159,9 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   const std::size_t end = r.index(r.iterations, 0, 0);
   double sum = 0, max = 0, sched = 0;
   for (std::size_t c = begin; c < end; ++c) {
-    sum += r.imbalance[c];
-    max = std::max(max, r.imbalance[c]);
-    sched += r.schedule_us[c];
+    sum += imbalance[c];
+    max = std::max(max, imbalance[c]);
+    sched += schedule_us[c];
   }
   const double cells = static_cast<double>(end - begin);
   s.mean_imbalance = sum / cells;

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// What a run reports: plain arrays the training loop fills (rank 0, after gathering), and the
-// run-wide facts. write_report() (report_writer.hpp) turns them into the HDF5 report whose
-// schema docs/report.md describes.
+// What a run reports: one array per dataset of the report schema (report_schema.hpp), filled
+// on rank 0 from the ranks' records (rank_record.hpp), their summary, and the run-wide facts.
+// write_report() (report_writer.hpp) turns them into the HDF5 report docs/report.md describes.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/phase.hpp"
+#include "report/report_schema.hpp"
 
 namespace micromoe::report {
 
@@ -21,62 +23,64 @@ using micromoe::Phase;
 /// Phase names as stored in the report ("gate", "count_exchange", ...), indexed by Phase.
 const std::array<const char*, kPhaseCount>& phase_names();
 
-/// One strategy's measurements, row-major flat arrays with explicit dims. Shapes (I =
-/// iterations, L = layers, M = micro_batches, R = ranks, P = kPhaseCount):
-///   loads, bytes_sent                      [I][L][M][R]
-///   imbalance, tokens_dropped, schedule_us [I][L][M]
-///   phase_times                            [I][P][R]
-///   loss, step_time, tokens_per_second     [I]
-/// After a SIGTERM, `iterations` is the number of iterations completed (may be 0).
+/// One dataset's values, row-major in its schema dimensions: `int64` or `float64` as its type says.
+struct DatasetValues {
+  std::vector<std::int64_t> int64;
+  std::vector<double> float64;
+};
+
+/// One strategy's measurements: one flat row-major array per dataset of report_datasets()
+/// (report_schema.hpp), with explicit extents. After a SIGTERM, `iterations` is the number of
+/// iterations completed (may be 0).
 struct StrategyResults {
   std::string name;  ///< the strategy as in decks ("ep", "microep-adaptive", ...): the group name
   int iterations = 0;
   int layers = 0;
   int micro_batches = 0;
   int ranks = 0;
-  int experts = 0;  ///< 0: no per-expert counts recorded
+  int experts = 0;                      ///< 0: no per-expert counts recorded
+  std::int64_t peak_memory_bytes = 0;   ///< max over ranks
+  std::vector<DatasetValues> datasets;  ///< indexed like report_datasets()
 
-  std::vector<std::int64_t> loads;           ///< tokens (routed copies) computed by each rank
-  std::vector<std::int64_t> expert_copies;   ///< routed copies of each expert, all ranks (before drops)
-  std::vector<double> imbalance;             ///< max / mean of loads over ranks (1 = balanced)
-  std::vector<double> phase_times;           ///< seconds per phase per rank, summed over the iteration
-  std::vector<std::int64_t> bytes_sent;      ///< bytes each rank sent in dispatch + combine
-  std::vector<std::int64_t> tokens_dropped;  ///< tokens dropped (ep-capacity), summed over ranks
-  std::vector<double> schedule_us;           ///< scheduler time, microseconds (max over ranks)
-  std::vector<double> loss;                  ///< training loss
-  std::vector<double> step_time;             ///< seconds per iteration (max over ranks)
-  std::vector<double> tokens_per_second;     ///< tokens processed per second (all ranks)
-  std::int64_t peak_memory_bytes = 0;        ///< max over ranks
-
-  /// Sets the dims and sizes every array to them, zero-filled.
+  /// Sets the extents and sizes every dataset to them, zero-filled.
   void resize(int iterations, int layers, int micro_batches, int ranks, int experts = 0);
-  /// Flat index into expert_copies.
+  /// The extent of a dimension (phase: kPhaseCount).
+  std::size_t extent(Dim dim) const;
+  /// Values in a dataset of the given extents: the product of its extents.
+  std::size_t size(const DatasetSpec& dataset) const;
+  /// The named dataset's values; micromoe::Error for an unknown name or another element type.
+  std::vector<std::int64_t>& int64(std::string_view dataset);
+  const std::vector<std::int64_t>& int64(std::string_view dataset) const;
+  std::vector<double>& float64(std::string_view dataset);
+  const std::vector<double>& float64(std::string_view dataset) const;
+
+  /// Flat index into a dataset of dims [I][L][M][E] (expert_copies).
   std::size_t expert_index(int iteration, int layer, int micro_batch, int expert) const {
     return index(iteration, layer, micro_batch) * static_cast<std::size_t>(experts) + static_cast<std::size_t>(expert);
   }
-  /// Flat index into loads / bytes_sent.
+  /// Flat index into a dataset of dims [I][L][M][R] (loads, bytes_sent).
   std::size_t index(int iteration, int layer, int micro_batch, int rank) const {
     return index(iteration, layer, micro_batch) * static_cast<std::size_t>(ranks) + static_cast<std::size_t>(rank);
   }
-  /// Flat index into imbalance / tokens_dropped / schedule_us.
+  /// Flat index into a dataset of dims [I][L][M] (imbalance, tokens_dropped, schedule_us).
   std::size_t index(int iteration, int layer, int micro_batch) const {
     return (static_cast<std::size_t>(iteration) * static_cast<std::size_t>(layers) + static_cast<std::size_t>(layer)) *
                static_cast<std::size_t>(micro_batches) +
            static_cast<std::size_t>(micro_batch);
   }
-  /// Flat index into phase_times.
+  /// Flat index into a dataset of dims [I][P][R] (phase_times).
   std::size_t phase_index(int iteration, Phase phase, int rank) const {
     return (static_cast<std::size_t>(iteration) * kPhaseCount + static_cast<std::size_t>(phase)) *
                static_cast<std::size_t>(ranks) +
            static_cast<std::size_t>(rank);
   }
-  /// Keeps only the first `completed` iterations of every array (after a SIGTERM).
+  /// Keeps only the first `completed` iterations of every dataset (after a SIGTERM).
   void truncate(int completed);
   /// max / mean of loads over ranks in one cell (1 where no tokens).
   double load_imbalance(int iteration, int layer, int micro_batch) const;
   /// Fills imbalance from loads (load_imbalance of every cell).
   void compute_imbalance();
-  /// Empty when every array has the size its dims say, else what is wrong.
+  /// Empty when every dataset has the size its extents say, else what is wrong.
   std::string shape_problem() const;
 };
 

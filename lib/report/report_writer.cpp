@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// write_report: the HDF5 layout of docs/report.md, written to a temporary name and renamed.
+// write_report: the HDF5 layout of docs/report.md (strategy groups from the schema tables of
+// report_schema.hpp), written to a temporary name and renamed.
 #include "report/report_writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <variant>
 
 #include "core/error.hpp"
 #include "report/hdf5_handles.hpp"
@@ -15,59 +18,39 @@ namespace {
 
 using Dims = std::vector<hsize_t>;
 
+/// A dataset's extents in `r`, as HDF5 wants them.
+Dims extents(const StrategyResults& r, const DatasetSpec& spec) {
+  Dims dims;
+  for (const Dim d : spec.dims) dims.push_back(static_cast<hsize_t>(r.extent(d)));
+  return dims;
+}
+
+void write_dataset(hid_t group, const StrategyResults& r, const DatasetSpec& spec, const DatasetValues& values) {
+  const Dims dims = extents(r, spec);
+  if (spec.optional && std::find(dims.begin() + 1, dims.end(), hsize_t{0}) != dims.end()) return;
+  if (spec.type == ElementType::int64)
+    h5::write_dataset(group, spec.name, dims, values.int64);
+  else
+    h5::write_dataset(group, spec.name, dims, values.float64);
+  auto d = h5::open_dataset(group, spec.name);
+  h5::write_attribute(d.id(), "unit", spec.unit);
+  std::vector<std::string> names;  // the reader's shapes come from here, not from its own tables
+  for (const Dim dim : spec.dims) names.emplace_back(dim_spec(dim).name);
+  h5::write_attribute(d.id(), "dims", names);
+  if (std::find(spec.dims.begin(), spec.dims.end(), Dim::phase) != spec.dims.end())
+    h5::write_attribute(d.id(), "phase_names", std::vector<std::string>(phase_names().begin(), phase_names().end()));
+}
+
 void write_strategy(hid_t file, const StrategyResults& r, const RunInfo& info, const StrategyResults* ep) {
   const std::string problem = r.shape_problem();
   MICROMOE_REQUIRE(problem.empty(), "report group " + r.name + ": " + problem);
   auto group = h5::create_group(file, r.name);
-  const hid_t g = group.id();
-  const hsize_t I = static_cast<hsize_t>(r.iterations), L = static_cast<hsize_t>(r.layers),
-                M = static_cast<hsize_t>(r.micro_batches), R = static_cast<hsize_t>(r.ranks);
-  const auto unit = [g](const std::string& dataset, const std::string& text) {
-    auto d = h5::open_dataset(g, dataset);
-    h5::write_attribute(d.id(), "unit", text);
-  };
-  h5::write_dataset(g, "loads", Dims{I, L, M, R}, r.loads);
-  unit("loads", "tokens");
-  if (r.experts > 0) {  // micromoe run always records them; a trace can be cut from them
-    h5::write_dataset(g, "expert_copies", Dims{I, L, M, static_cast<hsize_t>(r.experts)}, r.expert_copies);
-    unit("expert_copies", "tokens");
-  }
-  h5::write_dataset(g, "imbalance", Dims{I, L, M}, r.imbalance);
-  unit("imbalance", "1");
-  h5::write_dataset(g, "phase_times", Dims{I, kPhaseCount, R}, r.phase_times);
-  unit("phase_times", "s");
-  {
-    auto d = h5::open_dataset(g, "phase_times");
-    h5::write_attribute(d.id(), "phase_names", std::vector<std::string>(phase_names().begin(), phase_names().end()));
-  }
-  h5::write_dataset(g, "bytes_sent", Dims{I, L, M, R}, r.bytes_sent);
-  unit("bytes_sent", "bytes");
-  h5::write_dataset(g, "tokens_dropped", Dims{I, L, M}, r.tokens_dropped);
-  unit("tokens_dropped", "tokens");
-  h5::write_dataset(g, "schedule_us", Dims{I, L, M}, r.schedule_us);
-  unit("schedule_us", "us");
-  h5::write_dataset(g, "loss", Dims{I}, r.loss);
-  unit("loss", "1");
-  h5::write_dataset(g, "step_time", Dims{I}, r.step_time);
-  unit("step_time", "s");
-  h5::write_dataset(g, "tokens_per_second", Dims{I}, r.tokens_per_second);
-  unit("tokens_per_second", "tokens/s");
+  const auto& specs = report_datasets();
+  for (std::size_t d = 0; d < specs.size(); ++d) write_dataset(group.id(), r, specs[d], r.datasets[d]);
 
-  const StrategySummary s = summarize(r, info.warmup_iterations, ep);
-  h5::write_attribute(g, "iterations_completed", static_cast<std::int64_t>(r.iterations));
-  h5::write_attribute(g, "layers", static_cast<std::int64_t>(r.layers));
-  h5::write_attribute(g, "micro_batches", static_cast<std::int64_t>(r.micro_batches));
-  h5::write_attribute(g, "ranks", static_cast<std::int64_t>(r.ranks));
-  h5::write_attribute(g, "measured_iterations", static_cast<std::int64_t>(s.measured_iterations));
-  h5::write_attribute(g, "mean_step_time", s.mean_step_time);
-  h5::write_attribute(g, "median_step_time", s.median_step_time);
-  h5::write_attribute(g, "tokens_per_second", s.tokens_per_second);
-  h5::write_attribute(g, "mean_imbalance", s.mean_imbalance);
-  h5::write_attribute(g, "max_imbalance", s.max_imbalance);
-  h5::write_attribute(g, "mean_schedule_us", s.mean_schedule_us);
-  h5::write_attribute(g, "speedup_over_ep", s.speedup_over_ep);
-  h5::write_attribute(g, "tokens_dropped_total", s.tokens_dropped);
-  h5::write_attribute(g, "peak_memory_bytes", s.peak_memory_bytes);
+  const StrategySummary summary = summarize(r, info.warmup_iterations, ep);
+  for (const auto& attribute : report_group_attributes())
+    std::visit([&](auto value) { h5::write_attribute(group.id(), attribute.name, value); }, attribute.get(r, summary));
 }
 
 void write_file(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies) {

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
 #include "moe/dump.hpp"
+#include "report/rank_record.hpp"
 #include "train/layer_configs.hpp"
 #include "train/moe_stack.hpp"
 #include "train/stop_request.hpp"
@@ -100,17 +101,14 @@ StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progres
   const float grad_scale = 1.0f / (static_cast<float>(R) * static_cast<float>(T) * static_cast<float>(M));
   const double tokens_per_iteration = static_cast<double>(R) * T * M;
 
-  // Per-iteration rank-local measurements, gathered to rank 0: step time, phases, then per
-  // (layer, micro-batch) bytes sent, schedule time, this rank's load and its group's drops
-  // and per-expert copies (both counted once, by the group's first rank).
-  const int P = static_cast<int>(report::kPhaseCount);
-  const int LM = L * M;
-  const int record = 1 + P + 4 * LM + LM * E;
-  const auto field = [&](int which, int l, int mb) { return 1 + P + which * LM + l * M + mb; };
-  const auto expert_field = [&](int l, int mb, int e) { return 1 + P + 4 * LM + (l * M + mb) * E + e; };
-  enum { kBytes, kScheduleUs, kLoad, kDropped };
-  std::vector<double> local(static_cast<std::size_t>(record)),
-      gathered(me == 0 ? static_cast<std::size_t>(record) * R : 0);
+  // Per-iteration rank-local measurements, laid out by the report schema and gathered to rank 0.
+  // The group's drops and per-expert copies are counted once, by the group's first rank.
+  report::RankRecord record(res);
+  const auto step_time = record.field("step_time"), loss = record.field("loss");
+  const auto phase_times = record.field("phase_times"), bytes_sent = record.field("bytes_sent");
+  const auto schedule_us = record.field("schedule_us"), loads = record.field("loads");
+  const auto tokens_dropped = record.field("tokens_dropped"), expert_copies = record.field("expert_copies");
+  std::vector<double> gathered(me == 0 ? static_cast<std::size_t>(record.size()) * R : 0);
 
   // Trace replay: each layer's routing of the micro-batch, set before the forward.
   const int K = c.model.top_k;
@@ -132,7 +130,7 @@ StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progres
   int completed = 0;
   for (int it = 0; it < I; ++it) {
     for (int l = 0; l < L; ++l) stack.layer(l).reset_timers();
-    std::fill(local.begin(), local.end(), 0.0);
+    record.clear();
     double squared_error = 0;
     compat::fence(exec, "micromoe::Trainer::iteration_start");
     MICROMOE_CHECK_MPI(MPI_Barrier(world_.get()));
@@ -147,13 +145,13 @@ StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progres
       const auto h = stack.forward(exec, x);
       for (int l = 0; l < L; ++l) {
         const auto& s = stack.layer(l).last_stats();
-        local[field(kBytes, l, mb)] = static_cast<double>(s.bytes_sent);
-        local[field(kScheduleUs, l, mb)] =
+        record.at(bytes_sent, {l, mb}) = static_cast<double>(s.bytes_sent);
+        record.at(schedule_us, {l, mb}) =
             1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
-        local[field(kLoad, l, mb)] = static_cast<double>(s.gpu_load[static_cast<std::size_t>(group_.rank())]);
-        local[field(kDropped, l, mb)] = group_.rank() == 0 ? static_cast<double>(s.tokens_dropped) : 0.0;
+        record.at(loads, {l, mb}) = static_cast<double>(s.gpu_load[static_cast<std::size_t>(group_.rank())]);
+        record.at(tokens_dropped, {l, mb}) = group_.rank() == 0 ? static_cast<double>(s.tokens_dropped) : 0.0;
         for (int e = 0; e < E; ++e)
-          local[expert_field(l, mb, e)] =
+          record.at(expert_copies, {l, mb, e}) =
               group_.rank() == 0 ? static_cast<double>(s.expert_copies[static_cast<std::size_t>(e)]) : 0.0;
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
@@ -166,43 +164,29 @@ StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progres
     }
     stack.step(exec);
     compat::fence(exec, "micromoe::Trainer::iteration_end");
-    local[0] = now_seconds() - start;
+    record.at(step_time, {}) = now_seconds() - start;
     for (int l = 0; l < L; ++l)
       for (int p = 0; p < moe::phase_count; ++p) {
         const auto phase = static_cast<moe::Phase>(p);
-        local[1 + p] += stack.layer(l).timers().seconds(phase);
+        record.at(phase_times, {p}) += stack.layer(l).timers().seconds(phase);
       }
 
     double total_squared_error = 0;
     MICROMOE_CHECK_MPI(MPI_Allreduce(&squared_error, &total_squared_error, 1, MPI_DOUBLE, MPI_SUM, world_.get()));
-    MICROMOE_CHECK_MPI(
-        MPI_Gather(local.data(), record, MPI_DOUBLE, gathered.data(), record, MPI_DOUBLE, 0, world_.get()));
+    record.at(loss, {}) = 0.5 * total_squared_error / tokens_per_iteration;  // the same on every rank
+    MICROMOE_CHECK_MPI(MPI_Gather(record.data(), record.size(), MPI_DOUBLE, gathered.data(), record.size(), MPI_DOUBLE,
+                                  0, world_.get()));
     if (me == 0) {
-      double step = 0;
-      for (int r = 0; r < R; ++r) {
-        const double* g = gathered.data() + static_cast<std::size_t>(r) * record;
-        step = std::max(step, g[0]);
-        for (int p = 0; p < P; ++p) res.phase_times[res.phase_index(it, static_cast<report::Phase>(p), r)] = g[1 + p];
-        for (int l = 0; l < L; ++l)
-          for (int mb = 0; mb < M; ++mb) {
-            res.bytes_sent[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kBytes, l, mb)]);
-            res.loads[res.index(it, l, mb, r)] = static_cast<std::int64_t>(g[field(kLoad, l, mb)]);
-            res.tokens_dropped[res.index(it, l, mb)] += static_cast<std::int64_t>(g[field(kDropped, l, mb)]);
-            for (int e = 0; e < E; ++e)
-              res.expert_copies[res.expert_index(it, l, mb, e)] += static_cast<std::int64_t>(g[expert_field(l, mb, e)]);
-            auto& sched = res.schedule_us[res.index(it, l, mb)];
-            sched = std::max(sched, g[field(kScheduleUs, l, mb)]);
-          }
-      }
+      report::combine_records(gathered, it, res);
+      const double step = res.float64("step_time")[static_cast<std::size_t>(it)];
+      auto& tokens_per_second = res.float64("tokens_per_second")[static_cast<std::size_t>(it)];
+      tokens_per_second = step > 0 ? tokens_per_iteration / step : 0.0;
       double iteration_imbalance = 1.0;  // worst layer and micro-batch, over all ranks
       for (int l = 0; l < L; ++l)
         for (int mb = 0; mb < M; ++mb)
           iteration_imbalance = std::max(iteration_imbalance, res.load_imbalance(it, l, mb));
-      res.step_time[static_cast<std::size_t>(it)] = step;
-      res.loss[static_cast<std::size_t>(it)] = 0.5 * total_squared_error / tokens_per_iteration;
-      res.tokens_per_second[static_cast<std::size_t>(it)] = step > 0 ? tokens_per_iteration / step : 0.0;
-      progress.iteration({res.name, it, I, res.loss[static_cast<std::size_t>(it)], step,
-                          res.tokens_per_second[static_cast<std::size_t>(it)], iteration_imbalance});
+      progress.iteration({res.name, it, I, res.float64("loss")[static_cast<std::size_t>(it)], step, tokens_per_second,
+                          iteration_imbalance});
     }
     completed = it + 1;
     if (stop_requested(world_.get())) {

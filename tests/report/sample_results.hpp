@@ -16,24 +16,33 @@ inline StrategyResults sample_results(const std::string& name, double skew, int 
   StrategyResults r;
   r.name = name;
   r.resize(iterations, layers, micro_batches, ranks, experts);
+  auto& loads = r.int64("loads");
+  auto& bytes_sent = r.int64("bytes_sent");
+  auto& expert_copies = r.int64("expert_copies");
+  auto& tokens_dropped = r.int64("tokens_dropped");
+  auto& schedule_us = r.float64("schedule_us");
+  auto& phase_times = r.float64("phase_times");
+  auto& loss = r.float64("loss");
+  auto& step_time = r.float64("step_time");
+  auto& tokens_per_second = r.float64("tokens_per_second");
   for (int i = 0; i < iterations; ++i) {
     for (int l = 0; l < layers; ++l)
       for (int m = 0; m < micro_batches; ++m) {
         for (int g = 0; g < ranks; ++g) {
           const double w = g == (i + l + m) % ranks ? skew : 1.0;
-          r.loads[r.index(i, l, m, g)] = static_cast<std::int64_t>(100 * w) + g;
-          r.bytes_sent[r.index(i, l, m, g)] = 4096 * (g + 1) + i;
+          loads[r.index(i, l, m, g)] = static_cast<std::int64_t>(100 * w) + g;
+          bytes_sent[r.index(i, l, m, g)] = 4096 * (g + 1) + i;
         }
-        for (int e = 0; e < experts; ++e) r.expert_copies[r.expert_index(i, l, m, e)] = 10 * e + i + l + m;
-        r.tokens_dropped[r.index(i, l, m)] = name == "ep-capacity" ? 7 * (m + 1) : 0;
-        r.schedule_us[r.index(i, l, m)] = name.rfind("microep", 0) == 0 ? 20.0 + i + 3 * m : 1.0;
+        for (int e = 0; e < experts; ++e) expert_copies[r.expert_index(i, l, m, e)] = 10 * e + i + l + m;
+        tokens_dropped[r.index(i, l, m)] = name == "ep-capacity" ? 7 * (m + 1) : 0;
+        schedule_us[r.index(i, l, m)] = name.rfind("microep", 0) == 0 ? 20.0 + i + 3 * m : 1.0;
       }
     for (std::size_t p = 0; p < kPhaseCount; ++p)
       for (int g = 0; g < ranks; ++g)
-        r.phase_times[r.phase_index(i, static_cast<Phase>(p), g)] = 0.001 * (p + 1) * (g == 0 ? skew : 1.0);
-    r.loss[i] = 2.0 * std::exp(-0.3 * i);
-    r.step_time[i] = 0.05 * skew + 0.001 * i;
-    r.tokens_per_second[i] = ranks * micro_batches * 512 / r.step_time[i];
+        phase_times[r.phase_index(i, static_cast<Phase>(p), g)] = 0.001 * (p + 1) * (g == 0 ? skew : 1.0);
+    loss[i] = 2.0 * std::exp(-0.3 * i);
+    step_time[i] = 0.05 * skew + 0.001 * i;
+    tokens_per_second[i] = ranks * micro_batches * 512 / step_time[i];
   }
   r.compute_imbalance();
   r.peak_memory_bytes = 1 << 20;

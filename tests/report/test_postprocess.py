@@ -124,6 +124,48 @@ class PostProcess(unittest.TestCase):
             del f["microep"]["imbalance"]
         self.assert_refused(path, "missing dataset /microep/imbalance")
 
+    def test_dimensions_come_from_the_file(self):
+        ep = open_report(self.report).strategy("ep")
+        self.assertEqual(ep.dims["loads"], ("iteration", "layer", "micro_batch", "rank"))
+        self.assertEqual(ep.dims["phase_times"], ("iteration", "phase", "rank"))
+        self.assertEqual(ep.dims["expert_copies"], ("iteration", "layer", "micro_batch", "expert"))
+        self.assertEqual((ep.extent("iteration"), ep.extent("rank"), ep.extent("expert")), (5, 4, 6))
+        self.assertIsNone(ep.extent("nonsense"))
+
+    def test_a_new_dataset_is_read_without_a_reader_change(self):
+        path = os.path.join(self.tmp, "new_dataset.h5")
+        shutil.copy(self.report, path)
+        with h5py.File(path, "a") as f:
+            f["ep"]["new_statistic"] = [[1.0, 2.0]] * 5
+            f["ep"]["new_statistic"].attrs["dims"] = ["iteration", "layer"]
+        ep = open_report(path).strategy("ep")
+        self.assertEqual(ep.new_statistic.shape, (5, 2))
+        self.assertEqual(ep.dims["new_statistic"], ("iteration", "layer"))
+
+    def test_dimensions_must_agree(self):
+        path = os.path.join(self.tmp, "bad_dims.h5")
+        shutil.copy(self.report, path)
+        with h5py.File(path, "a") as f:
+            f["microep"]["loss"].attrs["dims"] = ["layer"]  # loss has 5 values, the group 2 layers
+        self.assert_refused(path, "/microep/loss has 5 along layer")
+        with h5py.File(path, "a") as f:
+            f["microep"]["loss"].attrs["dims"] = ["iteration", "layer"]
+        self.assert_refused(path, "/microep/loss has 1 dimensions, its 'dims' attribute names 2")
+
+    def test_report_without_dims_attributes(self):
+        # Reports written before the "dims" attribute existed: read with the shapes as they are.
+        path = os.path.join(self.tmp, "no_dims.h5")
+        shutil.copy(self.report, path)
+        with h5py.File(path, "a") as f:
+            for group in f.values():
+                for node in group.values():
+                    if "dims" in node.attrs:
+                        del node.attrs["dims"]
+        ep = open_report(path).strategy("ep")
+        self.assertIsNone(ep.dims["loads"])
+        self.assertEqual(ep.loads.shape, (5, 2, 3, 4))
+        self.assertEqual(ep.iterations, 5)
+
     def test_unsupported_version(self):
         path = os.path.join(self.tmp, "future.h5")
         shutil.copy(self.report, path)

@@ -49,23 +49,23 @@ TEST(ReportWriter, WritesTheSchema) {
   for (const auto& r : results) {
     auto g = h5::open_group(file.id(), r.name);
     std::vector<hsize_t> dims;
-    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "loads", &dims), r.loads);
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "loads", &dims), r.int64("loads"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 4}));
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "imbalance", &dims), r.imbalance);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "imbalance", &dims), r.float64("imbalance"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3}));
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "phase_times", &dims), r.phase_times);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "phase_times", &dims), r.float64("phase_times"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, kPhaseCount, 4}));
-    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "expert_copies", &dims), r.expert_copies);
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "expert_copies", &dims), r.int64("expert_copies"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 6}));
-    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "bytes_sent", &dims), r.bytes_sent);
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "bytes_sent", &dims), r.int64("bytes_sent"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3, 4}));
-    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "tokens_dropped", &dims), r.tokens_dropped);
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "schedule_us", &dims), r.schedule_us);
+    EXPECT_EQ(h5::read_dataset<std::int64_t>(g.id(), "tokens_dropped", &dims), r.int64("tokens_dropped"));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "schedule_us", &dims), r.float64("schedule_us"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5, 2, 3}));
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "loss", &dims), r.loss);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "loss", &dims), r.float64("loss"));
     EXPECT_EQ(dims, (std::vector<hsize_t>{5}));
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "step_time"), r.step_time);
-    EXPECT_EQ(h5::read_dataset<double>(g.id(), "tokens_per_second"), r.tokens_per_second);
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "step_time"), r.float64("step_time"));
+    EXPECT_EQ(h5::read_dataset<double>(g.id(), "tokens_per_second"), r.float64("tokens_per_second"));
     {
       auto d = h5::open_dataset(g.id(), "phase_times");
       const auto names = h5::read_string_array_attribute(d.id(), "phase_names");
@@ -73,6 +73,13 @@ TEST(ReportWriter, WritesTheSchema) {
       EXPECT_EQ(names.front(), "gate");
       EXPECT_EQ(names[static_cast<std::size_t>(Phase::gradient_sync)], "gradient_sync");
       EXPECT_EQ(h5::read_string_attribute(d.id(), "unit"), "s");
+    }
+    for (const auto& spec : report_datasets()) {  // unit and dims attributes as the schema says
+      auto d = h5::open_dataset(g.id(), spec.name);
+      EXPECT_EQ(h5::read_string_attribute(d.id(), "unit"), spec.unit) << spec.name;
+      std::vector<std::string> names;
+      for (const Dim dim : spec.dims) names.emplace_back(dim_spec(dim).name);
+      EXPECT_EQ(h5::read_string_array_attribute(d.id(), "dims"), names) << spec.name;
     }
     const StrategySummary s = summarize(r, 1, &results[0]);
     EXPECT_DOUBLE_EQ(h5::read_double_attribute(g.id(), "mean_step_time"), s.mean_step_time);
@@ -95,8 +102,8 @@ TEST(ReportWriter, WritesTheSchema) {
 
 TEST(ReportWriter, MedianStepTimeSkipsWarmupAndResistsOutliers) {
   StrategyResults r = testing::sample_results("ep", 1.0);
-  ASSERT_EQ(r.step_time.size(), 5u);
-  r.step_time = {100.0, 0.3, 0.1, 50.0, 0.2};  // measured after 1 warm-up: 0.1 0.2 0.3 50
+  ASSERT_EQ(r.float64("step_time").size(), 5u);
+  r.float64("step_time") = {100.0, 0.3, 0.1, 50.0, 0.2};  // measured after 1 warm-up: 0.1 0.2 0.3 50
   const StrategySummary s = summarize(r, 1, nullptr);
   EXPECT_DOUBLE_EQ(s.median_step_time, 0.2);  // the lower median; the mean is dragged to 12.65
   EXPECT_DOUBLE_EQ(s.mean_step_time, (0.3 + 0.1 + 50.0 + 0.2) / 4);
@@ -113,7 +120,7 @@ TEST(ReportWriter, SummaryIsNanFree) {
   EXPECT_EQ(summarize(r, 2, nullptr).measured_iterations, 3);
   EXPECT_EQ(summarize(r, 99, nullptr).measured_iterations, 5);  // warm-up longer than the run: all
   StrategyResults nan = r;
-  nan.step_time[3] = std::nan("");
+  nan.float64("step_time")[3] = std::nan("");
   EXPECT_EQ(summarize(nan, 2, nullptr).mean_step_time, -1);
   EXPECT_EQ(summarize(r, 2, &nan).speedup_over_ep, -1);
   // A truncated run: a strategy with no completed iteration is still written.
@@ -132,19 +139,29 @@ TEST(ReportWriter, SummaryIsNanFree) {
   std::remove(path.c_str());
 }
 
+TEST(ReportWriter, OptionalDatasetWithoutExtentIsLeftOut) {
+  const std::string path = temp_path("no_experts.h5");
+  write_report(path, testing::sample_run_info(), {testing::sample_results("ep", 1.0, 2, 2, 3, 4, 0)});
+  auto file = h5::open_file_readonly(path);
+  auto g = h5::open_group(file.id(), "ep");
+  EXPECT_FALSE(h5::has_link(g.id(), "expert_copies"));
+  EXPECT_TRUE(h5::has_link(g.id(), "loads"));
+  std::remove(path.c_str());
+}
+
 TEST(ReportWriter, ComputesImbalanceFromLoads) {
   StrategyResults r;
   r.resize(1, 1, 2, 2);
-  r.loads = {3, 1, 0, 0};
+  r.int64("loads") = {3, 1, 0, 0};
   r.compute_imbalance();
-  EXPECT_DOUBLE_EQ(r.imbalance[0], 1.5);
-  EXPECT_DOUBLE_EQ(r.imbalance[1], 1.0);
+  EXPECT_DOUBLE_EQ(r.float64("imbalance")[0], 1.5);
+  EXPECT_DOUBLE_EQ(r.float64("imbalance")[1], 1.0);
 }
 
 TEST(ReportWriter, NoFileOnFailure) {
   const std::string path = temp_path("failed.h5");
   std::vector<StrategyResults> results = {testing::sample_results("ep", 2.0), testing::sample_results("microep", 1.0)};
-  results[1].loss.pop_back();  // fails after the file was created and the ep group written
+  results[1].float64("loss").pop_back();  // fails after the file was created and the ep group written
   try {
     write_report(path, testing::sample_run_info(), results);
     ADD_FAILURE() << "a wrong shape must be refused";
@@ -184,12 +201,14 @@ TEST(ReportWriter, TruncateKeepsTheFirstIterations) {
   r.truncate(2);
   EXPECT_EQ(r.iterations, 2);
   EXPECT_EQ(r.shape_problem(), "");
-  EXPECT_EQ(r.loads, std::vector<std::int64_t>(full.loads.begin(), full.loads.begin() + r.loads.size()));
-  EXPECT_EQ(r.phase_times.size(), 2 * kPhaseCount * 4);
-  EXPECT_EQ(r.step_time, std::vector<double>(full.step_time.begin(), full.step_time.begin() + 2));
+  EXPECT_EQ(r.int64("loads"), std::vector<std::int64_t>(full.int64("loads").begin(),
+                                                        full.int64("loads").begin() + r.int64("loads").size()));
+  EXPECT_EQ(r.float64("phase_times").size(), 2 * kPhaseCount * 4);
+  EXPECT_EQ(r.float64("step_time"),
+            std::vector<double>(full.float64("step_time").begin(), full.float64("step_time").begin() + 2));
   r.truncate(0);
   EXPECT_EQ(r.iterations, 0);
-  EXPECT_TRUE(r.loads.empty());
+  EXPECT_TRUE(r.int64("loads").empty());
   EXPECT_EQ(r.shape_problem(), "");
 }
 

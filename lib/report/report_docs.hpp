@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The generated part of docs/report.md: its tables of dimensions, datasets and group attributes,
+// made from the schema tables (report_schema.hpp) and placed between marker comments, so the
+// prose around them stays hand-written Markdown. tests/report checks that the file is current.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace micromoe::report {
+
+/// The generated sections, as (name, Markdown): "dimensions", "datasets", "group_attributes".
+std::vector<std::pair<std::string, std::string>> report_doc_sections();
+
+/// `markdown` with the lines between each "<!-- BEGIN GENERATED NAME ... -->" line and its
+/// "<!-- END GENERATED NAME -->" replaced by the section NAME. micromoe::Error when a section's
+/// markers are missing or out of order.
+std::string fill_report_doc(const std::string& markdown);
+
+}  // namespace micromoe::report

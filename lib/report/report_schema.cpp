@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The report schema tables: the one place a dataset or summary attribute is declared.
+#include "report/report_schema.hpp"
+
+#include "core/error.hpp"
+#include "report/report_data.hpp"
+
+namespace micromoe::report {
+
+const std::array<DimSpec, kDimCount>& report_dims() {
+  static const std::array<DimSpec, kDimCount> dims = {{
+      {Dim::iteration, "I", "iteration",
+       "iterations completed by the strategy (all of `[training] iterations`, fewer when truncated; may be 0)"},
+      {Dim::layer, "L", "layer", "MoE layers (`[model] layers`)"},
+      {Dim::micro_batch, "M", "micro_batch", "micro-batches per iteration (`[training] micro_batches`)"},
+      {Dim::rank, "R", "rank", "ranks (GPUs)"},
+      {Dim::expert, "E", "expert", "experts (`[model] experts`)"},
+      {Dim::phase, "P", "phase", "timed phases (`migration`: eplb / microep-adaptive re-placement)"},
+  }};
+  return dims;
+}
+
+const char* type_name(ElementType type) { return type == ElementType::int64 ? "int64" : "float64"; }
+
+const char* combine_name(Combine combine) {
+  switch (combine) {
+    case Combine::per_rank:
+      return "per rank";
+    case Combine::sum:
+      return "sum over ranks";
+    case Combine::max:
+      return "max over ranks";
+    case Combine::rank0:
+      return "rank 0 (same on all)";
+    case Combine::derived:
+      return "rank 0, from other datasets";
+  }
+  return "?";
+}
+
+const std::vector<DatasetSpec>& report_datasets() {
+  using D = Dim;
+  using T = ElementType;
+  using C = Combine;
+  static const std::vector<DatasetSpec> datasets = {
+      {"loads",
+       {D::iteration, D::layer, D::micro_batch, D::rank},
+       "tokens",
+       T::int64,
+       C::per_rank,
+       false,
+       "tokens (routed copies: top-k counts a token k times) each rank's experts computed"},
+      {"expert_copies",
+       {D::iteration, D::layer, D::micro_batch, D::expert},
+       "tokens",
+       T::int64,
+       C::sum,
+       true,
+       "routed copies of each expert over all ranks, before any drop (what a routing trace records: "
+       "`postprocess/report_to_trace.py` cuts one from it); counted once per MicroEP group, by its first rank. "
+       "Written by `micromoe run`; readers treat it as optional (older reports lack it)"},
+      {"imbalance",
+       {D::iteration, D::layer, D::micro_batch},
+       "1",
+       T::float64,
+       C::derived,
+       false,
+       "max over ranks / mean over ranks of `loads` (1 = perfectly balanced)"},
+      {"phase_times",
+       {D::iteration, D::phase, D::rank},
+       "s",
+       T::float64,
+       C::per_rank,
+       false,
+       "wall time of each phase on each rank, summed over layers and micro-batches of the iteration"},
+      {"bytes_sent",
+       {D::iteration, D::layer, D::micro_batch, D::rank},
+       "bytes",
+       T::int64,
+       C::per_rank,
+       false,
+       "bytes each rank sent in dispatch and combine (forward and backward)"},
+      {"tokens_dropped",
+       {D::iteration, D::layer, D::micro_batch},
+       "tokens",
+       T::int64,
+       C::sum,
+       false,
+       "routed copies dropped over all ranks (non-zero only for `ep-capacity`); counted once per MicroEP group, by "
+       "its first rank"},
+      {"schedule_us",
+       {D::iteration, D::layer, D::micro_batch},
+       "us",
+       T::float64,
+       C::max,
+       false,
+       "time to compute the token schedule"},
+      {"loss", {D::iteration}, "1", T::float64, C::rank0, false, "training loss after the iteration"},
+      {"step_time", {D::iteration}, "s", T::float64, C::max, false, "wall time of the iteration"},
+      {"tokens_per_second",
+       {D::iteration},
+       "tokens/s",
+       T::float64,
+       C::derived,
+       false,
+       "tokens processed by all ranks per second of the iteration (from `step_time`)"},
+  };
+  return datasets;
+}
+
+std::size_t dataset_index(std::string_view name) {
+  const auto& datasets = report_datasets();
+  for (std::size_t i = 0; i < datasets.size(); ++i)
+    if (datasets[i].name == name) return i;
+  throw Error("report schema: no dataset \"" + std::string(name) + "\" (lib/report/report_schema.cpp lists them)");
+}
+
+const std::vector<AttributeSpec>& report_group_attributes() {
+  using T = ElementType;
+  using R = const StrategyResults&;
+  using S = const StrategySummary&;
+  static const std::vector<AttributeSpec> attributes = {
+      {"iterations_completed", T::int64, "-", "I", [](R r, S) -> AttributeValue { return std::int64_t{r.iterations}; }},
+      {"layers", T::int64, "-", "L", [](R r, S) -> AttributeValue { return std::int64_t{r.layers}; }},
+      {"micro_batches", T::int64, "-", "M", [](R r, S) -> AttributeValue { return std::int64_t{r.micro_batches}; }},
+      {"ranks", T::int64, "-", "R", [](R r, S) -> AttributeValue { return std::int64_t{r.ranks}; }},
+      {"measured_iterations", T::int64, "-", "iterations the summary covers",
+       [](R, S s) -> AttributeValue { return std::int64_t{s.measured_iterations}; }},
+      {"mean_step_time", T::float64, "s", "mean of `step_time`; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.mean_step_time; }},
+      {"median_step_time", T::float64, "s",
+       "median of `step_time` (the lower one for an even count): quote this on shared machines; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.median_step_time; }},
+      {"tokens_per_second", T::float64, "tokens/s",
+       "total tokens / total time over the measured iterations; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.tokens_per_second; }},
+      {"mean_imbalance", T::float64, "1",
+       "mean of `imbalance` over measured iterations, layers and micro-batches; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.mean_imbalance; }},
+      {"max_imbalance", T::float64, "1", "maximum of the same; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.max_imbalance; }},
+      {"mean_schedule_us", T::float64, "us", "mean of `schedule_us` over the same; -1 when I = 0",
+       [](R, S s) -> AttributeValue { return s.mean_schedule_us; }},
+      {"speedup_over_ep", T::float64, "1",
+       "`median_step_time` of `ep` / this group's (1 for `ep` itself); -1 when the run has no `ep` group or either "
+       "is undefined",
+       [](R, S s) -> AttributeValue { return s.speedup_over_ep; }},
+      {"tokens_dropped_total", T::int64, "tokens", "sum of `tokens_dropped` over the whole run",
+       [](R, S s) -> AttributeValue { return s.tokens_dropped; }},
+      {"peak_memory_bytes", T::int64, "bytes", "peak memory use, max over ranks",
+       [](R, S s) -> AttributeValue { return s.peak_memory_bytes; }},
+  };
+  return attributes;
+}
+
+}  // namespace micromoe::report
