@@ -46,7 +46,7 @@ struct StrategyResults {
   void resize(int iterations, int layers, int micro_batches, int ranks, int experts = 0);
   /// The extent of a dimension (phase: kPhaseCount).
   std::size_t extent(Dim dim) const;
-  /// Values in a dataset of the given extents: the product of its extents.
+  /// Values in `dataset` at these extents: the product of its extents.
   std::size_t size(const DatasetSpec& dataset) const;
   /// The named dataset's values; micromoe::Error for an unknown name or another element type.
   std::vector<std::int64_t>& int64(std::string_view dataset);
