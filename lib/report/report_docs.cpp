@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/phase.hpp"
+#include "report/report_data.hpp"
 #include "report/report_schema.hpp"
 
 namespace micromoe::report {
@@ -44,10 +45,22 @@ std::string attributes_table() {
   return out;
 }
 
+std::string run_attributes_table() {
+  const RunInfo example;  // the types come from the values themselves
+  const std::vector<std::string> strategies;
+  std::string out = "| attribute | type | meaning |\n| --- | --- | --- |\n";
+  for (const auto& a : report_run_attributes())
+    out += "| `" + a.name + "` | " + type_name(a.get(example, strategies)) + " | " + a.doc + " |\n";
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> report_doc_sections() {
-  return {{"dimensions", dimensions_table()}, {"datasets", datasets_table()}, {"group_attributes", attributes_table()}};
+  return {{"dimensions", dimensions_table()},
+          {"run_attributes", run_attributes_table()},
+          {"datasets", datasets_table()},
+          {"group_attributes", attributes_table()}};
 }
 
 std::string fill_report_doc(const std::string& markdown) {

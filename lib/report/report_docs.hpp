@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The generated part of docs/report.md: its tables of dimensions, datasets and group attributes,
-// made from the schema tables (report_schema.hpp) and placed between marker comments, so the
-// prose around them stays hand-written Markdown. tests/report checks that the file is current.
+// The generated part of docs/report.md: its tables of dimensions, /run attributes, datasets and
+// group attributes, made from the schema tables (report_schema.hpp) and placed between marker
+// comments, so the prose around them stays hand-written Markdown. tests/report checks that the file is current.
 #pragma once
 
 #include <string>
@@ -10,7 +10,8 @@
 
 namespace micromoe::report {
 
-/// The generated sections, as (name, Markdown): "dimensions", "datasets", "group_attributes".
+/// The generated sections, as (name, Markdown): "dimensions", "run_attributes", "datasets",
+/// "group_attributes".
 std::vector<std::pair<std::string, std::string>> report_doc_sections();
 
 /// `markdown` with the lines between each "<!-- BEGIN GENERATED NAME ... -->" line and its

@@ -153,4 +153,37 @@ const std::vector<AttributeSpec>& report_group_attributes() {
   return attributes;
 }
 
+const char* type_name(const RunValue& value) {
+  switch (value.index()) {
+    case 0:
+      return "int64";
+    case 1:
+      return "string";
+    default:
+      return "string[]";
+  }
+}
+
+const std::vector<RunAttributeSpec>& report_run_attributes() {
+  using I = const RunInfo&;
+  using N = const std::vector<std::string>&;
+  static const std::vector<RunAttributeSpec> attributes = {
+      {"deck", "the effective deck: every key with the value used, as TOML (`micromoe check` prints the same)",
+       [](I info, N) -> RunValue { return info.deck; }},
+      {"command_line", "the command line of the run", [](I info, N) -> RunValue { return info.command_line; }},
+      {"ranks", "R", [](I info, N) -> RunValue { return std::int64_t{info.ranks}; }},
+      {"start_time", "ISO 8601 UTC, e.g. `2026-11-29T01:23:45Z`",
+       [](I info, N) -> RunValue { return info.start_time; }},
+      {"end_time", "ISO 8601 UTC", [](I info, N) -> RunValue { return info.end_time; }},
+      {"truncated", "1 when SIGTERM stopped the run early, else 0",
+       [](I info, N) -> RunValue { return std::int64_t{info.truncated ? 1 : 0}; }},
+      {"iterations_completed", "iterations the last strategy that ran completed",
+       [](I info, N) -> RunValue { return info.iterations_completed; }},
+      {"warmup_iterations", "iterations left out of the summary attributes",
+       [](I info, N) -> RunValue { return std::int64_t{info.warmup_iterations}; }},
+      {"strategies", "the strategy groups, in run order", [](I, N names) -> RunValue { return names; }},
+  };
+  return attributes;
+}
+
 }  // namespace micromoe::report

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The report schema: one row per dataset of a strategy group (name, symbolic dimensions, unit,
-// element type, how the ranks' values combine, one-line doc) and one row per summary attribute.
+// element type, how the ranks' values combine, one-line doc), one row per group attribute and
+// one per /run attribute.
 // The per-rank record and its combination on rank 0 (rank_record.hpp), StrategyResults'
 // storage, the writer, the generated part of docs/report.md and the "dims" attribute the Python
 // reader uses are all driven by these tables: a new dataset is one row here.
@@ -80,5 +81,22 @@ struct AttributeSpec {
 
 /// Every attribute of a strategy group, in writing order.
 const std::vector<AttributeSpec>& report_group_attributes();
+
+struct RunInfo;
+/// A /run attribute's value.
+using RunValue = std::variant<std::int64_t, std::string, std::vector<std::string>>;
+/// "int64", "string", "string[]"
+const char* type_name(const RunValue& value);
+
+/// One attribute of /run (besides the `build.<key>` ones, one per build_info() entry).
+struct RunAttributeSpec {
+  std::string name;
+  std::string doc;  ///< one line
+  /// The value, from the run's facts and the strategy groups' names in run order.
+  std::function<RunValue(const RunInfo&, const std::vector<std::string>& strategies)> get;
+};
+
+/// Every attribute of /run, in writing order.
+const std::vector<RunAttributeSpec>& report_run_attributes();
 
 }  // namespace micromoe::report

@@ -71,17 +71,10 @@ void write_file(const std::string& path, const RunInfo& info, const std::vector<
       for (int n = 2; !build_keys.insert(name).second; ++n) name = "build." + key + "." + std::to_string(n);
       h5::write_attribute(g, name, value);
     }
-    h5::write_attribute(g, "deck", info.deck);
-    h5::write_attribute(g, "command_line", info.command_line);
-    h5::write_attribute(g, "ranks", static_cast<std::int64_t>(info.ranks));
-    h5::write_attribute(g, "start_time", info.start_time);
-    h5::write_attribute(g, "end_time", info.end_time);
-    h5::write_attribute(g, "truncated", static_cast<std::int64_t>(info.truncated ? 1 : 0));
-    h5::write_attribute(g, "iterations_completed", info.iterations_completed);
-    h5::write_attribute(g, "warmup_iterations", static_cast<std::int64_t>(info.warmup_iterations));
     std::vector<std::string> names;
     for (const auto& r : strategies) names.push_back(r.name);
-    h5::write_attribute(g, "strategies", names);
+    for (const auto& attribute : report_run_attributes())
+      std::visit([&](const auto& value) { h5::write_attribute(g, attribute.name, value); }, attribute.get(info, names));
     h5::write_string_dataset(g, "hosts", info.hosts);
   }
   for (const auto& r : strategies) write_strategy(file.id(), r, info, ep);

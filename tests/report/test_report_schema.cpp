@@ -50,6 +50,18 @@ TEST(ReportSchema, AttributesHaveTheirDeclaredTypes) {
   }
 }
 
+TEST(ReportSchema, RunAttributesAreUniqueAndDocumented) {
+  std::set<std::string> names;
+  const RunInfo info = testing::sample_run_info();
+  for (const auto& a : report_run_attributes()) {
+    EXPECT_TRUE(names.insert(a.name).second) << a.name << " is listed twice";
+    EXPECT_EQ(a.name.rfind("build.", 0), std::string::npos) << a.name << ": build.* names are build_info()'s";
+    EXPECT_FALSE(a.doc.empty()) << a.name;
+    // The documented type (from a default RunInfo) is the written one.
+    EXPECT_EQ(a.get(info, {"ep"}).index(), a.get(RunInfo{}, {}).index()) << a.name;
+  }
+}
+
 TEST(ReportSchema, ResultsAccessorsCheckNameAndType) {
   StrategyResults r = testing::sample_results("ep", 1.0);
   EXPECT_EQ(r.int64("loads").size(), 5u * 2 * 3 * 4);
@@ -128,6 +140,8 @@ TEST(ReportDocs, DocsReportMdIsGeneratedFromTheSchema) {
   for (const auto& d : report_datasets())
     EXPECT_NE(text.str().find("| `" + d.name + "` |"), std::string::npos) << d.name << " not in " << path;
   for (const auto& a : report_group_attributes())
+    EXPECT_NE(text.str().find("| `" + a.name + "` |"), std::string::npos) << a.name << " not in " << path;
+  for (const auto& a : report_run_attributes())
     EXPECT_NE(text.str().find("| `" + a.name + "` |"), std::string::npos) << a.name << " not in " << path;
   EXPECT_EQ(text.str(), fill_report_doc(text.str()))
       << path << " is out of date; regenerate it: <build>/tests/report/micromoe_report_docs docs/report.md";
