@@ -2,6 +2,9 @@
 // The distributed MoE layer: gate, count all-gather, strategy routing, permutation, dispatch,
 // expert FFNs, combine, and the whole backward pass, on Kokkos Views; expert-gradient
 // synchronisation among replicas; SGD/Adam; weight + optimizer-state migration on re-placement.
+// MoELayer orchestrates; the jobs live beside it: the exchange plan (exchange_plan.hpp, pure
+// host), the parameters (parameter_store.hpp), the gradient sync (gradient_sync.hpp, MPI or
+// NCCL), expert compute (expert_ffn.hpp), and the phases' regions and timers (phase_timers.hpp).
 //
 // API for a training driver (every call is collective over the group communicator; all ranks
 // call in the same order):
@@ -17,6 +20,7 @@
 //     layer.step(exec);   // gradient sync among replicas + optimizer + zero gradients +
 //                         // strategy re-placement (eplb, microep-adaptive: migration)
 //   layer.timers().seconds(moe::Phase::dispatch) ...  // per-phase times (fenced), reset_timers()
+//   layer.set_phase_timing(false)                      // no timing fences; phases stay profiling regions
 //   layer.peak_bytes()                                  // peak memory of the layer on this rank
 //
 // The loss is whatever produced dy: gradients are plain sums over the tokens of all ranks (the
