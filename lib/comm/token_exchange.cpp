@@ -62,7 +62,7 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
     return;
   }
   if (host_accessible) {
-    compat::fence(exec, "micromoe::TokenExchange::mpi_ready");  // producers of `send` must be done
+    compat::fence(exec, "micromoe::comm::mpi_ready");  // producers of `send` must be done
     exchange_mpi(send, recv, row_bytes, layout);
     return;
   }
@@ -83,12 +83,12 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
   remote.recv_counts[static_cast<std::size_t>(me)] = 0;
   const std::size_t send_bytes = static_cast<std::size_t>(layout.send_rows()) * row_bytes;
   const std::size_t recv_bytes = static_cast<std::size_t>(layout.recv_rows()) * row_bytes;
-  grow(send_stage_, send_bytes, "micromoe::TokenExchange::send_stage");
-  grow(recv_stage_, recv_bytes, "micromoe::TokenExchange::recv_stage");
+  grow(send_stage_, send_bytes, "micromoe::comm::send_stage");
+  grow(recv_stage_, recv_bytes, "micromoe::comm::recv_stage");
   if (send_bytes > 0)
     Kokkos::deep_copy(exec, StagedByteView(send_stage_.data(), send_bytes),
                       ByteView(static_cast<char*>(const_cast<void*>(send)), send_bytes));
-  compat::fence(exec, "micromoe::TokenExchange::staged_to_host");
+  compat::fence(exec, "micromoe::comm::staged_to_host");
   exchange_mpi(send_stage_.data(), recv_stage_.data(), row_bytes, remote);
   // Back to the device around the rank's own rows, which are already there.
   const std::size_t self_first =
@@ -102,7 +102,7 @@ void TokenExchange::exchange_bytes(const ExecSpace& exec, const void* send, void
                       StagedByteView(recv_stage_.data() + self_end, recv_bytes - self_end));
   // From page-locked memory these copies are asynchronous; the staging buffers are reused by
   // the next call, which may come on another execution space instance.
-  compat::fence(exec, "micromoe::TokenExchange::staged_to_device");
+  compat::fence(exec, "micromoe::comm::staged_to_device");
 }
 
 void TokenExchange::exchange_mpi(const void* send, void* recv, std::size_t row_bytes, const ExchangeLayout& layout) {

@@ -11,13 +11,6 @@
 
 namespace micromoe::moe {
 
-std::int64_t SlotRows::total() const {
-  std::int64_t end = 0;
-  for (std::size_t j = 0; j < rows.size(); ++j)
-    if (rows[j] > 0) end = std::max(end, first[j] + rows[j]);
-  return end;
-}
-
 struct ExpertFFN::Impl {
   detail::GemmBatch gemm;
   std::vector<detail::GemmProblem> problems;
@@ -56,8 +49,8 @@ std::pair<std::uint16_t*, std::uint16_t*> ExpertFFN::bf16_weight_copies(const Ex
                                                                         std::size_t w2_size) {
   if (precision_ != Precision::bf16) return {nullptr, nullptr};
   Impl& s = *impl_;
-  Impl::grow(exec, s.w1, static_cast<std::int64_t>(w1_size), "micromoe::ExpertFFN::w1_bf16");
-  Impl::grow(exec, s.w2, static_cast<std::int64_t>(w2_size), "micromoe::ExpertFFN::w2_bf16");
+  Impl::grow(exec, s.w1, static_cast<std::int64_t>(w1_size), "micromoe::moe::w1_bf16");
+  Impl::grow(exec, s.w2, static_cast<std::int64_t>(w2_size), "micromoe::moe::w2_bf16");
   return {s.w1.data(), s.w2.data()};
 }
 
@@ -124,13 +117,13 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
   const void* x_data = xin.data();
   if (bf16) {
     if (weights_stale_) {
-      s.converted(exec, s.w1, w1.data(), static_cast<std::int64_t>(w1.span()), "micromoe::ExpertFFN::w1_bf16");
-      s.converted(exec, s.w2, w2.data(), static_cast<std::int64_t>(w2.span()), "micromoe::ExpertFFN::w2_bf16");
+      s.converted(exec, s.w1, w1.data(), static_cast<std::int64_t>(w1.span()), "micromoe::moe::w1_bf16");
+      s.converted(exec, s.w2, w2.data(), static_cast<std::int64_t>(w2.span()), "micromoe::moe::w2_bf16");
       weights_stale_ = false;
     }
     w1_data = s.w1.data();
     w2_data = s.w2.data();
-    x_data = s.converted(exec, s.x, xin.data(), R * H_, "micromoe::ExpertFFN::x_bf16");
+    x_data = s.converted(exec, s.x, xin.data(), R * H_, "micromoe::moe::x_bf16");
   }
   const std::int64_t HF1 = static_cast<std::int64_t>(H_) * F1_, FH = static_cast<std::int64_t>(F_) * H_;
   auto stage = [&](const Operand& a, const Operand& b, float* c, std::int64_t c_width, std::int64_t k, std::int64_t n) {
@@ -145,7 +138,7 @@ void ExpertFFN::forward(const ExecSpace& exec, const Slots& w1, const Slots& w2,
   stage({x_data, H_, opsize, false}, {w1_data, HF1, opsize, true}, hpre.data(), F1_, H_, F1_);
   const void* a_data = act.data();
   if (bf16) {  // the activation writes its bf16 copy directly: no fp32 A is needed in bf16
-    Impl::grow(exec, s.a, R * F_, "micromoe::ExpertFFN::act_bf16");
+    Impl::grow(exec, s.a, R * F_, "micromoe::moe::act_bf16");
     detail::activation_forward_bf16(exec, activation_, hpre, s.a.data(), R, F_);
     a_data = s.a.data();
   } else {
@@ -194,8 +187,8 @@ void ExpertFFN::backward(const ExecSpace& exec, const Slots& w1, const Slots& w2
   };
 
   // One buffer for both gradient operands (dout, then dh), sized once for the larger.
-  if (bf16) Impl::grow(exec, s.grad, R * std::max(H_, F1_), "micromoe::ExpertFFN::grad_bf16");
-  const void* dout = bf16 ? s.converted(exec, s.grad, out.data(), R * H_, "micromoe::ExpertFFN::grad_bf16")
+  if (bf16) Impl::grow(exec, s.grad, R * std::max(H_, F1_), "micromoe::moe::grad_bf16");
+  const void* dout = bf16 ? s.converted(exec, s.grad, out.data(), R * H_, "micromoe::moe::grad_bf16")
                           : static_cast<const void*>(out.data());
   weight_grad({a_data, F_, opsize, false}, {dout, H_, opsize, false}, dw2, F_,
               H_);  // dW2 += a^T dout

@@ -24,15 +24,9 @@
 
 #include "core/kokkos_types.hpp"
 #include "moe/layer_config.hpp"
+#include "moe/slot_rows.hpp"
 
 namespace micromoe::moe {
-
-/// Slot-major row ranges of one micro-batch on this rank.
-struct SlotRows {
-  std::vector<std::int64_t> first;  ///< [S] first row of slot j
-  std::vector<std::int64_t> rows;   ///< [S] rows of slot j (0: idle slot)
-  std::int64_t total() const;
-};
 
 class ExpertFFN {
  public:

@@ -41,7 +41,7 @@ struct GemmBatch::Impl {
   void widen(const ExecSpace& exec, Kokkos::View<float*, MemSpace>& buf, const void* src, std::int64_t n) {
     if (static_cast<std::int64_t>(buf.extent(0)) < n)
       buf = Kokkos::View<float*, MemSpace>(
-          Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::GemmBatch::widened"), n);
+          Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::gemm_widened"), n);
     from_bf16(exec, static_cast<const Bf16*>(src), buf.data(), n);
   }
 
@@ -69,7 +69,7 @@ struct GemmBatch::Impl {
 
   // An explicit workspace: cublasSetStream resets the handle to the default pool, and Hopper
   // kernels (split-K among them) ask for up to 32 MiB.
-  Kokkos::View<char*, MemSpace> workspace{"micromoe::GemmBatch::cublas_workspace", std::size_t{64} << 20};
+  Kokkos::View<char*, MemSpace> workspace{"micromoe::moe::gemm_cublas_workspace", std::size_t{64} << 20};
 
   Impl() { MICROMOE_CHECK_CUBLAS(cublasCreate(&handle)); }
 
@@ -117,7 +117,7 @@ struct GemmBatch::Impl {
       host_pointers[2 * n + i] = reinterpret_cast<std::uintptr_t>(p.c);
     }
     if (device_pointers.extent(0) < 3 * n)
-      device_pointers = Kokkos::View<std::uintptr_t*, MemSpace>("micromoe::GemmBatch::pointers", 3 * n);
+      device_pointers = Kokkos::View<std::uintptr_t*, MemSpace>("micromoe::moe::gemm_pointers", 3 * n);
     // Pageable source: the call returns once the bytes are staged, so host_pointers may be reused.
     MICROMOE_CHECK_CUDA(cudaMemcpyAsync(device_pointers.data(), host_pointers.data(), 3 * n * sizeof(std::uintptr_t),
                                         cudaMemcpyHostToDevice, exec.cuda_stream()));

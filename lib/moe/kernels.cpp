@@ -111,8 +111,7 @@ void bucket_positions(const ExecSpace& exec, const IntMatrix& idx, int experts, 
   const std::int64_t chunks = (N + chunk - 1) / chunk;
   const std::int64_t E = experts;
   if (static_cast<std::int64_t>(scratch.extent(0)) < E * chunks + 1)
-    scratch =
-        I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::MoELayer::sort_scratch"), E * chunks + 1);
+    scratch = I64(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::sort_scratch"), E * chunks + 1);
   const I64 hist = scratch;
   // Histogram per chunk, expert-major: hist[e * chunks + c].
   Kokkos::parallel_for(

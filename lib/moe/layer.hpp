@@ -2,6 +2,9 @@
 // The distributed MoE layer: gate, count all-gather, strategy routing, permutation, dispatch,
 // expert FFNs, combine, and the whole backward pass, on Kokkos Views; expert-gradient
 // synchronisation among replicas; SGD/Adam; weight + optimizer-state migration on re-placement.
+// MoELayer orchestrates; the jobs live beside it: the exchange plan (exchange_plan.hpp, pure
+// host), the parameters (parameter_store.hpp), the gradient sync (gradient_sync.hpp, MPI or
+// NCCL), expert compute (expert_ffn.hpp), and the phases' regions and timers (phase_timers.hpp).
 //
 // API for a training driver (every call is collective over the group communicator; all ranks
 // call in the same order):
@@ -17,6 +20,7 @@
 //     layer.step(exec);   // gradient sync among replicas + optimizer + zero gradients +
 //                         // strategy re-placement (eplb, microep-adaptive: migration)
 //   layer.timers().seconds(moe::Phase::dispatch) ...  // per-phase times (fenced), reset_timers()
+//   layer.set_phase_timing(false)                      // no timing fences; phases stay profiling regions
 //   layer.peak_bytes()                                  // peak memory of the layer on this rank
 //
 // The loss is whatever produced dy: gradients are plain sums over the tokens of all ranks (the
@@ -38,6 +42,8 @@
 #include "core/kokkos_types.hpp"
 #include "core/phase.hpp"
 #include "moe/layer_config.hpp"
+#include "moe/parameter_store.hpp"
+#include "moe/phase_timers.hpp"
 #include "schedule/solver.hpp"
 #include "strategy/strategy.hpp"
 
@@ -47,19 +53,6 @@ namespace micromoe::moe {
 using micromoe::Phase;
 using micromoe::phase_name;
 constexpr int phase_count = static_cast<int>(kPhaseCount);
-
-/// Accumulated seconds per phase. Every phase ends with a fence of the execution space, so
-/// GPU work is inside the phase that launched it.
-class PhaseTimers {
- public:
-  double seconds(Phase p) const { return seconds_[static_cast<std::size_t>(p)]; }
-  double total() const;
-  void reset() { seconds_.fill(0.0); }
-  void add(Phase p, double s) { seconds_[static_cast<std::size_t>(p)] += s; }
-
- private:
-  std::array<double, phase_count> seconds_{};
-};
 
 /// Statistics of the last forward pass (one micro-batch), identical on every rank except the
 /// rank-local fields.
@@ -75,28 +68,9 @@ struct MicroBatchStats {
   std::vector<std::int64_t> expert_copies;  ///< routed copies of each expert in the group (before drops)
 };
 
-/// Which tensors to read or write.
-enum class Tensor { weights, gradients, state1, state2 };
-
-/// A whole layer's parameters on the host, indexed by expert (not by slot):
-/// gate [H][E], w1 [E][H][F1], w2 [E][F][H] (F1 = 2F for swiglu, else F), row-major.
-struct HostTensors {
-  std::vector<float> gate;
-  std::vector<float> w1;
-  std::vector<float> w2;
-};
-
-/// Per-slot expert tensors of this rank: w1 [S][H][F1], w2 [S][F][H] (slot j holds
-/// placement().expert(rank, j), or nothing when that is -1).
-struct HostSlots {
-  std::vector<float> w1;
-  std::vector<float> w2;
-};
-
 class ExpertFFN;
-namespace detail {
-class NcclGradientSync;
-}
+class GradientSync;
+struct ExchangePlan;
 
 class MoELayer {
  public:
@@ -149,12 +123,17 @@ class MoELayer {
   const MicroBatchStats& last_stats() const { return stats_; }
   const PhaseTimers& timers() const { return timers_; }
   void reset_timers() { timers_.reset(); }
+  /// Phase timing (on by default): every phase ends with a fence of the execution space and
+  /// adds its time. Off: no fence for timing (results are bit-identical), the timers stay as
+  /// they are; the phases remain Kokkos profiling regions ("micromoe::gate", ...) either way.
+  void set_phase_timing(bool on) { time_phases_ = on; }
+  bool phase_timing() const { return time_phases_; }
   /// Bytes the layer holds now / at most so far on this rank (parameters, gradients, optimizer
   /// state, activations saved for backward, exchange buffers, and the bf16 copies of the bf16
   /// expert path).
   std::size_t current_bytes() const;
   std::size_t peak_bytes() const { return peak_bytes_; }
-  std::int64_t optimizer_steps() const { return steps_; }
+  std::int64_t optimizer_steps() const { return params_->steps(); }
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
   /// True once config.grouped_gemm asked for grouped GEMMs and they ran as one GEMM per expert
   /// instead (no grouped BLAS on CPUs; cuBLAS rejects some precisions).
@@ -177,56 +156,33 @@ class MoELayer {
   /// 1 for every copy (t, i) of the last forward that was computed, 0 for a dropped one, [T][k].
   std::vector<int> last_kept_copies() const;
   /// Device views of the parameters (for the HDF5 dump and drivers).
-  const Matrix& gate_weights() const { return wg_; }
-  const Slots& w1() const { return w1_; }
-  const Slots& w2() const { return w2_; }
+  const Matrix& gate_weights() const { return params_->gate(Tensor::weights); }
+  const Slots& w1() const { return params_->slots(Tensor::weights, 1); }
+  const Slots& w2() const { return params_->slots(Tensor::weights, 2); }
 
  private:
   struct Impl;
-  void build_replica_comms();
-  void allocate_parameters();
-  void allocate_slots();
-  void init_parameters(const ExecSpace& exec);
   void plan_exchange();
   void migrate(const ExecSpace& exec, const schedule::Placement& from);
+  void materialize_zero_gradients(const ExecSpace& exec);
   void account();
-  const Slots& slots_of(Tensor which, int w) const;
-  const Matrix& gate_of(Tensor which) const;
 
   LayerConfig config_;
   comm::Communicator comm_;
   std::unique_ptr<comm::Communicator> data_parallel_;  // same place in the other MicroEP groups
   std::unique_ptr<comm::TokenExchange> exchange_;
   std::unique_ptr<strategy::Strategy> strategy_;
-  int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1, S_ = 0;
+  int G_ = 1, me_ = 0, E_ = 0, H_ = 0, F_ = 0, F1_ = 0, K_ = 1;
 
-  // Parameters, gradients, optimizer state.
-  Matrix wg_, dwg_, wg_s1_, wg_s2_;
-  Slots w1_, w2_, dw1_, dw2_, w1_s1_, w2_s1_, w1_s2_, w2_s2_;
-  std::int64_t steps_ = 0;
-  std::int64_t migrations_ = 0;
-  // Gradient reset without a pass over the gradients. After step() the gradients are stale:
-  // logically zero, but their memory still holds the last iteration's. The next backward then
-  // writes the weight gradients of the slots with rows instead of adding to them (never
-  // reading them) and zero-fills only the rest; anything else that reads gradients first makes
-  // the zeros real (materialize_zero_gradients). Zero and stale both mean "the next backward
-  // writes, not adds".
-  enum class Gradients { accumulating, zero, stale };
-  Gradients gradients_ = Gradients::zero;
-  /// Stale gradients become real zeros.
-  void materialize_zero_gradients(const ExecSpace& exec);
-
-  // One communicator per distinct replica set (size > 1); slot j of this rank uses
-  // replica_comms_[slot_comm_[j]] or nothing (-1).
-  std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
-  std::vector<int> slot_comm_;
-
-  std::unique_ptr<detail::NcclGradientSync> nccl_sync_;             // gradient sync of the nccl backend
+  std::unique_ptr<ParameterStore> params_;                          // weights, gradients, optimizer state by slot
+  std::unique_ptr<GradientSync> sync_;                              // gradient sync of the exchange backend
   std::unique_ptr<ExpertFFN> ffn_;                                  // expert compute (precision, grouped GEMMs)
-  std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and plan tables
+  std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and the exchange plan
   Kokkos::View<const int**, TokenLayout, MemSpace> given_choices_;  // set_next_choices, one forward
+  std::int64_t migrations_ = 0;
   MicroBatchStats stats_;
   PhaseTimers timers_;
+  bool time_phases_ = true;
   std::vector<std::int64_t> iteration_loads_;
   std::size_t peak_bytes_ = 0;
 };

@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${MICROMOE_BUILD_DIR:-$ROOT/build-device-moe}
 export PATH=/usr/local/cuda/bin:$PATH
-targets="test_moe_exact test_moe_edge_cases test_moe_training test_moe_dump test_strategy"
+targets="test_moe_exact test_moe_edge_cases test_moe_training test_moe_dump test_moe_gradient_sync test_moe_profiling test_strategy"
 case ${1:-run} in
   build)
     [[ -f $ROOT/.deps/cuda/.complete ]] || MICROMOE_OFFLINE=1 "$ROOT/run/bootstrap.sh" cuda
@@ -25,7 +25,7 @@ case ${1:-run} in
     if mpirun --version 2>&1 | grep -qi "open mpi"; then flags="--allow-run-as-root --oversubscribe"; fi
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
     status=0
-    for t in test_moe_exact test_moe_edge_cases test_moe_training test_moe_dump; do
+    for t in test_moe_exact test_moe_edge_cases test_moe_training test_moe_dump test_moe_gradient_sync test_moe_profiling; do
       echo "== $t: 1 rank, NCCL backend"
       (cd "$BUILD" && MICROMOE_TEST_BACKEND=nccl mpirun $flags -n 1 "tests/moe/$t" 2>&1 | tail -n 3) || status=1
       for n in 2 4; do

@@ -25,7 +25,7 @@
 #include "comm/communicator.hpp"
 #include "core/error.hpp"
 #include "moe/layer.hpp"
-#include "moe/reference.hpp"
+#include "reference.hpp"
 
 namespace micromoe::moe::testing {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "moe/reference.hpp"
+#include "reference.hpp"
 
 #include <cmath>
 

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "moe/exchange_plan.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.hpp"
+
+namespace micromoe::moe {
+
+std::int64_t leg_tokens(const strategy::Routing& r, int source, int expert, int gpu) {
+  const std::size_t k = static_cast<std::size_t>(source) * r.experts + expert;
+  for (std::int64_t l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l)
+    if (r.leg_gpu[static_cast<std::size_t>(l)] == gpu) return r.leg_tokens[static_cast<std::size_t>(l)];
+  return 0;
+}
+
+void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int me, std::int64_t block_rows,
+                   ExchangePlan& plan) {
+  const int G = p.gpus, S = p.slots_per_gpu, E = p.experts;
+  MICROMOE_REQUIRE(me >= 0 && me < G && block_rows > 0, "plan_exchange: rank or block size out of range");
+  MICROMOE_REQUIRE(r.experts == E && r.gpus == G && r.sources == G, "plan_exchange: routing and placement differ");
+  const std::size_t g_count = static_cast<std::size_t>(G);
+  plan.send_counts.assign(g_count, 0);
+  plan.recv_counts.assign(g_count, 0);
+  // Send blocks: destination rank, then slot; the first send row of block (gpu, slot).
+  std::vector<std::int64_t> block_off(g_count * S, 0);
+  std::int64_t off = 0;
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < S; ++j) {
+      const int e = p.expert(g, j);
+      if (e < 0) continue;
+      const std::int64_t n = leg_tokens(r, me, e, g);
+      block_off[static_cast<std::size_t>(g) * S + j] = off;
+      off += n;
+      plan.send_counts[static_cast<std::size_t>(g)] += n;
+    }
+  plan.send_rows = off;
+  // Leg table of this source.
+  const std::size_t base = static_cast<std::size_t>(me) * E;
+  plan.kept.assign(r.kept.begin() + static_cast<std::ptrdiff_t>(base),
+                   r.kept.begin() + static_cast<std::ptrdiff_t>(base + E));
+  plan.leg_first.assign(static_cast<std::size_t>(E) + 1, 0);
+  plan.legs.clear();
+  for (int e = 0; e < E; ++e) {
+    plan.leg_first[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(plan.legs.size());
+    std::int64_t cum = 0;
+    for (std::int64_t q = r.leg_begin[base + e]; q < r.leg_begin[base + e + 1]; ++q) {
+      const int g = r.leg_gpu[static_cast<std::size_t>(q)];
+      const std::int64_t n = r.leg_tokens[static_cast<std::size_t>(q)];
+      plan.legs.push_back({cum, n, block_off[static_cast<std::size_t>(g) * S + p.slot_of(e)]});
+      cum += n;
+    }
+  }
+  plan.leg_first[static_cast<std::size_t>(E)] = static_cast<std::int64_t>(plan.legs.size());
+  // Receive blocks: source rank, then my slot; slot-major destination rows.
+  plan.slots.rows.assign(static_cast<std::size_t>(S), 0);
+  for (int q = 0; q < G; ++q)
+    for (int j = 0; j < S; ++j) {
+      const int e = p.expert(me, j);
+      if (e < 0) continue;
+      const std::int64_t n = leg_tokens(r, q, e, me);
+      plan.recv_counts[static_cast<std::size_t>(q)] += n;
+      plan.slots.rows[static_cast<std::size_t>(j)] += n;
+    }
+  plan.slots.first.assign(static_cast<std::size_t>(S), 0);
+  for (int j = 1; j < S; ++j) plan.slots.first[j] = plan.slots.first[j - 1] + plan.slots.rows[j - 1];
+  plan.recv_rows = std::accumulate(plan.slots.rows.begin(), plan.slots.rows.end(), std::int64_t{0});
+  // Copy blocks from the received (source-major) rows to slot-major rows, in pieces of at most
+  // block_rows rows (one GPU team each).
+  plan.blocks.clear();
+  std::vector<std::int64_t> fill(static_cast<std::size_t>(S), 0);
+  std::int64_t recv_off = 0;
+  for (int q = 0; q < G; ++q)
+    for (int j = 0; j < S; ++j) {
+      const int e = p.expert(me, j);
+      if (e < 0) continue;
+      const std::int64_t n = leg_tokens(r, q, e, me);
+      for (std::int64_t done = 0; done < n; done += block_rows)
+        plan.blocks.push_back({recv_off + done, plan.slots.first[j] + fill[j] + done, std::min(block_rows, n - done)});
+      fill[j] += n;
+      recv_off += n;
+    }
+  plan.remote_rows = 0;
+  for (int g = 0; g < G; ++g)
+    if (g != me)
+      plan.remote_rows += plan.send_counts[static_cast<std::size_t>(g)] + plan.recv_counts[static_cast<std::size_t>(g)];
+}
+
+}  // namespace micromoe::moe
