@@ -4,6 +4,7 @@
 // gradient; a step then changes the model. Every sum is checked exactly (one fp32 add each).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
