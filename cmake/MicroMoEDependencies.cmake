@@ -55,7 +55,7 @@ if(NOT TARGET micromoe_tomlplusplus)
   target_compile_definitions(micromoe_tomlplusplus INTERFACE TOML_HEADER_ONLY=1 TOML_EXCEPTIONS=1)
 endif()
 
-# nlohmann-json: `micromoe schedule` input and output.
+# nlohmann-json: `micromoe schedule` input and output (app/commands/schedule_json.cpp).
 find_package(nlohmann_json 3.10 QUIET)
 micromoe_require(nlohmann_json_FOUND "nlohmann-json >= 3.10 (schedule command)" "apt-get install nlohmann-json3-dev")
 

@@ -23,7 +23,7 @@ cd "$ROOT"
 mapfile -t sources < <(git ls-files 'lib/*.cpp' 'app/*.cpp')
 failed=0
 for src in "${sources[@]}"; do
-  if ! g++ -std=c++20 -fsyntax-only -fopenmp -I"$K5" -I"$ROOT/.deps/kokkos5/kernels/usr/include/trilinos" -Ilib -I"$BUILD/lib" \
+  if ! g++ -std=c++20 -fsyntax-only -fopenmp -I"$K5" -I"$ROOT/.deps/kokkos5/kernels/usr/include/trilinos" -Ilib -Iapp -I"$BUILD/lib" \
       $mpi_flags $hdf5_flags -DTOML_HEADER_ONLY=1 "$src" 2>"$BUILD/kokkos5-check.err"; then
     echo "Kokkos 5 check FAILED: $src"
     head -n 30 "$BUILD/kokkos5-check.err"

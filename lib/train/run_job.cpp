@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "comm/verdict.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "deck/deck.hpp"
@@ -67,18 +68,14 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   info.start_time = report::utc_timestamp();
   info.warmup_iterations = resolved.training.warmup_iterations;
 
-  // An unwritable report path fails now, not after the training.
-  std::string path_problem;
-  if (root) {
+  // An unwritable report path fails now, not after the training, on every rank.
+  comm::agree_on_root(world, [&] {
     try {
       report::check_report_path(resolved.run.report);
     } catch (const std::exception& e) {
-      path_problem = e.what();
+      throw InputError(e.what());
     }
-  }
-  int bad_path = path_problem.empty() ? 0 : 1;
-  MICROMOE_CHECK_MPI(MPI_Bcast(&bad_path, 1, MPI_INT, 0, world.get()));
-  if (bad_path) throw InputError(root ? path_problem : "rank 0 cannot create the report");
+  });
 
   Trainer trainer(resolved, world);
   const long total =
@@ -106,19 +103,13 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   outcome.report_path = resolved.run.report;
 
   // Rank 0 writes; everyone learns whether it worked, so the job fails (or not) as a whole.
-  std::string failure;
-  if (root) {
+  comm::agree_on_root(world, [&] {
     try {
       report::write_report(outcome.report_path, info, results);
     } catch (const std::exception& e) {
-      failure = e.what();
+      throw Error("writing the report " + outcome.report_path + " failed: " + e.what());
     }
-  }
-  int failed = failure.empty() ? 0 : 1;
-  MICROMOE_CHECK_MPI(MPI_Bcast(&failed, 1, MPI_INT, 0, world.get()));
-  if (failed)
-    throw Error(root ? "writing the report " + outcome.report_path + " failed: " + failure
-                     : "rank 0 failed to write the report");
+  });
   if (root) {
     out << "\n" << summary_table(results, resolved.training.warmup_iterations) << "\n";
     out << "report: " << outcome.report_path << (outcome.truncated ? " (truncated by SIGTERM)" : "") << std::endl;

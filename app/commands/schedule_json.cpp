@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "schedule/command.hpp"
+#include "commands/schedule_json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,11 +18,26 @@
 #include "schedule/routes.hpp"
 #include "schedule/solver.hpp"
 
-namespace micromoe::schedule {
+namespace micromoe::commands {
 
 namespace {
 
 using nlohmann::json;
+using schedule::adversarial_zipf_imbalance;
+using schedule::build_routes;
+using schedule::CountMatrix;
+using schedule::Density;
+using schedule::expected_zipf_imbalance;
+using schedule::make_ep_placement;
+using schedule::make_random_placement;
+using schedule::make_symmetric_placement;
+using schedule::max_induced_density;
+using schedule::Placement;
+using schedule::Plan;
+using schedule::RouteLeg;
+using schedule::Routes;
+using schedule::Solver;
+using schedule::SolverOptions;
 
 /// A user-input problem; becomes the one-line error.
 struct InputProblem : std::runtime_error {
@@ -426,4 +441,4 @@ int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& ou
   }
 }
 
-}  // namespace micromoe::schedule
+}  // namespace micromoe::commands

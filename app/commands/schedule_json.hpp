@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// `micromoe schedule`: read a placement and routing counts from a JSON file, print the exact
-// plan and its routes (JSON or a table). The input and output formats are in docs/schedule.md.
+// The JSON front end of `micromoe schedule`: read a placement and routing counts from a JSON
+// file, print the exact plan and its routes (JSON or a table) with the scheduler library
+// (lib/schedule). The input and output formats are in docs/schedule.md.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 
-namespace micromoe::schedule {
+namespace micromoe::commands {
 
 struct ScheduleCommandOptions {
   std::string input_path;       ///< JSON input file ("-" reads standard input)
@@ -23,4 +24,4 @@ int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& ou
 int run_schedule_command_text(const std::string& json_text, const ScheduleCommandOptions& options, std::ostream& out,
                               std::ostream& err);
 
-}  // namespace micromoe::schedule
+}  // namespace micromoe::commands

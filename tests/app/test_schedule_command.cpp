@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "schedule/command.hpp"
+#include "commands/schedule_json.hpp"
 
-namespace ms = micromoe::schedule;
+namespace ms = micromoe::commands;
 using nlohmann::json;
 
 namespace {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// `micromoe check DECK [overrides] [--ranks N]`: validate a deck and print the effective deck
+// (every default filled in).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "commands/command.hpp"
+#include "commands/deck_input.hpp"
+#include "deck/deck.hpp"
+
+namespace micromoe::commands {
+
+namespace {
+
+class CheckCommand final : public Command {
+ public:
+  void declare(CLI::App& cli) override {
+    sub_ = cli.add_subcommand("check", "Validate a deck and print the effective deck (defaults filled in)");
+    sub_->add_option("deck", deck_.path, "Input deck (TOML)")->required()->check(CLI::ExistingFile);
+    sub_->add_option("overrides", deck_.overrides, "section.key=value overrides");
+    sub_->add_option("--ranks", ranks_, "Check the layout for this many ranks (default: this job's)")
+        ->check(CLI::PositiveNumber);
+  }
+
+  bool chosen() const override { return sub_->parsed(); }
+
+  int run(const Invocation& job) override {
+    const auto resolved = deck_.read(job.world, ranks_ > 0 ? ranks_ : job.world.size());
+    if (job.root()) std::cout << deck::render_deck(resolved, true);
+    return 0;
+  }
+
+ private:
+  CLI::App* sub_ = nullptr;
+  DeckInput deck_;
+  int ranks_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_check_command() { return std::make_unique<CheckCommand>(); }
+
+}  // namespace micromoe::commands

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The command registry: every command of MICROMOE_COMMANDS declares itself on the command line
+// in the registry's order, and a parsed command line chooses exactly the command it names
+// (--version ahead of any subcommand given with it).
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "commands/command.hpp"
+
+namespace micromoe::commands {
+namespace {
+
+/// The index of every chosen command after parsing `args` (argv[0] first).
+std::vector<int> chosen_after(std::vector<std::string> args) {
+  CLI::App cli{"test"};
+  cli.require_subcommand(0, 1);
+  const auto all = all_commands();
+  for (const auto& c : all) c->declare(cli);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  cli.parse(static_cast<int>(argv.size()), argv.data());
+  std::vector<int> chosen;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (all[i]->chosen()) chosen.push_back(static_cast<int>(i));
+  return chosen;
+}
+
+class Registry : public ::testing::Test {
+ protected:
+  void SetUp() override { std::ofstream("registry_deck.toml") << "[model]\nhidden = 8\n"; }
+  void TearDown() override { std::remove("registry_deck.toml"); }
+};
+
+TEST_F(Registry, EveryCommandDeclaresItselfInOrder) {
+  CLI::App cli{"test"};
+  const auto all = all_commands();
+  ASSERT_EQ(all.size(), 5u);
+  for (const auto& c : all) c->declare(cli);
+  const std::string help = cli.help();
+  std::size_t at = help.find("--version");
+  ASSERT_NE(at, std::string::npos) << help;
+  for (const char* name : {"run", "check", "emulate", "schedule"}) {
+    ASSERT_EQ(cli.get_subcommand(name)->get_name(), name);
+    const auto next = help.find(std::string("  ") + name + " ", at);
+    ASSERT_NE(next, std::string::npos) << name << " missing or out of order in:\n" << help;
+    at = next;
+  }
+}
+
+TEST_F(Registry, ACommandLineChoosesExactlyItsCommand) {
+  EXPECT_EQ(chosen_after({"micromoe", "--version"}), std::vector<int>{0});
+  EXPECT_EQ(chosen_after({"micromoe", "run", "registry_deck.toml", "training.iterations=2"}), std::vector<int>{1});
+  EXPECT_EQ(chosen_after({"micromoe", "check", "registry_deck.toml", "--ranks", "4"}), std::vector<int>{2});
+  EXPECT_EQ(chosen_after({"micromoe", "emulate", "registry_deck.toml", "--ranks", "8"}), std::vector<int>{3});
+  EXPECT_EQ(chosen_after({"micromoe", "schedule", "--input", "-", "--format", "table"}), std::vector<int>{4});
+  EXPECT_TRUE(chosen_after({"micromoe"}).empty());
+  // --version with a subcommand: both parsed; main dispatches the first chosen, --version.
+  EXPECT_EQ(chosen_after({"micromoe", "--version", "check", "registry_deck.toml"}), (std::vector<int>{0, 2}));
+}
+
+TEST_F(Registry, EachCommandRejectsWhatIsNotItsOwn) {
+  EXPECT_THROW(chosen_after({"micromoe", "check", "registry_deck.toml", "--input", "x.json"}), CLI::ParseError);
+  EXPECT_THROW(chosen_after({"micromoe", "schedule", "--input", "-", "--ranks", "4"}), CLI::ParseError);
+  EXPECT_THROW(chosen_after({"micromoe", "emulate", "registry_deck.toml"}), CLI::ParseError) << "--ranks is required";
+  EXPECT_THROW(chosen_after({"micromoe", "run", "no_such_deck.toml"}), CLI::ParseError);
+  EXPECT_THROW(chosen_after({"micromoe", "frobnicate"}), CLI::ParseError);
+}
+
+}  // namespace
+}  // namespace micromoe::commands
