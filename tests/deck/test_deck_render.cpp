@@ -60,6 +60,26 @@ TEST(DeckSchema, StructDefaultsAreSchemaDefaults) {
   }
 }
 
+TEST(DeckSchema, EveryChoiceOfEveryEnumKeyRoundTrips) {
+  // The choices come from the domain's name tables: each one stored into the typed field and
+  // read back gives the same name, and no two choices land on the same value.
+  int enum_keys = 0;
+  for (const auto& key : deck_schema()) {
+    if (key.type != KeyType::enumeration && key.type != KeyType::string_list) continue;
+    if (key.choices.empty()) continue;
+    ++enum_keys;
+    for (const auto& choice : key.choices) {
+      RunConfig c;
+      const DeckValue value =
+          key.type == KeyType::enumeration ? DeckValue(choice) : DeckValue(std::vector<std::string>{choice});
+      EXPECT_EQ(range_problem(key, value), "") << key.qualified() << " = " << choice;
+      key.set(c, value);
+      EXPECT_EQ(key.get(c), value) << key.qualified() << " = " << choice;
+    }
+  }
+  EXPECT_EQ(enum_keys, 8);  // activation, precision, expert_gemm, placement, backend, kind, optimizer, strategies
+}
+
 TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {
   const auto& sections = deck_sections();
   for (const auto& key : deck_schema()) {
