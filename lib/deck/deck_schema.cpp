@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The table of deck keys. To add a key: add the RunConfig field, one entry here, and
-// regenerate docs/deck.md (see docs/deck.md's first lines).
+// regenerate docs/deck.md (see docs/deck.md's first lines). An enumerated key's field has the
+// domain's own enum type; its choices are that enum's name table (core/enum_names.hpp).
 #include "deck/deck_schema.hpp"
 
 #include <algorithm>
