@@ -156,7 +156,7 @@ void print_header(const Env& env, const Options& o) {
     devices.push_back(s);
   }
   std::cout << build_info_text();
-  std::cout << "bench_exchange: " << env.ranks << " rank(s), backend " << comm::to_string(env.backend) << ", device "
+  std::cout << "bench_exchange: " << env.ranks << " rank(s), backend " << to_string(env.backend) << ", device "
             << devices.front() << ", " << o.repeats << " repeats (median of the slowest rank)"
             << (o.quick ? ", quick" : "") << "\n";
   for (int r = 0; r < env.ranks; ++r)

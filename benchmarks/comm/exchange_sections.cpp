@@ -16,7 +16,7 @@ std::int64_t measure_sizes(const Env& env, const Options& o, Results* out) {
       o.quick ? std::vector<std::size_t>{64 * kKiB, 1 * kMiB}
               : std::vector<std::size_t>{1 * kMiB, 4 * kMiB, 16 * kMiB, 64 * kMiB, 256 * kMiB};
   const bool exchange = o.sections.count("exchange") > 0;
-  const std::string be = comm::to_string(env.backend);
+  const std::string be = to_string(env.backend);
   const Buffers buf(
       static_cast<std::size_t>(env.ranks) * (*std::max_element(sizes.begin(), sizes.end())) / sizeof(float),
       env.backend);
@@ -68,7 +68,7 @@ std::int64_t measure_layer(const Env& env, const Options& o, Results* out) {
   cfg.experts = 8 * env.ranks;
   cfg.top_k = 2;
   cfg.precision = moe::Precision::fp32;
-  cfg.strategy.name = "balanced";  // EP placement, round-robin routing: every rank sends alike
+  cfg.strategy.kind = strategy::StrategyKind::balanced;  // EP placement, round-robin routing: every rank sends alike
   cfg.strategy.ep_size = env.ranks;
   cfg.backend = env.backend;
   const std::int64_t T = o.quick ? 256 : 4096;
@@ -124,7 +124,7 @@ std::int64_t measure_layer(const Env& env, const Options& o, Results* out) {
   name << "T=" << T << " H=" << cfg.hidden << " E=" << cfg.experts << " k=2";
   const std::string n = name.str();
   std::cout << "layer: EP over " << env.ranks << " ranks, balanced routing, " << n << " F=" << cfg.ffn
-            << " fp32, backend " << comm::to_string(env.backend) << std::endl;
+            << " fp32, backend " << to_string(env.backend) << std::endl;
   out->add({"layer", n + ": dispatch", t_dispatch * 1e3, "ms"});
   out->add({"layer", n + ": combine", t_combine * 1e3, "ms"});
   out->add({"layer", n + ": dispatch+combine bytes sent per rank", mean_bytes / kMiB, "MiB"});
@@ -135,7 +135,7 @@ std::int64_t measure_layer(const Env& env, const Options& o, Results* out) {
   const double rate = mean_bytes / t_both / 1e9;
   if (per_peer > 0) {
     const double raw_rate = sent_rate(env, static_cast<double>(per_peer), raw.seconds);
-    const std::string be = comm::to_string(env.backend);
+    const std::string be = to_string(env.backend);
     const std::string raw_name = be + " alltoall " + size_label(per_peer) + "/peer (layer's size)";
     out->add({"layer", raw_name + ", self excluded: time", raw.seconds * 1e3, "ms"});
     out->add({"layer", raw_name + ": (G-1)B/t sent per rank", raw_rate, "GB/s"});

@@ -40,7 +40,7 @@ moe::LayerConfig config_of(const StepCase& c, moe::Precision p, int experts, int
   cfg.top_k = 2;
   cfg.activation = c.activation;
   cfg.precision = p;
-  cfg.strategy.name = "balanced";  // EP placement, round-robin routing: every rank works alike
+  cfg.strategy.kind = strategy::StrategyKind::balanced;  // EP placement, round-robin routing: every rank works alike
   cfg.strategy.ep_size = ep_size;
   cfg.optimizer.kind = moe::OptimizerKind::adam;
   cfg.backend = backend;
@@ -113,7 +113,7 @@ std::int64_t measure_step(const Env& env, const Options& o, Results* out) {
       }
       if (out == nullptr) continue;
       std::ostringstream name;
-      name << c.name << " " << moe::to_string(p) << " E=" << c.experts << " T=" << T;
+      name << c.name << " " << to_string(p) << " E=" << c.experts << " T=" << T;
       const std::string n = name.str();
       const double exchange_floor = 4.0 * raw.seconds;
       const double floor = alone.step + exchange_floor;

@@ -71,8 +71,8 @@ void measure_ffn(const Options& o, const Floors& floors, Results& out) {
         const double rate = 3.0 * ffn.forward_flops(rows) / s;
         // The vendor rate at the forward shape (T x H x F); swiglu's first GEMM is twice as wide.
         const double floor = floors.rate(p, t, m.hidden, m.ffn);
-        out.add({"ffn", "fwd+bwd " + moe::to_string(p) + " " + m.name + " T=" + std::to_string(t), rate / 1e12,
-                 "TFLOP/s", floor > 0 ? rate / floor : -1.0});
+        out.add({"ffn", "fwd+bwd " + to_string(p) + " " + m.name + " T=" + std::to_string(t), rate / 1e12, "TFLOP/s",
+                 floor > 0 ? rate / floor : -1.0});
       }
     }
 }
@@ -119,7 +119,7 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
                                           c.data()};
       const moe::detail::GemmStage g{st.ta, st.tb, 1.0f, st.beta, p};
       const double sec = median_seconds([&] { gemm.run_vendor(exec, g, prob); });
-      out.add({"stage", moe::to_string(p) + " " + st.name + " " + m.name + " " + shape(st.m, st.n, st.k),
+      out.add({"stage", to_string(p) + " " + st.name + " " + m.name + " " + shape(st.m, st.n, st.k),
                2.0 * st.m * st.n * st.k / sec / 1e12, "TFLOP/s"});
     }
   // Row counts that are not multiples of 8 (what routing produces): bf16 forward (rows = M)
@@ -142,13 +142,13 @@ void measure_ffn_stages(const Options& o, const Floors& floors, Results& out) {
   moe::detail::Matrix h(a.data(), T, F), act(c.data(), T, F);
   const double fwd =
       median_seconds([&] { moe::detail::activation_forward(exec, m.activation, h, act, T, static_cast<int>(F)); });
-  out.add({"stage", "activation_forward " + moe::to_string(m.activation) + " " + shape(T, F, 1), 8.0 * n / fwd / 1e9,
-           "GB/s", 8.0 * n / fwd / floors.copy_bytes_per_s});
+  out.add({"stage", "activation_forward " + to_string(m.activation) + " " + shape(T, F, 1), 8.0 * n / fwd / 1e9, "GB/s",
+           8.0 * n / fwd / floors.copy_bytes_per_s});
   // The bf16 path's fused version: fp32 in, bf16 out (6 bytes per value).
   const double fwd16 = median_seconds(
       [&] { moe::detail::activation_forward_bf16(exec, m.activation, h, ab.data(), T, static_cast<int>(F)); });
-  out.add({"stage", "activation_forward_bf16 " + moe::to_string(m.activation) + " " + shape(T, F, 1),
-           6.0 * n / fwd16 / 1e9, "GB/s", 6.0 * n / fwd16 / floors.copy_bytes_per_s});
+  out.add({"stage", "activation_forward_bf16 " + to_string(m.activation) + " " + shape(T, F, 1), 6.0 * n / fwd16 / 1e9,
+           "GB/s", 6.0 * n / fwd16 / floors.copy_bytes_per_s});
 }
 
 void measure_small_experts(const Options& o, const Floors& floors, Results& out) {
@@ -173,7 +173,7 @@ void measure_small_experts(const Options& o, const Floors& floors, Results& out)
           const double s = time_step(ffn, b, rows);
           const std::string how = grouped ? (ffn.grouped_fell_back() ? "grouped(fell back)" : "grouped") : "per-expert";
           out.add({"small",
-                   moe::to_string(p) + " " + how + " " + m.name + " S=" + std::to_string(S) +
+                   to_string(p) + " " + how + " " + m.name + " S=" + std::to_string(S) +
                        " tokens/expert=" + std::to_string(n),
                    3.0 * ffn.forward_flops(rows) / s / 1e12, "TFLOP/s"});
         }

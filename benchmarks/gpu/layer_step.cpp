@@ -85,7 +85,7 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
       cfg.top_k = 2;
       cfg.activation = c.model.activation;
       cfg.precision = p;
-      cfg.strategy.name = "balanced";
+      cfg.strategy.kind = strategy::StrategyKind::balanced;
       cfg.optimizer.kind = moe::OptimizerKind::adam;
       moe::MoELayer layer(cfg, world);
       const StepTimes full = time_steps(layer, c.tokens, cfg.hidden, o.quick ? 3 : 7);
@@ -114,8 +114,8 @@ void measure_layer_step(const Options& o, const Floors& floors, Results& out) {
       const double sched = full.per_phase.seconds(moe::Phase::schedule);
       const double floor = (rate > 0 ? expert_flops / rate : 0.0) + (fp32_rate > 0 ? gate_flops / fp32_rate : 0.0) +
                            (row_bytes + optimizer_bytes) / floors.copy_bytes_per_s + sched;
-      const std::string name = c.model.name + " " + moe::to_string(p) + " E=" + std::to_string(cfg.experts) +
-                               " T=" + std::to_string(c.tokens);
+      const std::string name =
+          c.model.name + " " + to_string(p) + " E=" + std::to_string(cfg.experts) + " T=" + std::to_string(c.tokens);
       out.add({"layer", "step (fwd+bwd+sync+adam) " + name, full.step * 1e3, "ms", rate > 0 ? floor / full.step : -1});
       out.add({"layer", "step floor " + name, floor * 1e3, "ms"});
       for (int q = 0; q < moe::phase_count; ++q) {

@@ -41,7 +41,7 @@ MoELayer::Matrix make_tokens(std::int64_t T, int H, int rank) {
   return x;
 }
 
-void BM_Layer(benchmark::State& state, const std::string& strategy) {
+void BM_Layer(benchmark::State& state, micromoe::strategy::StrategyKind strategy) {
   int G = 1, rank = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &G);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -50,7 +50,7 @@ void BM_Layer(benchmark::State& state, const std::string& strategy) {
   cfg.ffn = 2 * cfg.hidden;
   cfg.experts = 16;
   cfg.top_k = 2;
-  cfg.strategy.name = strategy;
+  cfg.strategy.kind = strategy;
   cfg.strategy.ep_size = G >= 2 ? G / 2 : 1;
   while (cfg.experts % cfg.strategy.ep_size != 0) --cfg.strategy.ep_size;
   micromoe::comm::Communicator world(MPI_COMM_WORLD);
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   {
     Kokkos::ScopeGuard kokkos(argc, argv);
-    for (const char* s : {"ep", "ep-capacity", "eplb", "microep", "microep-adaptive", "balanced"})
-      benchmark::RegisterBenchmark(("BM_Layer/" + std::string(s)).c_str(), BM_Layer, std::string(s))
+    for (const auto kind : micromoe::enum_values<micromoe::strategy::StrategyKind>())
+      benchmark::RegisterBenchmark(("BM_Layer/" + micromoe::to_string(kind)).c_str(), BM_Layer, kind)
           ->Args({64, 256})
           ->Args({256, 2048})
           ->Iterations(20)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The table of deck keys. To add a key: add the RunConfig field, one entry here, and
-// regenerate docs/deck.md (see docs/deck.md's first lines).
+// regenerate docs/deck.md (see docs/deck.md's first lines). An enumerated key's field has the
+// domain's own enum type; its choices are that enum's name table (core/enum_names.hpp).
 #include "deck/deck_schema.hpp"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <type_traits>
 
 #include "core/nearest_name.hpp"
+#include "core/parse_enum.hpp"
 
 namespace micromoe::deck {
 namespace {
@@ -70,24 +72,46 @@ KeySpec real_key(const std::string& section, const std::string& name, SectionPtr
   return k;
 }
 
-// Enumerations: `choices` lists the names in the order of the enum's values 0, 1, ...
+// Enumerations: the choices are the names of the enum's table (core/enum_names.hpp).
 template <class Section, class Enum>
 KeySpec enum_key(const std::string& section, const std::string& name, SectionPtr<Section> sec, Enum Section::*field,
-                 std::vector<std::string> choices, Enum def, const std::string& doc) {
+                 Enum def, const std::string& doc) {
   KeySpec k;
   k.section = section;
   k.name = name;
   k.type = KeyType::enumeration;
-  k.default_value = choices.at(static_cast<std::size_t>(def));
-  k.choices = choices;
+  k.default_value = to_string(def);
+  k.choices = enum_names<Enum>();
   k.doc = doc;
-  k.set = [sec, field, choices](RunConfig& c, const DeckValue& v) {
-    const auto& s = std::get<std::string>(v);
-    const auto it = std::find(choices.begin(), choices.end(), s);
-    (c.*sec).*field = static_cast<Enum>(it - choices.begin());
+  k.set = [sec, field](RunConfig& c, const DeckValue& v) {
+    (c.*sec).*field = parse_enum<Enum>(std::get<std::string>(v));
   };
-  k.get = [sec, field, choices](const RunConfig& c) {
-    return DeckValue(choices.at(static_cast<std::size_t>((c.*sec).*field)));
+  k.get = [sec, field](const RunConfig& c) { return DeckValue(to_string((c.*sec).*field)); };
+  return k;
+}
+
+// A list of enum values (each name from the enum's table).
+template <class Section, class Enum>
+KeySpec enum_list_key(const std::string& section, const std::string& name, SectionPtr<Section> sec,
+                      std::vector<Enum> Section::*field, const std::vector<Enum>& def, const std::string& doc) {
+  KeySpec k;
+  k.section = section;
+  k.name = name;
+  k.type = KeyType::string_list;
+  std::vector<std::string> names;
+  for (const auto value : def) names.push_back(to_string(value));
+  k.default_value = names;
+  k.choices = enum_names<Enum>();
+  k.doc = doc;
+  k.set = [sec, field](RunConfig& c, const DeckValue& v) {
+    auto& values = (c.*sec).*field;
+    values.clear();
+    for (const auto& item : std::get<std::vector<std::string>>(v)) values.push_back(parse_enum<Enum>(item));
+  };
+  k.get = [sec, field](const RunConfig& c) {
+    std::vector<std::string> out;
+    for (const auto value : (c.*sec).*field) out.push_back(to_string(value));
+    return DeckValue(out);
   };
   return k;
 }
@@ -115,14 +139,14 @@ std::vector<KeySpec> build_schema() {
   s.push_back(int_key("model", "top_k", model, &M::top_k, d.model.top_k, 1, 64,
                       "experts each token is routed to (at most model.experts)"));
   s.push_back(int_key("model", "layers", model, &M::layers, d.model.layers, 1, 1024, "MoE layers in the stack"));
-  s.push_back(enum_key("model", "activation", model, &M::activation, {"gelu", "silu", "swiglu"}, d.model.activation,
+  s.push_back(enum_key("model", "activation", model, &M::activation, d.model.activation,
                        "expert activation (swiglu: gated, two input projections)"));
   s.push_back(bind_field("model", "renormalize", model, &M::renormalize, KeyType::boolean,
                          DeckValue(d.model.renormalize), "renormalise the top-k gate probabilities to sum to 1"));
-  s.push_back(enum_key("model", "precision", model, &M::precision, {"fp32", "tf32", "bf16"}, d.model.precision,
+  s.push_back(enum_key("model", "precision", model, &M::precision, d.model.precision,
                        "expert GEMM precision: fp32 exact; tf32 tensor-core math (CUDA builds only); bf16 "
                        "operands with fp32 accumulation (cuBLAS on GPUs, emulated on CPUs)"));
-  s.push_back(enum_key("model", "expert_gemm", model, &M::expert_gemm, {"per-expert", "grouped"}, d.model.expert_gemm,
+  s.push_back(enum_key("model", "expert_gemm", model, &M::expert_gemm, d.model.expert_gemm,
                        "expert GEMM launches: one per expert slot, or one grouped GEMM per stage for all slots "
                        "(cuBLAS grouped batched; pays when experts have few tokens)"));
 
@@ -134,9 +158,9 @@ std::vector<KeySpec> build_schema() {
                       "(ranks / ep_size, or 2 when ep_size is 0 too and ranks is even, else 1)"));
   s.push_back(int_key("parallel", "gpus_per_node", parallel, &P::gpus_per_node, d.parallel.gpus_per_node, 0, 1024,
                       "ranks per node, for locality-aware scheduling; 0 = detect at run time"));
-  s.push_back(enum_key("parallel", "placement", parallel, &P::placement, {"symmetric", "random"}, d.parallel.placement,
+  s.push_back(enum_key("parallel", "placement", parallel, &P::placement, d.parallel.placement,
                        "microep expert placement: structured symmetric or shuffled random"));
-  s.push_back(enum_key("parallel", "backend", parallel, &P::backend, {"mpi", "nccl"}, d.parallel.backend,
+  s.push_back(enum_key("parallel", "backend", parallel, &P::backend, d.parallel.backend,
                        "token-exchange and gradient-sync backend; nccl needs a CUDA build with NCCL and one "
                        "GPU per rank; mpi also lets ranks share a GPU"));
   s.push_back(real_key(
@@ -149,7 +173,7 @@ std::vector<KeySpec> build_schema() {
                       kMaxInt, "K: iterations between re-placements of eplb and microep-adaptive"));
 
   // [workload]
-  s.push_back(enum_key("workload", "kind", workload, &W::kind, {"synthetic", "trace"}, d.workload.kind,
+  s.push_back(enum_key("workload", "kind", workload, &W::kind, d.workload.kind,
                        "synthetic: Zipf clusters with drift and bursts; trace: replay per-expert counts"));
   s.push_back(real_key("workload", "zipf_s", workload, &W::zipf_s, d.workload.zipf_s, 0.0, 10.0, false, false,
                        "Zipf exponent s of cluster popularity (0 = uniform)"));
@@ -181,8 +205,8 @@ std::vector<KeySpec> build_schema() {
                       "micro-batches (gradient-accumulation steps) per iteration"));
   s.push_back(int_key("training", "tokens_per_micro_batch", training, &T::tokens_per_micro_batch,
                       d.training.tokens_per_micro_batch, 1, 16777216, "tokens per micro-batch on each rank"));
-  s.push_back(enum_key("training", "optimizer", training, &T::optimizer, {"sgd", "adam"}, d.training.optimizer,
-                       "optimizer of all weights"));
+  s.push_back(
+      enum_key("training", "optimizer", training, &T::optimizer, d.training.optimizer, "optimizer of all weights"));
   s.push_back(real_key("training", "learning_rate", training, &T::learning_rate, d.training.learning_rate, 0.0, 10.0,
                        true, false, "optimizer step size"));
   s.push_back(real_key("training", "momentum", training, &T::momentum, d.training.momentum, 0.0, 1.0, false, true,
@@ -196,27 +220,8 @@ std::vector<KeySpec> build_schema() {
   }
 
   // [run]
-  {
-    KeySpec k;
-    k.section = "run";
-    k.name = "strategies";
-    k.type = KeyType::string_list;
-    k.choices = strategy_names();
-    std::vector<std::string> names;
-    for (auto kind : d.run.strategies) names.push_back(to_string(kind));
-    k.default_value = names;
-    k.doc = "strategies to train side by side, in this order (each one once)";
-    k.set = [](RunConfig& c, const DeckValue& v) {
-      c.run.strategies.clear();
-      for (const auto& name : std::get<std::vector<std::string>>(v)) c.run.strategies.push_back(parse_strategy(name));
-    };
-    k.get = [](const RunConfig& c) {
-      std::vector<std::string> out;
-      for (auto kind : c.run.strategies) out.push_back(to_string(kind));
-      return DeckValue(out);
-    };
-    s.push_back(std::move(k));
-  }
+  s.push_back(enum_list_key("run", "strategies", run, &R::strategies, d.run.strategies,
+                            "strategies to train side by side, in this order (each one once)"));
   s.push_back(bind_field("run", "report", run, &R::report, KeyType::string, DeckValue(d.run.report),
                          "HDF5 report path; relative paths are relative to the current working directory"));
   s.push_back(bind_field("run", "quiet", run, &R::quiet, KeyType::boolean, DeckValue(d.run.quiet),

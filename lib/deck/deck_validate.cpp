@@ -83,11 +83,11 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
   const auto& s = r.run.strategies;
   check.require(!s.empty(), "run", "strategies", "the list is empty",
                 "list at least one strategy, e.g. strategies = [\"ep\", \"microep\"]");
-  std::set<StrategyKind> unique(s.begin(), s.end());
+  std::set<strategy::StrategyKind> unique(s.begin(), s.end());
   for (std::size_t i = 0; i < s.size(); ++i)
     check.require(std::count(s.begin(), s.end(), s[i]) == 1, "run", "strategies",
                   "\"" + to_string(s[i]) + "\" is listed more than once", "list each strategy once");
-  const bool eplb = unique.count(StrategyKind::eplb) > 0;
+  const bool eplb = unique.count(strategy::StrategyKind::eplb) > 0;
   if (eplb && p.ep_size > 1) {
     // An expert has at most one replica per GPU of its EP group: ep_size * extra <= experts * (ep_size - 1).
     // (With ep_size = 1 one GPU holds every expert: eplb has nothing to replicate and ignores the slots.)
@@ -101,7 +101,7 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
   }
 
   // ---- workload and training ----
-  check.require(r.workload.kind != WorkloadConfig::Kind::trace || !r.workload.trace_file.empty(), "workload",
+  check.require(r.workload.kind != workload::WorkloadKind::trace || !r.workload.trace_file.empty(), "workload",
                 "trace_file", "kind = \"trace\" needs a trace file",
                 "set trace_file = \"path/to/counts.h5\" (or .csv), or kind = \"synthetic\"");
   check.require(t.warmup_iterations < t.iterations, "training", "warmup_iterations",
@@ -134,11 +134,11 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
                 "use 0 .. " + std::to_string(t.micro_batches - 1) + ", or -1 (off)");
 
   // ---- what this build can do ----
-  check.require(m.precision != ModelConfig::Precision::tf32 || MICROMOE_ENABLE_CUDA, "model", "precision",
+  check.require(m.precision != moe::Precision::tf32 || MICROMOE_ENABLE_CUDA, "model", "precision",
                 "\"tf32\" is GPU-only and this is a CPU build",
                 "use precision = \"fp32\" or \"bf16\", or build with -DMICROMOE_ENABLE_CUDA=ON");
   check.require(comm::backend_available(p.backend), "parallel", "backend",
-                "\"" + comm::to_string(p.backend) + "\" is not available in this build",
+                "\"" + to_string(p.backend) + "\" is not available in this build",
                 "use backend = \"mpi\", or build with -DMICROMOE_ENABLE_NCCL=ON");
   return r;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The typed result of reading a deck: every key of every section, defaults filled in.
 // docs/deck.md lists each key with its type, default, range and meaning (generated from the
-// schema in deck_schema.cpp; a test keeps the two equal).
+// schema in deck_schema.cpp; a test keeps the two equal). Enumerated keys hold the domain's own
+// types (moe::Activation, strategy::StrategyKind, ...), named by their tables.
 #pragma once
 
 #include <cstdint>
@@ -9,48 +10,43 @@
 #include <vector>
 
 #include "comm/backend.hpp"
+#include "moe/layer_config.hpp"
+#include "schedule/placement.hpp"
+#include "strategy/strategy_kind.hpp"
+#include "workload/workload_kind.hpp"
 
 namespace micromoe::deck {
 
 /// [model]: the stack of MoE layers every strategy trains.
 struct ModelConfig {
-  enum class Activation { gelu, silu, swiglu };
-  /// fp32 runs everywhere (exact); tf32 needs a CUDA build; bf16 runs on cuBLAS in CUDA builds
-  /// and is emulated (same numerics, no speed-up) on CPUs.
-  enum class Precision { fp32, tf32, bf16 };
-  /// per-expert: one GEMM per expert slot; grouped: one grouped GEMM launch for all slots.
-  enum class ExpertGemm { per_expert, grouped };
-
-  int hidden = 128;                                 ///< model (token) width H
-  int ffn = 256;                                    ///< expert FFN inner width
-  int experts = 16;                                 ///< experts per layer E
-  int top_k = 2;                                    ///< experts per token
-  int layers = 2;                                   ///< MoE layers in the stack
-  Activation activation = Activation::gelu;         ///< expert activation
-  bool renormalize = true;                          ///< renormalise the top-k gate probabilities to sum 1
-  Precision precision = Precision::fp32;            ///< expert compute precision
-  ExpertGemm expert_gemm = ExpertGemm::per_expert;  ///< how the expert GEMMs are launched
+  int hidden = 128;                                    ///< model (token) width H
+  int ffn = 256;                                       ///< expert FFN inner width
+  int experts = 16;                                    ///< experts per layer E
+  int top_k = 2;                                       ///< experts per token
+  int layers = 2;                                      ///< MoE layers in the stack
+  moe::Activation activation = moe::Activation::gelu;  ///< expert activation
+  bool renormalize = true;                             ///< renormalise the top-k gate probabilities to sum 1
+  /// Expert compute precision: fp32 runs everywhere (exact); tf32 needs a CUDA build; bf16 runs
+  /// on cuBLAS in CUDA builds and is emulated (same numerics, no speed-up) on CPUs.
+  moe::Precision precision = moe::Precision::fp32;
+  moe::ExpertGemm expert_gemm = moe::ExpertGemm::per_expert;  ///< how the expert GEMMs are launched
 };
 
 /// [parallel]: how ranks form EP groups and MicroEP groups, and how tokens travel.
 struct ParallelConfig {
-  enum class Placement { symmetric, random };
-
   int ep_size = 0;        ///< GPUs per EP group; 0 = ranks / microep_group (resolve_layout)
   int microep_group = 0;  ///< d: EP groups merged into one MicroEP group; 0 = automatic (resolve_layout)
   int gpus_per_node = 0;  ///< ranks per node for locality; 0 = detect at run time
-  Placement placement = Placement::symmetric;  ///< shuffled placement of microep
-  comm::Backend backend = comm::Backend::mpi;  ///< token-exchange backend
-  double capacity_factor = 1.25;               ///< ep-capacity: capacity = factor * tokens*k / experts
-  int eplb_redundant_slots = 1;                ///< eplb: extra expert slots per GPU
-  int replace_interval = 50;                   ///< K: eplb / microep-adaptive re-placement period (iterations)
+  schedule::PlacementKind placement = schedule::PlacementKind::symmetric;  ///< shuffled placement of microep
+  comm::Backend backend = comm::Backend::mpi;                              ///< token-exchange backend
+  double capacity_factor = 1.25;  ///< ep-capacity: capacity = factor * tokens*k / experts
+  int eplb_redundant_slots = 1;   ///< eplb: extra expert slots per GPU
+  int replace_interval = 50;      ///< K: eplb / microep-adaptive re-placement period (iterations)
 };
 
 /// [workload]: where the tokens (and their imbalance) come from.
 struct WorkloadConfig {
-  enum class Kind { synthetic, trace };
-
-  Kind kind = Kind::synthetic;
+  workload::WorkloadKind kind = workload::WorkloadKind::synthetic;
   double zipf_s = 1.0;              ///< Zipf exponent of cluster popularity
   int clusters = 64;                ///< token clusters
   double drift = 0.05;              ///< per-iteration popularity drift rate
@@ -63,26 +59,20 @@ struct WorkloadConfig {
 
 /// [training]
 struct TrainingConfig {
-  enum class Optimizer { sgd, adam };
-
   int iterations = 20;
   int warmup_iterations = 2;         ///< excluded from the summary statistics
   int micro_batches = 4;             ///< gradient-accumulation steps per iteration
   int tokens_per_micro_batch = 512;  ///< per rank
-  Optimizer optimizer = Optimizer::adam;
+  moe::OptimizerKind optimizer = moe::OptimizerKind::adam;
   double learning_rate = 1e-3;
   double momentum = 0.9;  ///< SGD momentum; Adam beta1
   std::uint64_t seed = 42;
 };
 
-/// The strategies MicroMoE compares (names as in decks and report groups: "ep-capacity", ...).
-enum class StrategyKind { ep, ep_capacity, eplb, microep, microep_adaptive, balanced };
-
 /// [run]
 struct RunSection {
-  std::vector<StrategyKind> strategies = {
-      StrategyKind::ep,      StrategyKind::ep_capacity,      StrategyKind::eplb,
-      StrategyKind::microep, StrategyKind::microep_adaptive, StrategyKind::balanced};
+  /// Every strategy, in the order of strategy::StrategyKind.
+  std::vector<strategy::StrategyKind> strategies = enum_values<strategy::StrategyKind>();
   std::string report = "micromoe_report.h5";  ///< relative to the current working directory
   bool quiet = false;                         ///< no per-iteration progress lines
   int dump_layer = -1;                        ///< verification dump: layer, -1 = off
@@ -107,19 +97,5 @@ struct RunConfig {
 /// Equal when every deck key has the same value (source is ignored).
 bool operator==(const RunConfig& a, const RunConfig& b);
 inline bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b); }
-
-/// Names as written in decks: "gelu", "fp32", "symmetric", "synthetic", "adam", "ep-capacity", ...
-std::string to_string(ModelConfig::Activation v);
-std::string to_string(ModelConfig::Precision v);
-std::string to_string(ModelConfig::ExpertGemm v);
-std::string to_string(ParallelConfig::Placement v);
-std::string to_string(WorkloadConfig::Kind v);
-std::string to_string(TrainingConfig::Optimizer v);
-std::string to_string(StrategyKind v);
-
-/// All strategy names, in the order of StrategyKind.
-const std::vector<std::string>& strategy_names();
-/// The strategy named `name`; throws micromoe::InputError naming the valid names otherwise.
-StrategyKind parse_strategy(const std::string& name);
 
 }  // namespace micromoe::deck

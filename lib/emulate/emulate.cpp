@@ -51,7 +51,7 @@ void run_emulation(const deck::RunConfig& resolved, int ranks, const std::string
                   "%.2f GB of device memory\n",
                   ranks, ExecSpace::name(), info.layout.groups, info.layout.group_size, info.layout.microep_group,
                   info.layout.ep_size, info.experts, info.top_k, info.ffn.hidden, info.ffn.ffn,
-                  moe::to_string(info.ffn.activation).c_str(), moe::to_string(info.ffn.precision).c_str(),
+                  to_string(info.ffn.activation).c_str(), to_string(info.ffn.precision).c_str(),
                   info.ffn.grouped ? ", grouped GEMM" : "", info.tokens_per_micro_batch,
                   resolved.training.micro_batches, resolved.training.iterations, info.device_bytes * 1e-9);
     out << line << std::flush;

@@ -80,8 +80,8 @@ void write_file(const std::string& path, const EmulationInfo& info, const std::v
     integer("warmup_iterations", info.warmup_iterations);
     integer("grouped_gemm", info.ffn.grouped ? 1 : 0);
     integer("device_bytes", info.device_bytes);
-    report::h5::write_attribute(g, "activation", moe::to_string(info.ffn.activation));
-    report::h5::write_attribute(g, "precision", moe::to_string(info.ffn.precision));
+    report::h5::write_attribute(g, "activation", to_string(info.ffn.activation));
+    report::h5::write_attribute(g, "precision", to_string(info.ffn.precision));
     std::vector<std::string> names;
     for (const auto& r : results) names.push_back(r.name);
     report::h5::write_attribute(g, "strategies", names);

@@ -45,7 +45,7 @@ std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const sch
   return out;
 }
 
-StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, deck::StrategyKind kind,
+StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, strategy::StrategyKind kind,
                            CountSource& counts) {
   const int I = resolved.training.iterations, M = resolved.training.micro_batches, G = layout.group_size;
   const int E = resolved.model.experts, T = resolved.training.tokens_per_micro_batch, K = resolved.model.top_k;
@@ -55,7 +55,7 @@ StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout
   for (int g = 0; g < layout.groups; ++g) groups.push_back(strategy::make_strategy(config, G, E));
 
   StrategyPlan plan;
-  plan.name = deck::to_string(kind);
+  plan.name = to_string(kind);
   plan.iterations = I;
   plan.micro_batches = M;
   plan.ranks = layout.ranks;

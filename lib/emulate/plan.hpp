@@ -52,7 +52,7 @@ std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const sch
 /// Routes every (iteration, micro-batch, group) of the deck with `kind` (config from
 /// train::layer_configs, as training builds it; one strategy instance per group, re-placed
 /// from the iteration's loads summed over groups, as the layer does).
-StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, deck::StrategyKind kind,
+StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout, strategy::StrategyKind kind,
                            CountSource& counts);
 
 }  // namespace micromoe::emulate

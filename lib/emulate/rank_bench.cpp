@@ -32,13 +32,13 @@ Matrix first_rows(const Matrix& v, std::int64_t rows) {
 }  // namespace
 
 FfnSetup ffn_setup(const deck::RunConfig& resolved) {
-  const auto layer = train::layer_configs(resolved, deck::StrategyKind::ep, resolved.parallel.gpus_per_node).at(0);
+  const auto layer = train::layer_configs(resolved, strategy::StrategyKind::ep, resolved.parallel.gpus_per_node).at(0);
   FfnSetup s;
   s.hidden = layer.hidden;
   s.ffn = layer.ffn;
   s.activation = layer.activation;
   s.precision = layer.precision;
-  s.grouped = layer.grouped_gemm;
+  s.grouped = layer.expert_gemm == moe::ExpertGemm::grouped;
   s.seed = layer.seed;
   return s;
 }

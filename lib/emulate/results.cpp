@@ -5,14 +5,15 @@
 #include <cmath>
 #include <cstdio>
 
+#include "strategy/strategy_kind.hpp"
 #include "train/progress.hpp"
 
 namespace micromoe::emulate {
 
 namespace {
-const StrategyResult* find(const std::vector<StrategyResult>& results, const std::string& name) {
+const StrategyResult* find(const std::vector<StrategyResult>& results, strategy::StrategyKind kind) {
   for (const auto& r : results)
-    if (r.name == name) return &r;
+    if (r.name == name_of(kind)) return &r;
   return nullptr;
 }
 double ratio(double a, double b) { return a > 0 && b > 0 && std::isfinite(a / b) ? a / b : -1; }
@@ -74,10 +75,11 @@ StrategyResult summarize(const StrategyPlan& plan, std::vector<double> seconds, 
 
 Comparison compare(const std::vector<StrategyResult>& results) {
   Comparison c;
-  const auto* ep = find(results, "ep");
-  const auto* microep = find(results, "microep");
-  const auto* eplb = find(results, "eplb");
-  const auto* balanced = find(results, "balanced");
+  using strategy::StrategyKind;
+  const auto* ep = find(results, StrategyKind::ep);
+  const auto* microep = find(results, StrategyKind::microep);
+  const auto* eplb = find(results, StrategyKind::eplb);
+  const auto* balanced = find(results, StrategyKind::balanced);
   if (ep && microep) {
     c.time_ratio = ratio(ep->median_iteration_time, microep->median_iteration_time);
     c.imbalance_ratio = ratio(ep->mean_imbalance, microep->mean_imbalance);
@@ -86,7 +88,7 @@ Comparison compare(const std::vector<StrategyResult>& results) {
   if (balanced && microep)
     c.microep_vs_balanced = ratio(balanced->median_iteration_time, microep->median_iteration_time);
   if (balanced && eplb) c.eplb_vs_balanced = ratio(balanced->median_iteration_time, eplb->median_iteration_time);
-  if (const auto* adaptive = find(results, "microep-adaptive"); balanced && adaptive)
+  if (const auto* adaptive = find(results, StrategyKind::microep_adaptive); balanced && adaptive)
     c.adaptive_vs_balanced = ratio(balanced->median_iteration_time, adaptive->median_iteration_time);
   return c;
 }

@@ -34,7 +34,7 @@ CountSource::CountSource(const deck::RunConfig& resolved, int group_size)
       micro_batches_(resolved.training.micro_batches),
       seed_(resolved.training.seed),
       popularity_(popularity_config(resolved)) {
-  if (resolved.workload.kind == deck::WorkloadConfig::Kind::trace)
+  if (resolved.workload.kind == workload::WorkloadKind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
         workload::read_trace_csv(resolved.workload.trace_file, resolved.model.experts));
 }

@@ -20,31 +20,6 @@ using detail::Flat;
 using detail::I64;
 using detail::IntMatrix;
 
-// ---- Config parsing ---------------------------------------------------------------------------
-
-Activation parse_activation(std::string_view name) {
-  if (name == "gelu") return Activation::gelu;
-  if (name == "silu") return Activation::silu;
-  if (name == "swiglu") return Activation::swiglu;
-  throw InputError("activation '" + std::string(name) + "' is not one of: gelu, silu, swiglu");
-}
-std::string to_string(Activation a) {
-  return a == Activation::gelu ? "gelu" : a == Activation::silu ? "silu" : "swiglu";
-}
-OptimizerKind parse_optimizer(std::string_view name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "adam") return OptimizerKind::adam;
-  throw InputError("optimizer '" + std::string(name) + "' is not one of: sgd, adam");
-}
-std::string to_string(OptimizerKind k) { return k == OptimizerKind::sgd ? "sgd" : "adam"; }
-Precision parse_precision(std::string_view name) {
-  if (name == "fp32") return Precision::fp32;
-  if (name == "tf32") return Precision::tf32;
-  if (name == "bf16") return Precision::bf16;
-  throw InputError("precision '" + std::string(name) + "' is not one of: fp32, tf32, bf16");
-}
-std::string to_string(Precision p) { return p == Precision::fp32 ? "fp32" : p == Precision::tf32 ? "tf32" : "bf16"; }
-
 // ---- Helpers ----------------------------------------------------------------------------------
 
 namespace {
@@ -142,7 +117,8 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   const ExecSpace exec;
   const int S = placement().slots_per_gpu;
   params_ = std::make_unique<ParameterStore>(H_, F_, F1_, E_, S, config.optimizer.kind);
-  ffn_ = std::make_unique<ExpertFFN>(S, H_, F_, config.activation, config.precision, config.grouped_gemm);
+  ffn_ = std::make_unique<ExpertFFN>(S, H_, F_, config.activation, config.precision,
+                                     config.expert_gemm == ExpertGemm::grouped);
   params_->init_weights(exec, config.seed, placement(), me_);
   sync_ = make_gradient_sync(config.backend, comm_, data_parallel_.get(), *exchange_, shared, placement());
   compat::fence(exec, "micromoe::moe::constructed");

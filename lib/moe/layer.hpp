@@ -10,7 +10,7 @@
 // call in the same order):
 //
 //   moe::LayerConfig cfg;  cfg.hidden = 1024; cfg.ffn = 4096; cfg.experts = 64; cfg.top_k = 2;
-//   cfg.strategy.name = "microep"; cfg.strategy.ep_size = 8; cfg.backend = comm::Backend::nccl;
+//   cfg.strategy.kind = strategy::StrategyKind::microep; cfg.strategy.ep_size = 8; cfg.backend = comm::Backend::nccl;
 //   moe::MoELayer layer(cfg, group);                  // group: comm::Communicator of the MicroEP group
 //   for each iteration:
 //     for each micro-batch:
@@ -135,7 +135,7 @@ class MoELayer {
   std::size_t peak_bytes() const { return peak_bytes_; }
   std::int64_t optimizer_steps() const { return params_->steps(); }
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
-  /// True once config.grouped_gemm asked for grouped GEMMs and they ran as one GEMM per expert
+  /// True once config.expert_gemm asked for grouped GEMMs and they ran as one GEMM per expert
   /// instead (no grouped BLAS on CPUs; cuBLAS rejects some precisions).
   bool grouped_gemm_fell_back() const;
 

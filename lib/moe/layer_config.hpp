@@ -1,38 +1,37 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The configuration of one distributed MoE layer: sizes, activation, gate options, strategy,
 // exchange backend and optimizer. Plain data; MoELayer checks it (InputError on every rank).
+// The layer's choices are declared here with their name tables (core/enum_names.hpp), the names
+// decks and reports use.
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <string_view>
 
 #include "comm/backend.hpp"
+#include "core/enum_names.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::moe {
 
 /// Expert FFN activation. swiglu: W1 has 2F columns [a | b], the FFN computes silu(a) * b.
 enum class Activation { gelu, silu, swiglu };
+constexpr NameTable<3> name_table(Activation) { return {"activation", {"gelu", "silu", "swiglu"}}; }
 
 /// Columns of an expert's W1 (and of its pre-activation): 2F for swiglu, else F.
 constexpr int w1_columns(Activation a, int ffn) { return a == Activation::swiglu ? 2 * ffn : ffn; }
 
-/// "gelu" | "silu" | "swiglu"; InputError otherwise.
-Activation parse_activation(std::string_view name);
-std::string to_string(Activation a);
-
 /// Expert GEMM precision (lib/moe/expert_ffn.hpp): fp32 exact; tf32 tensor-core math on fp32
 /// data (CUDA only); bf16 operands with fp32 accumulation and fp32 outputs.
 enum class Precision { fp32, tf32, bf16 };
-/// "fp32" | "tf32" | "bf16"; InputError otherwise.
-Precision parse_precision(std::string_view name);
-std::string to_string(Precision p);
+constexpr NameTable<3> name_table(Precision) { return {"precision", {"fp32", "tf32", "bf16"}}; }
+
+/// How the expert GEMMs are launched: one GEMM per expert slot, or one grouped GEMM per stage
+/// for all slots (expert_ffn.hpp; pays when experts have few tokens).
+enum class ExpertGemm { per_expert, grouped };
+constexpr NameTable<2> name_table(ExpertGemm) { return {"expert GEMM launch", {"per-expert", "grouped"}}; }
 
 enum class OptimizerKind { sgd, adam };
-/// "sgd" | "adam"; InputError otherwise.
-OptimizerKind parse_optimizer(std::string_view name);
-std::string to_string(OptimizerKind k);
+constexpr NameTable<2> name_table(OptimizerKind) { return {"optimizer", {"sgd", "adam"}}; }
 
 /// SGD with momentum: s1 = momentum * s1 + g;  w -= lr * s1.
 /// Adam: s1 = b1 s1 + (1-b1) g;  s2 = b2 s2 + (1-b2) g^2;
@@ -53,9 +52,9 @@ struct LayerConfig {
   int top_k = 1;    ///< k in [1, E]
   Activation activation = Activation::gelu;
   Precision precision = Precision::fp32;  ///< expert GEMMs (the gate stays fp32)
-  bool grouped_gemm = false;              ///< one grouped GEMM per stage for all slots (expert_ffn.hpp)
+  ExpertGemm expert_gemm = ExpertGemm::per_expert;
   bool renormalize = true;            ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
-  strategy::StrategyConfig strategy;  ///< name, ep_size, capacity factor, re-placement interval, ...
+  strategy::StrategyConfig strategy;  ///< kind, ep_size, capacity factor, re-placement interval, ...
   comm::Backend backend = comm::Backend::mpi;
   OptimizerConfig optimizer;
   std::uint64_t seed = 1;  ///< weight initialisation (identical on every replica)

@@ -317,6 +317,16 @@ Placement make_symmetric_placement(int gpus, int slots_per_gpu, int experts, std
   return Placement(G, S, experts, std::move(at));
 }
 
+Placement make_shuffled_placement(PlacementKind kind, int gpus, int slots_per_gpu, int experts, std::uint64_t seed) {
+  switch (kind) {
+    case PlacementKind::symmetric:
+      return make_symmetric_placement(gpus, slots_per_gpu, experts, seed);
+    case PlacementKind::random:
+      return make_random_placement(gpus, slots_per_gpu, experts, seed);
+  }
+  fail("unknown placement kind " + str(static_cast<int>(kind)));
+}
+
 // ---- Adaptive and redundant ------------------------------------------------------------------
 
 namespace {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/enum_names.hpp"
+
 namespace micromoe::schedule {
 
 /// A placement of E experts on G GPUs with S slots each.
@@ -79,6 +81,14 @@ Placement make_random_placement(int gpus, int slots_per_gpu, int experts, std::u
 /// exactly. Expert e goes to slot e / k, group e % k (k experts per slot).
 Placement make_symmetric_placement(int gpus, int slots_per_gpu, int experts, std::uint64_t seed = 0,
                                    int candidates = 16);
+
+/// The shuffled placements microep starts from: symmetric (structured) or random.
+enum class PlacementKind { symmetric, random };
+
+constexpr NameTable<2> name_table(PlacementKind) { return {"placement", {"symmetric", "random"}}; }
+
+/// make_symmetric_placement or make_random_placement, as `kind` says (seed as theirs).
+Placement make_shuffled_placement(PlacementKind kind, int gpus, int slots_per_gpu, int experts, std::uint64_t seed);
 
 /// Result of the adaptive (asymmetric) placement.
 struct AdaptivePlacement {

@@ -173,11 +173,16 @@ std::int64_t count_migrations(const schedule::Placement& from, const schedule::P
 
 class EpStrategy : public Strategy {
  public:
-  EpStrategy(int gpus, int experts, int ep_size, bool capacity, double factor, bool balanced)
-      : ep_size_(ep_size), capacity_(capacity), factor_(factor), balanced_(balanced) {
+  /// kind: ep, ep-capacity or balanced.
+  EpStrategy(StrategyKind kind, int gpus, int experts, int ep_size, double factor)
+      : kind_(kind),
+        ep_size_(ep_size),
+        capacity_(kind == StrategyKind::ep_capacity),
+        factor_(factor),
+        balanced_(kind == StrategyKind::balanced) {
     placement_ = schedule::make_ep_placement(gpus, experts, ep_size);
   }
-  std::string name() const override { return balanced_ ? "balanced" : capacity_ ? "ep-capacity" : "ep"; }
+  StrategyKind kind() const override { return kind_; }
   bool exact() const override { return !capacity_ && !balanced_; }
   bool forced_balance() const override { return balanced_; }
   void route(const schedule::CountMatrix& c, Routing& out) override {
@@ -192,6 +197,7 @@ class EpStrategy : public Strategy {
   }
 
  private:
+  StrategyKind kind_;
   int ep_size_;
   bool capacity_;
   double factor_;
@@ -204,7 +210,7 @@ class EplbStrategy : public Strategy {
       : gpus_(gpus), experts_(experts), ep_size_(ep_size), extra_(extra), interval_(interval) {
     placement_ = schedule::make_redundant_placement(gpus, experts, ep_size, extra, ones(experts));
   }
-  std::string name() const override { return "eplb"; }
+  StrategyKind kind() const override { return StrategyKind::eplb; }
   void route(const schedule::CountMatrix& c, Routing& out) override { route_even(placement_, c, out); }
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
     history_.add(loads);
@@ -225,17 +231,11 @@ class MicroEpStrategy : public Strategy {
  public:
   MicroEpStrategy(const StrategyConfig& cfg, int gpus, int experts, int ep_size, bool adaptive)
       : cfg_(cfg), adaptive_(adaptive) {
-    const int slots = experts / ep_size;
-    if (cfg.placement == "symmetric")
-      placement_ = schedule::make_symmetric_placement(gpus, slots, experts, cfg.seed);
-    else if (cfg.placement == "random")
-      placement_ = schedule::make_random_placement(gpus, slots, experts, cfg.seed);
-    else
-      throw InputError("strategy placement '" + cfg.placement + "' is not one of: symmetric, random");
+    placement_ = schedule::make_shuffled_placement(cfg.placement, gpus, experts / ep_size, experts, cfg.seed);
     gpus_per_node_ = cfg.gpus_per_node > 0 ? cfg.gpus_per_node : gpus;
     solver_ = make_solver();
   }
-  std::string name() const override { return adaptive_ ? "microep-adaptive" : "microep"; }
+  StrategyKind kind() const override { return adaptive_ ? StrategyKind::microep_adaptive : StrategyKind::microep; }
   void route(const schedule::CountMatrix& c, Routing& out) override {
     solver_->solve(c, plan_);
     const auto routes = schedule::build_routes(placement_, c, plan_, gpus_per_node_);
@@ -276,11 +276,6 @@ class MicroEpStrategy : public Strategy {
 
 }  // namespace
 
-const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names{"ep", "ep-capacity", "eplb", "microep", "microep-adaptive", "balanced"};
-  return names;
-}
-
 int resolve_ep_size(const StrategyConfig& config, int gpus, int experts) {
   const int p = config.ep_size > 0 ? config.ep_size : gcd(gpus, experts);
   if (gpus % p != 0 || experts % p != 0)
@@ -293,26 +288,26 @@ std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, int gpus, 
   if (gpus < 1 || experts < 1) throw InputError("strategy: need at least one GPU and one expert");
   const int p = resolve_ep_size(config, gpus, experts);
   if (config.replace_interval < 1) throw InputError("strategy replace_interval must be >= 1");
+  const auto kind = config.kind;
   try {
-    const auto& n = config.name;
-    if (n == "ep") return std::make_unique<EpStrategy>(gpus, experts, p, false, 1.0, false);
-    if (n == "ep-capacity") {
-      if (!(config.capacity_factor > 0.0)) throw InputError("strategy capacity_factor must be > 0");
-      return std::make_unique<EpStrategy>(gpus, experts, p, true, config.capacity_factor, false);
+    switch (kind) {
+      case StrategyKind::ep:
+      case StrategyKind::balanced:
+        return std::make_unique<EpStrategy>(kind, gpus, experts, p, 1.0);
+      case StrategyKind::ep_capacity:
+        if (!(config.capacity_factor > 0.0)) throw InputError("strategy capacity_factor must be > 0");
+        return std::make_unique<EpStrategy>(kind, gpus, experts, p, config.capacity_factor);
+      case StrategyKind::eplb:
+        if (config.eplb_extra_slots < 1) throw InputError("strategy eplb_extra_slots must be >= 1");
+        return std::make_unique<EplbStrategy>(gpus, experts, p, config.eplb_extra_slots, config.replace_interval);
+      case StrategyKind::microep:
+      case StrategyKind::microep_adaptive:
+        return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, kind == StrategyKind::microep_adaptive);
     }
-    if (n == "balanced") return std::make_unique<EpStrategy>(gpus, experts, p, false, 1.0, true);
-    if (n == "eplb") {
-      if (config.eplb_extra_slots < 1) throw InputError("strategy eplb_extra_slots must be >= 1");
-      return std::make_unique<EplbStrategy>(gpus, experts, p, config.eplb_extra_slots, config.replace_interval);
-    }
-    if (n == "microep") return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, false);
-    if (n == "microep-adaptive") return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, true);
   } catch (const std::invalid_argument& e) {
-    throw InputError("strategy '" + config.name + "': " + e.what());
+    throw InputError("strategy '" + to_string(kind) + "': " + e.what());
   }
-  std::string list;
-  for (const auto& s : strategy_names()) list += (list.empty() ? "" : ", ") + s;
-  throw InputError("unknown strategy '" + config.name + "'; valid: " + list);
+  throw InputError("unknown strategy kind " + std::to_string(static_cast<int>(kind)));
 }
 
 }  // namespace micromoe::strategy

@@ -23,18 +23,19 @@
 
 #include "schedule/placement.hpp"
 #include "schedule/solver.hpp"
+#include "strategy/strategy_kind.hpp"
 
 namespace micromoe::strategy {
 
 /// Parameters of every strategy (each uses the ones it needs; the rest are ignored).
 struct StrategyConfig {
-  std::string name = "microep";          ///< ep | ep-capacity | eplb | microep | microep-adaptive | balanced
-  int ep_size = 0;                       ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
-  double capacity_factor = 1.0;          ///< ep-capacity
-  int eplb_extra_slots = 1;              ///< eplb: extra slot indices per GPU (more memory)
-  int replace_interval = 50;             ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
-  std::string placement = "symmetric";   ///< microep(-adaptive) initial placement: symmetric | random
-  std::uint64_t seed = 0;                ///< placement seeds
+  StrategyKind kind = StrategyKind::microep;
+  int ep_size = 0;               ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
+  double capacity_factor = 1.0;  ///< ep-capacity
+  int eplb_extra_slots = 1;      ///< eplb: extra slot indices per GPU (more memory)
+  int replace_interval = 50;     ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
+  schedule::PlacementKind placement = schedule::PlacementKind::symmetric;  ///< microep(-adaptive) initial placement
+  std::uint64_t seed = 0;                                                  ///< placement seeds
   int gpus_per_node = 0;                 ///< locality order of routes; 0: all GPUs on one node
   int adaptive_search_iterations = 400;  ///< microep-adaptive local search
 };
@@ -71,7 +72,9 @@ struct Routing {
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  virtual std::string name() const = 0;
+  virtual StrategyKind kind() const = 0;
+  /// The kind's name: "ep", "microep-adaptive", ...
+  std::string name() const { return to_string(kind()); }
   /// False for ep-capacity and balanced, whose math differs from the reference layer.
   virtual bool exact() const { return true; }
   /// True for balanced: the layer replaces top-k by round-robin experts.
@@ -94,11 +97,9 @@ class Strategy {
   std::int64_t last_migrations_ = 0;
 };
 
-/// Builds the named strategy for a MicroEP group of `gpus` ranks and `experts` experts. Throws
-/// micromoe::InputError for an unknown name or impossible sizes.
+/// Builds the strategy config.kind for a MicroEP group of `gpus` ranks and `experts` experts.
+/// Throws micromoe::InputError for a kind outside StrategyKind or impossible sizes.
 std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, int gpus, int experts);
-/// The valid strategy names.
-const std::vector<std::string>& strategy_names();
 /// The EP size a config resolves to for G ranks and E experts.
 int resolve_ep_size(const StrategyConfig& config, int gpus, int experts);
 

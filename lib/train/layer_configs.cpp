@@ -3,21 +3,7 @@
 
 namespace micromoe::train {
 
-namespace {
-moe::Activation to_layer(deck::ModelConfig::Activation a) {
-  switch (a) {
-    case deck::ModelConfig::Activation::gelu:
-      return moe::Activation::gelu;
-    case deck::ModelConfig::Activation::silu:
-      return moe::Activation::silu;
-    case deck::ModelConfig::Activation::swiglu:
-      return moe::Activation::swiglu;
-  }
-  return moe::Activation::gelu;
-}
-}  // namespace
-
-std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, deck::StrategyKind strategy,
+std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, strategy::StrategyKind strategy,
                                             int gpus_per_node) {
   std::vector<moe::LayerConfig> out;
   for (int l = 0; l < config.model.layers; ++l) {
@@ -26,21 +12,20 @@ std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, deck:
     c.ffn = config.model.ffn;
     c.experts = config.model.experts;
     c.top_k = config.model.top_k;
-    c.activation = to_layer(config.model.activation);
+    c.activation = config.model.activation;
     c.renormalize = config.model.renormalize;
-    c.precision = moe::parse_precision(deck::to_string(config.model.precision));
-    c.grouped_gemm = config.model.expert_gemm == deck::ModelConfig::ExpertGemm::grouped;
-    c.strategy.name = deck::to_string(strategy);
+    c.precision = config.model.precision;
+    c.expert_gemm = config.model.expert_gemm;
+    c.strategy.kind = strategy;
     c.strategy.ep_size = config.parallel.ep_size;
     c.strategy.capacity_factor = config.parallel.capacity_factor;
     c.strategy.eplb_extra_slots = config.parallel.eplb_redundant_slots;
     c.strategy.replace_interval = config.parallel.replace_interval;
-    c.strategy.placement = deck::to_string(config.parallel.placement);
+    c.strategy.placement = config.parallel.placement;
     c.strategy.seed = config.training.seed + static_cast<std::uint64_t>(l);
     c.strategy.gpus_per_node = gpus_per_node;
     c.backend = config.parallel.backend;
-    c.optimizer.kind = config.training.optimizer == deck::TrainingConfig::Optimizer::adam ? moe::OptimizerKind::adam
-                                                                                          : moe::OptimizerKind::sgd;
+    c.optimizer.kind = config.training.optimizer;
     c.optimizer.lr = static_cast<float>(config.training.learning_rate);
     c.optimizer.momentum = static_cast<float>(config.training.momentum);
     c.optimizer.beta1 = static_cast<float>(config.training.momentum);  // the deck's momentum is Adam's beta1

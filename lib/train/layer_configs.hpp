@@ -13,7 +13,7 @@ namespace micromoe::train {
 /// The layer configs of `strategy` for a resolved deck (deck::resolve_layout) on `gpus_per_node`
 /// ranks per node. Every strategy gets the same sizes and weight seeds, so all start from the
 /// same model.
-std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, deck::StrategyKind strategy,
+std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, strategy::StrategyKind strategy,
                                             int gpus_per_node);
 
 /// The synthetic token source of a deck (same for every strategy of a run).

@@ -73,12 +73,12 @@ Trainer::Trainer(const deck::RunConfig& config, const comm::Communicator& world)
   const auto& p = config_.parallel;
   MICROMOE_REQUIRE(world.size() % group_size(config) == 0, "ranks must be a multiple of the MicroEP group size");
   gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
-  if (config_.workload.kind == deck::WorkloadConfig::Kind::trace)
+  if (config_.workload.kind == workload::WorkloadKind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
         workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
 }
 
-StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progress) {
+StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& progress) {
   const auto& c = config_;
   const int R = world_.size(), me = world_.rank();
   const int L = c.model.layers, M = c.training.micro_batches, T = c.training.tokens_per_micro_batch;
@@ -91,7 +91,7 @@ StrategyRun Trainer::train(deck::StrategyKind strategy, ProgressPrinter& progres
 
   StrategyRun run;
   auto& res = run.results;
-  res.name = deck::to_string(strategy);
+  res.name = to_string(strategy);
   const int E = c.model.experts;
   res.resize(me == 0 ? I : 0, L, M, R, E);
 

@@ -33,7 +33,7 @@ class Trainer {
   Trainer(const deck::RunConfig& config, const comm::Communicator& world);
 
   /// Trains `strategy` from the common initial model on the common data. Collective.
-  StrategyRun train(deck::StrategyKind strategy, ProgressPrinter& progress);
+  StrategyRun train(strategy::StrategyKind strategy, ProgressPrinter& progress);
 
   /// Ranks per node (from the deck, or detected with MPI_COMM_TYPE_SHARED).
   int gpus_per_node() const { return gpus_per_node_; }

@@ -49,17 +49,17 @@ strategies = ["microep", "ep"]
 quiet = true
 )");
   EXPECT_EQ(c.model.hidden, 64);
-  EXPECT_EQ(c.model.activation, ModelConfig::Activation::swiglu);
+  EXPECT_EQ(c.model.activation, moe::Activation::swiglu);
   EXPECT_FALSE(c.model.renormalize);
   EXPECT_EQ(c.parallel.ep_size, 2);
   EXPECT_DOUBLE_EQ(c.parallel.capacity_factor, 2.0);
   EXPECT_DOUBLE_EQ(c.workload.zipf_s, 1.5);
   EXPECT_EQ(c.workload.trace_file, "counts.csv");
-  EXPECT_EQ(c.training.optimizer, TrainingConfig::Optimizer::sgd);
+  EXPECT_EQ(c.training.optimizer, moe::OptimizerKind::sgd);
   EXPECT_EQ(c.training.seed, 123456789012ull);
   ASSERT_EQ(c.run.strategies.size(), 2u);
-  EXPECT_EQ(c.run.strategies[0], StrategyKind::microep);
-  EXPECT_EQ(c.run.strategies[1], StrategyKind::ep);
+  EXPECT_EQ(c.run.strategies[0], strategy::StrategyKind::microep);
+  EXPECT_EQ(c.run.strategies[1], strategy::StrategyKind::ep);
   EXPECT_TRUE(c.run.quiet);
 }
 
@@ -151,18 +151,18 @@ TEST(DeckOverride, AppliesAfterTheDeck) {
                              "workload.zipf_s=2", "run.strategies=ep, microep", "training.seed = 7",
                              "parallel.backend=\"mpi\"", "workload.trace_file=", "run.strategies=[\"balanced\"]"});
   EXPECT_EQ(c.model.hidden, 64);
-  EXPECT_EQ(c.model.activation, ModelConfig::Activation::silu);
+  EXPECT_EQ(c.model.activation, moe::Activation::silu);
   EXPECT_EQ(c.run.report, "out/r.h5");
   EXPECT_TRUE(c.run.quiet);
   EXPECT_DOUBLE_EQ(c.workload.zipf_s, 2.0);
   EXPECT_EQ(c.training.seed, 7u);
   EXPECT_EQ(c.workload.trace_file, "");
   ASSERT_EQ(c.run.strategies.size(), 1u);
-  EXPECT_EQ(c.run.strategies[0], StrategyKind::balanced);
+  EXPECT_EQ(c.run.strategies[0], strategy::StrategyKind::balanced);
   RunConfig d;
   apply_override(d, "run.strategies=ep,microep-adaptive");
   ASSERT_EQ(d.run.strategies.size(), 2u);
-  EXPECT_EQ(d.run.strategies[1], StrategyKind::microep_adaptive);
+  EXPECT_EQ(d.run.strategies[1], strategy::StrategyKind::microep_adaptive);
 }
 
 TEST(DeckOverride, BadSyntaxSaysTheForm) {

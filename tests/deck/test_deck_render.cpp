@@ -20,26 +20,18 @@ TEST(DeckRender, DefaultsRoundTrip) {
 
 TEST(DeckRender, EveryKeyChangedRoundTrips) {
   RunConfig c;
-  c.model = {96,
-             200,
-             32,
-             4,
-             3,
-             ModelConfig::Activation::swiglu,
-             false,
-             ModelConfig::Precision::bf16,
-             ModelConfig::ExpertGemm::grouped};
+  c.model = {96, 200, 32, 4, 3, moe::Activation::swiglu, false, moe::Precision::bf16, moe::ExpertGemm::grouped};
   c.parallel.ep_size = 4;
   c.parallel.microep_group = 2;
   c.parallel.gpus_per_node = 8;
-  c.parallel.placement = ParallelConfig::Placement::random;
+  c.parallel.placement = schedule::PlacementKind::random;
   c.parallel.backend = comm::Backend::nccl;
   c.parallel.capacity_factor = 0.1 + 0.2;  // not exactly representable in short decimal
   c.parallel.eplb_redundant_slots = 3;
   c.parallel.replace_interval = 7;
-  c.workload = {WorkloadConfig::Kind::trace, 1.0 / 3.0, 5, 1e-7, 0.5, 2.5, "dir with space/\"q\"\\t.h5", 0.5, 9};
-  c.training = {11, 1, 3, 17, TrainingConfig::Optimizer::sgd, 3e-4, 0.0, 9007199254740993ull};
-  c.run.strategies = {StrategyKind::balanced, StrategyKind::ep_capacity};
+  c.workload = {workload::WorkloadKind::trace, 1.0 / 3.0, 5, 1e-7, 0.5, 2.5, "dir with space/\"q\"\\t.h5", 0.5, 9};
+  c.training = {11, 1, 3, 17, moe::OptimizerKind::sgd, 3e-4, 0.0, 9007199254740993ull};
+  c.run.strategies = {strategy::StrategyKind::balanced, strategy::StrategyKind::ep_capacity};
   c.run.report = "r\n\u00e9.h5";
   c.run.quiet = true;
   c.run.dump_layer = 2;
@@ -66,6 +58,26 @@ TEST(DeckSchema, StructDefaultsAreSchemaDefaults) {
     EXPECT_EQ(key.get(defaults), key.default_value) << key.qualified();
     EXPECT_EQ(range_problem(key, key.default_value), "") << key.qualified();
   }
+}
+
+TEST(DeckSchema, EveryChoiceOfEveryEnumKeyRoundTrips) {
+  // The choices come from the domain's name tables: each one stored into the typed field and
+  // read back gives the same name, and no two choices land on the same value.
+  int enum_keys = 0;
+  for (const auto& key : deck_schema()) {
+    if (key.type != KeyType::enumeration && key.type != KeyType::string_list) continue;
+    if (key.choices.empty()) continue;
+    ++enum_keys;
+    for (const auto& choice : key.choices) {
+      RunConfig c;
+      const DeckValue value =
+          key.type == KeyType::enumeration ? DeckValue(choice) : DeckValue(std::vector<std::string>{choice});
+      EXPECT_EQ(range_problem(key, value), "") << key.qualified() << " = " << choice;
+      key.set(c, value);
+      EXPECT_EQ(key.get(c), value) << key.qualified() << " = " << choice;
+    }
+  }
+  EXPECT_EQ(enum_keys, 8);  // activation, precision, expert_gemm, placement, backend, kind, optimizer, strategies
 }
 
 TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,13 +28,20 @@
 #include "moe/layer.hpp"
 #include "reference.hpp"
 
+namespace micromoe::strategy {
+/// GoogleTest prints strategy parameters by name.
+inline void PrintTo(StrategyKind kind, std::ostream* os) { *os << name_of(kind); }
+}  // namespace micromoe::strategy
+
 namespace micromoe::moe::testing {
+
+using strategy::StrategyKind;
 
 /// fp32 rounding level for these sizes (H <= 32, F <= 48, up to a few hundred tokens).
 constexpr double kTolerance = 1e-5;
 
 struct Case {
-  std::string strategy = "ep";
+  StrategyKind strategy = StrategyKind::ep;
   int experts = 8;
   int top_k = 2;
   int hidden = 16;
@@ -59,6 +67,7 @@ inline std::string test_name(std::string strategy) {
   std::replace(strategy.begin(), strategy.end(), '-', '_');
   return strategy;
 }
+inline std::string test_name(StrategyKind strategy) { return test_name(to_string(strategy)); }
 
 inline int ranks() {
   int n = 1;
@@ -79,7 +88,7 @@ inline LayerConfig config_of(const Case& c) {
   cfg.top_k = c.top_k;
   cfg.activation = c.activation;
   cfg.renormalize = c.renormalize;
-  cfg.strategy.name = c.strategy;
+  cfg.strategy.kind = c.strategy;
   const int G = ranks();
   int p = c.ep_size > 0 ? c.ep_size : (G >= 2 ? G / 2 : 1);
   while (c.experts % p != 0 || G % p != 0) --p;
@@ -90,7 +99,7 @@ inline LayerConfig config_of(const Case& c) {
   cfg.optimizer = c.optimizer;
   cfg.seed = c.seed;
   cfg.precision = c.precision;
-  cfg.grouped_gemm = c.grouped;
+  cfg.expert_gemm = c.grouped ? ExpertGemm::grouped : ExpertGemm::per_expert;
   // The GPU runs select NCCL at one rank: MICROMOE_TEST_BACKEND=nccl.
   if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) cfg.backend = comm::parse_backend(b);
   return cfg;
@@ -273,16 +282,16 @@ inline Outcome check_case(const Case& c) {
   ref.params = d.params;
   std::vector<char> keep;
   std::vector<int> forced;
-  if (c.strategy == "balanced") forced = balanced_choices(d, k, c.experts);
+  if (c.strategy == StrategyKind::balanced) forced = balanced_choices(d, k, c.experts);
   std::vector<float> y = ref.forward(d.x, d.total, nullptr, forced.empty() ? nullptr : &forced);
-  if (c.strategy == "ep-capacity") {
+  if (c.strategy == StrategyKind::ep_capacity) {
     keep = capacity_mask(d, ref.choices(), k, c.experts, c.capacity_factor);
     y = ref.forward(d.x, d.total, &keep);
     const auto dropped = std::count(keep.begin(), keep.end(), 0);
     EXPECT_EQ(o.stats.tokens_dropped, dropped);
   }
   const std::vector<float> dx = ref.backward(d.dy);
-  const std::string what = c.strategy + (c.skew ? " skewed" : " uniform") + " G=" + std::to_string(G);
+  const std::string what = to_string(c.strategy) + (c.skew ? " skewed" : " uniform") + " G=" + std::to_string(G);
 
   const std::vector<int> ref_choices(ref.choices().begin() + d.first[r] * k,
                                      ref.choices().begin() + (d.first[r] + d.count[r]) * k);
@@ -296,7 +305,8 @@ inline Outcome check_case(const Case& c) {
   for (auto v : o.stats.gpu_load) load += v;
   EXPECT_EQ(load + o.stats.tokens_dropped, d.total * k) << what;
   EXPECT_EQ(o.stats.gpu_load[static_cast<std::size_t>(r)], o.stats.rows_received) << what;
-  if (c.strategy.rfind("microep", 0) == 0) EXPECT_EQ(o.stats.max_load, o.stats.lower_bound) << what << ": not optimal";
+  if (c.strategy == StrategyKind::microep || c.strategy == StrategyKind::microep_adaptive)
+    EXPECT_EQ(o.stats.max_load, o.stats.lower_bound) << what << ": not optimal";
   EXPECT_GT(layer.peak_bytes(), 0u);
   return o;
 }

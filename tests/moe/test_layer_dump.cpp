@@ -17,7 +17,7 @@ std::vector<float> as_float(const std::vector<double>& v) { return std::vector<f
 
 TEST(Dump, DatasetsReproduceTheLayer) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.skew = true;
   const int G = ranks(), r = rank(), H = c.hidden;
   const Data d = make_data(c, G);

@@ -7,7 +7,7 @@
 namespace micromoe::moe::testing {
 namespace {
 
-class Edge : public ::testing::TestWithParam<std::string> {};
+class Edge : public ::testing::TestWithParam<StrategyKind> {};
 
 TEST_P(Edge, AllTokensToOneExpert) {
   // k = 1: only expert 0's replicas receive tokens; every other rank receives none and every
@@ -32,7 +32,7 @@ TEST_P(Edge, RankWithoutTokensToReceive) {
   const Outcome o = check_case(c);
   // Pure EP (Megatron's crash case): expert 0 lives on rank 0 only, so every other rank
   // receives nothing. (eplb gives the hot expert extra replicas, the others may place it elsewhere.)
-  if (GetParam() == "ep") {
+  if (GetParam() == StrategyKind::ep) {
     if (rank() != 0) EXPECT_EQ(o.stats.rows_received, 0);
     EXPECT_EQ(o.stats.max_load, o.stats.total_copies);
   }
@@ -81,7 +81,9 @@ TEST_P(Edge, FewTokensManyExperts) {
   check_case(c);
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, Edge, ::testing::Values("ep", "eplb", "microep", "microep-adaptive"),
+INSTANTIATE_TEST_SUITE_P(Strategies, Edge,
+                         ::testing::Values(StrategyKind::ep, StrategyKind::eplb, StrategyKind::microep,
+                                           StrategyKind::microep_adaptive),
                          [](const auto& info) { return test_name(info.param); });
 
 }  // namespace

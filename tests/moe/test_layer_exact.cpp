@@ -5,12 +5,13 @@
 // bit-identical; ep-capacity differs exactly in the dropped copies; balanced equals the
 // reference run with its forced round-robin experts. Tolerance: moe::testing::kTolerance
 // (normwise relative, fp32 rounding level).
+#include "core/parse_enum.hpp"
 #include "moe_harness.hpp"
 
 namespace micromoe::moe::testing {
 namespace {
 
-class Exact : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+class Exact : public ::testing::TestWithParam<std::tuple<StrategyKind, bool>> {};
 
 TEST_P(Exact, MatchesSerialReference) {
   Case c;
@@ -43,16 +44,17 @@ TEST_P(Exact, TwoRunsAreBitIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, Exact,
-                         ::testing::Combine(::testing::Values("ep", "eplb", "microep", "microep-adaptive"),
+                         ::testing::Combine(::testing::Values(StrategyKind::ep, StrategyKind::eplb,
+                                                              StrategyKind::microep, StrategyKind::microep_adaptive),
                                             ::testing::Bool()),
                          [](const auto& info) {
-                           return test_name(std::get<0>(info.param) +
+                           return test_name(to_string(std::get<0>(info.param)) +
                                             (std::get<1>(info.param) ? "_skewed" : "_uniform"));
                          });
 
 TEST(ExactVariants, SiluWithoutRenormalisation) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.activation = Activation::silu;
   c.renormalize = false;
   c.skew = true;
@@ -61,7 +63,7 @@ TEST(ExactVariants, SiluWithoutRenormalisation) {
 
 TEST(ExactVariants, SwiGLU) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.activation = Activation::swiglu;
   c.top_k = 3;
   check_case(c);
@@ -69,13 +71,13 @@ TEST(ExactVariants, SwiGLU) {
 
 TEST(ExactVariants, RandomPlacementMicroEP) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.skew = true;
   // random placement through the config
   const int G = ranks();
   const Data d = make_data(c, G);
   LayerConfig cfg = config_of(c);
-  cfg.strategy.placement = "random";
+  cfg.strategy.placement = schedule::PlacementKind::random;
   comm::Communicator world(MPI_COMM_WORLD);
   MoELayer layer(cfg, world);
   layer.set_parameters(ExecSpace(), d.params);
@@ -94,9 +96,9 @@ TEST(Balance, MicroEpNeverWorseThanEpAndOptimal) {
   Case c;
   c.skew = true;
   c.tokens = 64;
-  c.strategy = "ep";
+  c.strategy = StrategyKind::ep;
   const Outcome ep = check_case(c);
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   const Outcome micro = check_case(c);
   EXPECT_LE(micro.stats.max_load, ep.stats.max_load);
   EXPECT_EQ(micro.stats.max_load, micro.stats.lower_bound);
@@ -105,7 +107,7 @@ TEST(Balance, MicroEpNeverWorseThanEpAndOptimal) {
 
 TEST(NotExact, CapacityDiffersExactlyInDroppedCopies) {
   Case c;
-  c.strategy = "ep-capacity";
+  c.strategy = StrategyKind::ep_capacity;
   c.skew = true;
   c.capacity_factor = 1.0;
   check_case(c);
@@ -116,7 +118,7 @@ TEST(NotExact, CapacityDiffersExactlyInDroppedCopies) {
 
 TEST(NotExact, BalancedEqualsReferenceWithForcedExperts) {
   Case c;
-  c.strategy = "balanced";
+  c.strategy = StrategyKind::balanced;
   c.skew = true;
   check_case(c);
 }
@@ -137,14 +139,15 @@ TEST(Config, BadConfigsAreInputErrorsOnEveryRank) {
   cfg.top_k = 0;
   EXPECT_THROW(MoELayer(cfg, world), InputError);
   cfg = config_of(c);
-  cfg.strategy.name = "magic";
+  cfg.strategy.kind = static_cast<StrategyKind>(99);  // no such strategy
   EXPECT_THROW(MoELayer(cfg, world), InputError);
+  EXPECT_THROW(parse_enum<StrategyKind>("magic"), InputError);
   cfg = config_of(c);
   cfg.strategy.ep_size = 3;
   EXPECT_THROW(MoELayer(cfg, world), InputError);
-  EXPECT_THROW(parse_activation("relu"), InputError);
-  EXPECT_EQ(parse_activation("swiglu"), Activation::swiglu);
-  EXPECT_THROW(parse_optimizer("lion"), InputError);
+  EXPECT_THROW(parse_enum<Activation>("relu"), InputError);
+  EXPECT_EQ(parse_enum<Activation>("swiglu"), Activation::swiglu);
+  EXPECT_THROW(parse_enum<OptimizerKind>("lion"), InputError);
   // The layer still works after the failed constructions (no collective was left half-done).
   check_case(c);
 }

@@ -10,7 +10,7 @@
 namespace micromoe::moe::testing {
 namespace {
 
-class Variants : public ::testing::TestWithParam<std::string> {};
+class Variants : public ::testing::TestWithParam<StrategyKind> {};
 
 TEST_P(Variants, GroupedGemmsMatchTheReference) {
   Case c;
@@ -79,14 +79,15 @@ TEST_P(Variants, Tf32OnGpusIsWithinTf32Rounding) {
   check_case(c);
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, Variants, ::testing::Values("ep", "microep", "microep-adaptive"),
+INSTANTIATE_TEST_SUITE_P(Strategies, Variants,
+                         ::testing::Values(StrategyKind::ep, StrategyKind::microep, StrategyKind::microep_adaptive),
                          [](const auto& info) { return test_name(info.param); });
 
 TEST(Bf16Training, AdamStepsKeepTheBf16WeightCopiesCurrent) {
   // Three optimizer steps: every forward must use the weights of the last step (stale bf16
   // copies would leave the outputs of steps 2 and 3 equal to step 1's).
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.precision = Precision::bf16;
   c.optimizer.lr = 0.05f;
   const Data d = make_data(c, ranks());

@@ -39,7 +39,7 @@ void train_against_reference(const Case& c, int steps, std::int64_t* migrations 
     const auto dx = to_host(layer.backward(exec, dy));
     const auto ry = ref.forward(d.x, d.total);
     const auto rdx = ref.backward(d.dy);
-    const std::string what = c.strategy + " step " + std::to_string(s);
+    const std::string what = to_string(c.strategy) + " step " + std::to_string(s);
     EXPECT_LE(rel_error(y, slice(ry, d.first[r], d.count[r], H)), kTrainTolerance) << what << ": y";
     EXPECT_LE(rel_error(dx, slice(rdx, d.first[r], d.count[r], H)), kTrainTolerance) << what << ": dx";
     layer.step(exec);
@@ -51,7 +51,7 @@ void train_against_reference(const Case& c, int steps, std::int64_t* migrations 
 }
 
 TEST(Training, SgdMomentumFollowsReference) {
-  for (const char* s : {"ep", "eplb", "microep"}) {
+  for (const auto s : {StrategyKind::ep, StrategyKind::eplb, StrategyKind::microep}) {
     Case c;
     c.strategy = s;
     c.skew = true;
@@ -64,7 +64,7 @@ TEST(Training, SgdMomentumFollowsReference) {
 
 TEST(Training, AdamFollowsReference) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   c.skew = true;
   c.optimizer.kind = OptimizerKind::adam;
   c.optimizer.lr = 1e-3f;
@@ -75,7 +75,7 @@ TEST(Training, AdamFollowsReference) {
 TEST(Training, AdaptiveWithMigrationFollowsReference) {
   for (auto kind : {OptimizerKind::sgd, OptimizerKind::adam}) {
     Case c;
-    c.strategy = "microep-adaptive";
+    c.strategy = StrategyKind::microep_adaptive;
     c.skew = true;
     c.replace_interval = 1;  // re-place after every step
     c.optimizer.kind = kind;
@@ -93,7 +93,7 @@ TEST(Training, MigrationMovesExactBits) {
   // (interval 1000). The migrated weights and optimizer state must carry the same bits.
   const int G = ranks(), r = rank(), H = 16;
   Case c;
-  c.strategy = "microep-adaptive";
+  c.strategy = StrategyKind::microep_adaptive;
   c.skew = true;
   c.optimizer.kind = OptimizerKind::adam;
   comm::Communicator world(MPI_COMM_WORLD);
@@ -155,7 +155,7 @@ TEST(Training, MigrationMovesExactBits) {
 TEST(Training, GradientsAccumulateOverMicroBatches) {
   // Three micro-batches per iteration (different token counts), then one step, for two
   // iterations; the reference accumulates the same way.
-  for (const char* strategy : {"ep", "microep", "microep-adaptive"}) {
+  for (const auto strategy : {StrategyKind::ep, StrategyKind::microep, StrategyKind::microep_adaptive}) {
     Case c;
     c.strategy = strategy;
     c.skew = true;
@@ -178,12 +178,12 @@ TEST(Training, GradientsAccumulateOverMicroBatches) {
         layer.backward(exec, dy);
         const auto ry = ref.forward(d.x, d.total);
         ref.backward(d.dy);
-        EXPECT_LE(rel_error(y, slice(ry, d.first[r], d.count[r], H)), kTrainTolerance) << strategy;
+        EXPECT_LE(rel_error(y, slice(ry, d.first[r], d.count[r], H)), kTrainTolerance) << to_string(strategy);
       }
       layer.step(ExecSpace());
       ref.step();
       expect_tensors_match(layer, Tensor::weights, ref.params, kTrainTolerance,
-                           std::string(strategy) + " iteration " + std::to_string(it));
+                           to_string(strategy) + " iteration " + std::to_string(it));
     }
   }
 }
@@ -244,7 +244,7 @@ TEST(Training, GradientResetAfterStepIsExact) {
 
 TEST(Timers, EveryPhaseIsTimedAndPeakMemoryReported) {
   Case c;
-  c.strategy = "microep";
+  c.strategy = StrategyKind::microep;
   const Data d = make_data(c, ranks());
   comm::Communicator world(MPI_COMM_WORLD);
   MoELayer layer(config_of(c), world);

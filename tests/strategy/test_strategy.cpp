@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "core/parse_enum.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::strategy {
@@ -36,19 +37,22 @@ schedule::CountMatrix skewed_counts(int G, int E, std::uint64_t seed, int tokens
   return c;
 }
 
-StrategyConfig config(const std::string& name, int ep_size) {
+StrategyConfig config(StrategyKind kind, int ep_size) {
   StrategyConfig cfg;
-  cfg.name = name;
+  cfg.kind = kind;
   cfg.ep_size = ep_size;
   cfg.replace_interval = 2;
   return cfg;
 }
 
 TEST(Strategy, RoutingsConserveCountsAndReachOnlyReplicas) {
-  for (const auto& name : strategy_names())
+  for (const auto kind : enum_values<StrategyKind>())
     for (int G : {1, 2, 4, 8}) {
       const int E = 16, P = std::max(1, G / 2);
-      auto s = make_strategy(config(name, P), G, E);
+      const auto name = to_string(kind);
+      auto s = make_strategy(config(kind, P), G, E);
+      EXPECT_EQ(s->kind(), kind);
+      EXPECT_EQ(s->name(), name);
       const auto c = skewed_counts(G, E, 11);
       Routing r;
       s->route(c, r);
@@ -59,13 +63,13 @@ TEST(Strategy, RoutingsConserveCountsAndReachOnlyReplicas) {
       for (auto v : r.gpu_load) load += v;
       EXPECT_EQ(kept, load) << name;
       EXPECT_EQ(total - kept, r.dropped) << name;
-      if (name != "ep-capacity") EXPECT_EQ(r.dropped, 0) << name;
+      if (kind != StrategyKind::ep_capacity) EXPECT_EQ(r.dropped, 0) << name;
     }
 }
 
 TEST(Strategy, EpStaysInTheEpGroup) {
   const int G = 8, E = 16, P = 4;
-  auto s = make_strategy(config("ep", P), G, E);
+  auto s = make_strategy(config(StrategyKind::ep, P), G, E);
   const auto c = skewed_counts(G, E, 5);
   Routing r;
   s->route(c, r);
@@ -78,7 +82,7 @@ TEST(Strategy, EpStaysInTheEpGroup) {
 
 TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
   const int G = 4, E = 8, P = 2;
-  auto s = make_strategy(config("eplb", P), G, E);
+  auto s = make_strategy(config(StrategyKind::eplb, P), G, E);
   const auto c = skewed_counts(G, E, 9, 200);
   Routing r;
   s->route(c, r);
@@ -105,7 +109,7 @@ TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
 
 TEST(Strategy, CapacityDropsBeyondCapacity) {
   const int G = 4, E = 8;
-  StrategyConfig cfg = config("ep-capacity", 2);
+  StrategyConfig cfg = config(StrategyKind::ep_capacity, 2);
   cfg.capacity_factor = 1.25;
   auto s = make_strategy(cfg, G, E);
   const auto c = skewed_counts(G, E, 3);
@@ -123,8 +127,8 @@ TEST(Strategy, CapacityDropsBeyondCapacity) {
 
 TEST(Strategy, MicroEpIsOptimalAndBeatsEp) {
   const int G = 8, E = 16, P = 4;
-  auto ep = make_strategy(config("ep", P), G, E);
-  auto micro = make_strategy(config("microep", P), G, E);
+  auto ep = make_strategy(config(StrategyKind::ep, P), G, E);
+  auto micro = make_strategy(config(StrategyKind::microep, P), G, E);
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     const auto c = skewed_counts(G, E, seed, 128);
     Routing a, b;
@@ -137,7 +141,7 @@ TEST(Strategy, MicroEpIsOptimalAndBeatsEp) {
 
 TEST(Strategy, AdaptiveReplacesFromHistory) {
   const int G = 8, E = 16, P = 4;
-  auto s = make_strategy(config("microep-adaptive", P), G, E);
+  auto s = make_strategy(config(StrategyKind::microep_adaptive, P), G, E);
   const auto c = skewed_counts(G, E, 2, 256);
   const auto before = s->placement();
   EXPECT_FALSE(s->end_iteration(c.expert_loads()));
@@ -150,8 +154,9 @@ TEST(Strategy, AdaptiveReplacesFromHistory) {
 }
 
 TEST(Strategy, Deterministic) {
-  for (const auto& name : strategy_names()) {
-    auto a = make_strategy(config(name, 2), 4, 8), b = make_strategy(config(name, 2), 4, 8);
+  for (const auto kind : enum_values<StrategyKind>()) {
+    const auto name = to_string(kind);
+    auto a = make_strategy(config(kind, 2), 4, 8), b = make_strategy(config(kind, 2), 4, 8);
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
       const auto c = skewed_counts(4, 8, seed);
       Routing ra, rb;
@@ -165,14 +170,16 @@ TEST(Strategy, Deterministic) {
 }
 
 TEST(Strategy, BadConfigsAreInputErrors) {
-  EXPECT_THROW(make_strategy(config("nope", 1), 2, 4), InputError);
-  EXPECT_THROW(make_strategy(config("ep", 3), 4, 8), InputError);
-  StrategyConfig cfg = config("ep-capacity", 1);
+  EXPECT_THROW(make_strategy(config(static_cast<StrategyKind>(99), 1), 2, 4), InputError);  // no such strategy
+  EXPECT_THROW(parse_enum<StrategyKind>("nope"), InputError);
+  EXPECT_THROW(make_strategy(config(StrategyKind::ep, 3), 4, 8), InputError);
+  StrategyConfig cfg = config(StrategyKind::ep_capacity, 1);
   cfg.capacity_factor = 0.0;
   EXPECT_THROW(make_strategy(cfg, 2, 4), InputError);
-  cfg = config("microep", 1);
-  cfg.placement = "diagonal";
+  cfg = config(StrategyKind::microep, 1);
+  cfg.placement = static_cast<schedule::PlacementKind>(7);  // no such placement
   EXPECT_THROW(make_strategy(cfg, 2, 4), InputError);
+  EXPECT_THROW(parse_enum<schedule::PlacementKind>("diagonal"), InputError);
   EXPECT_EQ(resolve_ep_size(StrategyConfig{}, 4, 2), 2);  // default: gcd(G, E)
 }
 
