@@ -133,12 +133,12 @@ void check_plans(const strategy::Routing& r, const schedule::Placement& p, std::
 }
 
 TEST(ExchangePlan, EveryStrategyEveryLoadEveryRank) {
-  for (const auto& name : strategy::strategy_names())
+  for (const auto kind : enum_values<strategy::StrategyKind>())
     for (int G : {1, 2, 4, 8})
       for (Load load : {Load::skewed, Load::hot_expert, Load::idle_source, Load::idle_experts}) {
         const int E = 16;
         strategy::StrategyConfig cfg;
-        cfg.name = name;
+        cfg.kind = kind;
         cfg.ep_size = std::max(1, G / 2);
         cfg.capacity_factor = 1.0;
         auto s = strategy::make_strategy(cfg, G, E);
@@ -146,14 +146,14 @@ TEST(ExchangePlan, EveryStrategyEveryLoadEveryRank) {
         strategy::Routing r;
         s->route(c, r);
         check_plans(r, s->placement(), 16,
-                    name + " G=" + std::to_string(G) + " load=" + std::to_string(static_cast<int>(load)));
+                    to_string(kind) + " G=" + std::to_string(G) + " load=" + std::to_string(static_cast<int>(load)));
       }
 }
 
 TEST(ExchangePlan, CapacityDropsLeaveTheirRowsOut) {
   const int G = 4, E = 8;
   strategy::StrategyConfig cfg;
-  cfg.name = "ep-capacity";
+  cfg.kind = strategy::StrategyKind::ep_capacity;
   cfg.ep_size = 2;
   cfg.capacity_factor = 1.0;
   auto s = strategy::make_strategy(cfg, G, E);
@@ -175,7 +175,7 @@ TEST(ExchangePlan, CapacityDropsLeaveTheirRowsOut) {
 TEST(ExchangePlan, BlocksSplitAtTheBlockSizeAndPlansReuseTheirStorage) {
   const int G = 2, E = 4;
   strategy::StrategyConfig cfg;
-  cfg.name = "ep";
+  cfg.kind = strategy::StrategyKind::ep;
   cfg.ep_size = 2;
   auto s = strategy::make_strategy(cfg, G, E);
   const auto hot = counts(G, E, Load::hot_expert, 1);

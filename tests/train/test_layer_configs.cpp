@@ -50,12 +50,12 @@ TEST(LayerConfigs, EveryStrategyGetsTheSameModelAndSeeds) {
   for (const auto kind : deck.run.strategies) {
     const auto configs = layer_configs(deck, kind, gpus_per_node);
     ASSERT_EQ(configs.size(), first.size());
-    strategies.insert(configs.front().strategy.name);
+    strategies.insert(to_string(configs.front().strategy.kind));
     for (std::size_t l = 0; l < configs.size(); ++l) {
       const auto& c = configs[l];
-      const std::string where = c.strategy.name + ", layer " + std::to_string(l);
+      const std::string where = to_string(c.strategy.kind) + ", layer " + std::to_string(l);
       expect_same_model(c, first[l], where);
-      EXPECT_EQ(c.strategy.name, configs.front().strategy.name) << where << ": one strategy for the whole stack";
+      EXPECT_EQ(c.strategy.kind, configs.front().strategy.kind) << where << ": one strategy for the whole stack";
       EXPECT_EQ(c.hidden, deck.model.hidden) << where;
       EXPECT_EQ(c.ffn, deck.model.ffn) << where;
       EXPECT_EQ(c.experts, deck.model.experts) << where;
