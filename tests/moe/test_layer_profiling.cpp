@@ -48,7 +48,7 @@ Trace train(MoELayer& layer, const Case& c) {
 
 Case adaptive_case() {
   Case c;
-  c.strategy = "microep-adaptive";
+  c.strategy = strategy::StrategyKind::microep_adaptive;
   c.skew = true;
   c.replace_interval = 1;
   c.optimizer.kind = OptimizerKind::adam;

@@ -24,7 +24,7 @@ void expect_same_model(const moe::LayerConfig& a, const moe::LayerConfig& b, con
   EXPECT_EQ(a.activation, b.activation) << where;
   EXPECT_EQ(a.renormalize, b.renormalize) << where;
   EXPECT_EQ(a.precision, b.precision) << where;
-  EXPECT_EQ(a.grouped_gemm, b.grouped_gemm) << where;
+  EXPECT_EQ(a.expert_gemm, b.expert_gemm) << where;
   EXPECT_EQ(a.seed, b.seed) << where << ": the weights' seed";
   EXPECT_EQ(a.strategy.seed, b.strategy.seed) << where << ": the placements' seed";
   EXPECT_EQ(a.strategy.ep_size, b.strategy.ep_size) << where;
