@@ -5,6 +5,7 @@
 #include "schedule/eplb.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,82 @@ EplbMap hierarchical(const std::vector<float>& weight, int num_physical, int num
     out.logcnt[static_cast<std::size_t>(l)] =
         mlogcnt_all[static_cast<std::size_t>(log2mlog[static_cast<std::size_t>(l)])];
   return out;
+}
+
+// Slot indices for the experts on several GPUs: two experts sharing a GPU need different ones
+// (a graph coloring; single-GPU experts always fit the slots left, as a GPU holds at most S0
+// experts). First fit in the given order; when that needs more than S0 indices, an exact
+// search (DSatur branch and bound, bounded at kSearchSteps steps per color count) for the
+// fewest, from S0 up. Deterministic: ties go to the earlier expert in `experts`.
+std::vector<int> color_experts(const std::vector<int>& experts, const std::vector<std::vector<int>>& gpus_of, int gpus,
+                               int S0) {
+  const std::size_t m = experts.size();
+  std::vector<std::vector<int>> on_gpu(static_cast<std::size_t>(gpus));  // indices into experts
+  for (std::size_t i = 0; i < m; ++i)
+    for (int g : gpus_of[static_cast<std::size_t>(experts[i])])
+      on_gpu[static_cast<std::size_t>(g)].push_back(static_cast<int>(i));
+  std::vector<std::vector<char>> conflict(m, std::vector<char>(m, 0));
+  for (const auto& list : on_gpu)
+    for (int a : list)
+      for (int b : list)
+        if (a != b) conflict[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)] = 1;
+  std::vector<int> greedy(m, -1);
+  int used = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    int c = 0;
+    for (bool clash = true; clash;) {
+      clash = false;
+      for (std::size_t j = 0; j < i && !clash; ++j) clash = conflict[i][j] && greedy[j] == c;
+      if (clash) ++c;
+    }
+    greedy[i] = c;
+    used = std::max(used, c + 1);
+  }
+  constexpr long kSearchSteps = 200000;
+  for (int k = S0; k < used; ++k) {
+    std::vector<int> color(m, -1);
+    long steps = 0;
+    // Returns 1 when colored, 0 when no k-coloring extends this one, -1 when out of steps.
+    std::function<int(std::size_t, int)> search = [&](std::size_t done, int top) -> int {
+      if (done == m) return 1;
+      if (++steps > kSearchSteps) return -1;
+      std::size_t v = m;
+      int v_sat = -1, v_deg = -1;
+      for (std::size_t i = 0; i < m; ++i) {
+        if (color[i] >= 0) continue;
+        std::vector<char> seen(static_cast<std::size_t>(k), 0);
+        int sat = 0, deg = 0;
+        for (std::size_t j = 0; j < m; ++j)
+          if (conflict[i][j]) {
+            if (color[j] < 0)
+              ++deg;
+            else if (!seen[static_cast<std::size_t>(color[j])]) {
+              seen[static_cast<std::size_t>(color[j])] = 1;
+              ++sat;
+            }
+          }
+        if (sat > v_sat || (sat == v_sat && deg > v_deg)) {
+          v = i;
+          v_sat = sat;
+          v_deg = deg;
+        }
+      }
+      for (int c = 0; c < std::min(k, top + 1); ++c) {  // a new color only as the next one
+        bool free = true;
+        for (std::size_t j = 0; j < m && free; ++j) free = !(conflict[v][j] && color[j] == c);
+        if (!free) continue;
+        color[v] = c;
+        const int r = search(done + 1, std::max(top, c + 1));
+        if (r != 0) return r;
+        color[v] = -1;
+      }
+      return 0;
+    };
+    const int r = search(0, 0);
+    if (r == 1) return color;
+    if (r < 0) break;  // out of steps: first fit's count stands
+  }
+  return greedy;
 }
 
 }  // namespace
@@ -203,11 +280,10 @@ EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts) {
     u[static_cast<std::size_t>(j)] = 1;
   };
   int S = S0;
-  for (int e : multi) {
-    const auto& d = distinct[static_cast<std::size_t>(e)];
-    int j = 0;
-    while (std::any_of(d.begin(), d.end(), [&](int g) { return is_used(g, j); })) ++j;
-    for (int g : d) take(g, j);
+  const std::vector<int> color = color_experts(multi, distinct, gpus, S0);
+  for (std::size_t i = 0; i < multi.size(); ++i) {
+    const int e = multi[i], j = color[i];
+    for (int g : distinct[static_cast<std::size_t>(e)]) take(g, j);
     slot[static_cast<std::size_t>(e)] = j;
     S = std::max(S, j + 1);
   }
