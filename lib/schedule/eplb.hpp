@@ -52,11 +52,13 @@ struct EplbPlacement {
 
 /// The placement of an EplbMap on `gpus` GPUs. The GPUs' contents are EPLB's exactly; only the
 /// slot index inside a GPU is chosen, to keep the same-slot rule (all replicas of an expert at
-/// one slot index): experts on several GPUs first (more GPUs first, then lower id), each at the
-/// lowest slot index free on all its GPUs; then single-GPU experts at the lowest free slot of
-/// their GPU. When no coloring fits num_replicas / G slot indices, slot indices are added at the
-/// end (`padding_slots`, empty elsewhere). A second replica of an expert on the same GPU
-/// leaves an empty slot (its share is kept in `replica_gpus`).
+/// one slot index). Experts on several GPUs (more GPUs first, then lower id) are colored: first
+/// fit, and when that needs more than num_replicas / G slot indices, a bounded exact search
+/// (DSatur branch and bound) for the fewest; single-GPU experts then take the lowest free slot
+/// of their GPU in EPLB's order. Only when no coloring with num_replicas / G indices exists (or
+/// the search runs out of steps) are slot indices added at the end (`padding_slots`, empty
+/// where unused). A second replica of an expert on the same GPU leaves an empty slot (its
+/// token share is kept in `replica_gpus`).
 EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts);
 
 }  // namespace micromoe::schedule

@@ -194,4 +194,21 @@ TEST(Eplb, ReadmeExamplePlacementNeedsNoPadding) {
   EXPECT_EQ(fit.placement.replicas(1), (std::vector<int>{6, 7}));   // 1 on GPUs 6 and 7
 }
 
+// GPU 0 {0, 1}, GPU 1 {0, 2}, GPU 2 {1, 2}: three experts pairwise on a common GPU need three
+// slot indices, one more than the two slots per GPU; a repeated replica leaves its slot empty.
+TEST(Eplb, OddCycleNeedsOnePaddingSlotAndRepeatsLeaveEmptySlots) {
+  ms::EplbMap m;
+  m.phy2log = {0, 1, 0, 2, 1, 2};
+  m.logcnt = {2, 2, 2};
+  auto fit = ms::make_eplb_placement(m, 3, 3);
+  EXPECT_EQ(fit.padding_slots, 1);
+  EXPECT_EQ(fit.placement.slots_per_gpu, 3);
+  m.phy2log = {0, 0, 1, 2};
+  m.logcnt = {2, 1, 1};
+  fit = ms::make_eplb_placement(m, 2, 3);
+  EXPECT_EQ(fit.padding_slots, 0);
+  EXPECT_EQ(fit.placement.expert_at, (std::vector<int>{0, -1, 1, 2}));
+  EXPECT_EQ(fit.replica_gpus[0], (std::vector<int>{0, 0}));
+}
+
 }  // namespace
