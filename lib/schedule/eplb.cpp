@@ -100,7 +100,7 @@ EplbMap hierarchical(const std::vector<float>& weight, int num_physical, int num
 // Slot indices for the experts on several GPUs: two experts sharing a GPU need different ones
 // (a graph coloring; single-GPU experts always fit the slots left, as a GPU holds at most S0
 // experts). First fit in the given order; when that needs more than S0 indices, an exact
-// search (DSatur branch and bound, bounded at kSearchSteps steps per color count) for the
+// search (DSatur branch and bound, bounded by a work budget per color count) for the
 // fewest, from S0 up. Deterministic: ties go to the earlier expert in `experts`.
 std::vector<int> color_experts(const std::vector<int>& experts, const std::vector<std::vector<int>>& gpus_of, int gpus,
                                int S0) {
@@ -126,14 +126,16 @@ std::vector<int> color_experts(const std::vector<int>& experts, const std::vecto
     greedy[i] = c;
     used = std::max(used, c + 1);
   }
-  constexpr long kSearchSteps = 200000;
+  // Each step costs about m^2 comparisons: the budget keeps a fit well under a second at any size.
+  constexpr double kSearchWork = 2e8;
+  const long max_steps = std::max(1000L, static_cast<long>(kSearchWork / static_cast<double>(m * m + 1)));
   for (int k = S0; k < used; ++k) {
     std::vector<int> color(m, -1);
     long steps = 0;
     // Returns 1 when colored, 0 when no k-coloring extends this one, -1 when out of steps.
     std::function<int(std::size_t, int)> search = [&](std::size_t done, int top) -> int {
       if (done == m) return 1;
-      if (++steps > kSearchSteps) return -1;
+      if (++steps > max_steps) return -1;
       std::size_t v = m;
       int v_sat = -1, v_deg = -1;
       for (std::size_t i = 0; i < m; ++i) {
@@ -168,7 +170,7 @@ std::vector<int> color_experts(const std::vector<int>& experts, const std::vecto
     };
     const int r = search(0, 0);
     if (r == 1) return color;
-    if (r < 0) break;  // out of steps: first fit's count stands
+    // out of steps (r < 0) or no coloring: try one index more
   }
   return greedy;
 }
