@@ -77,6 +77,7 @@ StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout
         const schedule::CountMatrix c = forced ? round_robin : counts.counts(i, m, g);
         auto& strategy = *groups[static_cast<std::size_t>(g)];
         strategy.route(c, routing);
+        plan.slots = std::max(plan.slots, strategy.placement().slots_per_gpu);  // eplb's may change
         const auto rows = slot_rows(routing, strategy.placement());
         for (int r = 0; r < G; ++r) {
           const std::size_t cell = plan.cell(i, m, g * G + r);

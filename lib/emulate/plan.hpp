@@ -31,7 +31,8 @@ Layout layout_of(const deck::RunConfig& resolved, int ranks);
 struct StrategyPlan {
   std::string name;
   int iterations = 0, micro_batches = 0, ranks = 0;
-  int slots = 0;                          ///< slots per rank (eplb: E / ep_size + redundant slots)
+  int slots =
+      0;  ///< slots per rank, the most any placement used (eplb: E / ep_size + redundant slots, sometimes one more)
   std::vector<moe::SlotRows> rows;        ///< [i][m][r]: slot-major rows the rank's experts compute
   std::vector<std::int64_t> loads;        ///< [i][m][r]: routing.gpu_load (copies computed)
   std::vector<std::int64_t> dropped;      ///< [i][m]: copies dropped, all groups (ep-capacity)

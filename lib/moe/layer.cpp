@@ -341,6 +341,10 @@ void MoELayer::step(const ExecSpace& exec) {
 void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   PhaseClock clock(exec, timers_, time_phases_, Phase::migration);
   ffn_->weights_changed();
+  // eplb's placements may differ in slot count (a slot index the same-slot rule needed).
+  if (placement().slots_per_gpu != from.slots_per_gpu)
+    ffn_ = std::make_unique<ExpertFFN>(placement().slots_per_gpu, H_, F_, config_.activation, config_.precision,
+                                       config_.expert_gemm == ExpertGemm::grouped);
   // The migration buffers count towards the layer's peak memory while they exist.
   const auto note = [&](std::size_t buffers) { peak_bytes_ = std::max(peak_bytes_, current_bytes() + buffers); };
   migrations_ += params_->migrate(exec, from, placement(), me_, *exchange_, note);

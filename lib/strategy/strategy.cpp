@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "schedule/eplb.hpp"
 #include "schedule/routes.hpp"
 
 namespace micromoe::strategy {
@@ -108,19 +109,27 @@ void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMa
   out.finish();
 }
 
-/// Copies of (s, e) split evenly over e's replicas (EPLB), starting at replica s mod d.
-void route_even(const schedule::Placement& p, const schedule::CountMatrix& c, Routing& out) {
-  out.reset(c.sources, c.experts, p.gpus);
+/// DeepSeek's routing over EPLB's physical replicas: the copies of (s, e) split evenly over the
+/// expert's physical replicas (the first n mod d ones, counted from replica s mod d, get one
+/// more); two replicas on one GPU make one leg with both shares.
+void route_eplb(const std::vector<std::vector<int>>& replica_gpus, int gpus, const schedule::CountMatrix& c,
+                Routing& out) {
+  out.reset(c.sources, c.experts, gpus);
   for (int s = 0; s < c.sources; ++s)
     for (int e = 0; e < c.experts; ++e) {
-      const std::size_t k = static_cast<std::size_t>(s) * c.experts + e;
-      const auto& reps = p.replicas(e);
+      const auto& reps = replica_gpus[static_cast<std::size_t>(e)];  // ascending
       const auto d = static_cast<std::int64_t>(reps.size());
       const std::int64_t n = c(s, e);
-      out.kept[k] = n;
+      out.kept[static_cast<std::size_t>(s) * c.experts + e] = n;
       const std::int64_t q = n / d, r = n % d;
-      for (std::int64_t i = 0; i < d; ++i)
-        out.add_leg(s, e, reps[static_cast<std::size_t>((s + i) % d)], q + (i < r ? 1 : 0));
+      std::int64_t leg = 0;
+      for (std::int64_t k = 0; k < d; ++k) {
+        leg += q + ((k - s % d + d) % d < r ? 1 : 0);
+        if (k + 1 == d || reps[static_cast<std::size_t>(k + 1)] != reps[static_cast<std::size_t>(k)]) {
+          out.add_leg(s, e, reps[static_cast<std::size_t>(k)], leg);
+          leg = 0;
+        }
+      }
     }
   out.finish();
 }
@@ -204,26 +213,45 @@ class EpStrategy : public Strategy {
   bool balanced_;
 };
 
+/// DeepSeek's EPLB (schedule/eplb.hpp): G * (E/P + extra) physical replicas, re-balanced every
+/// K iterations from the load history; hierarchical over nodes when the expert groups allow.
 class EplbStrategy : public Strategy {
  public:
-  EplbStrategy(int gpus, int experts, int ep_size, int extra, int interval)
-      : gpus_(gpus), experts_(experts), ep_size_(ep_size), extra_(extra), interval_(interval) {
-    placement_ = schedule::make_redundant_placement(gpus, experts, ep_size, extra, ones(experts));
+  EplbStrategy(int gpus, int experts, int ep_size, int extra, int interval, int groups, int gpus_per_node)
+      : gpus_(gpus),
+        experts_(experts),
+        replicas_(gpus * (experts / ep_size + extra)),
+        groups_(groups),
+        nodes_(gpus_per_node > 0 && gpus % gpus_per_node == 0 ? gpus / gpus_per_node : 1),
+        interval_(interval) {
+    adopt(place(ones(experts)));
   }
   StrategyKind kind() const override { return StrategyKind::eplb; }
-  void route(const schedule::CountMatrix& c, Routing& out) override { route_even(placement_, c, out); }
+  void route(const schedule::CountMatrix& c, Routing& out) override {
+    route_eplb(replica_gpus_, placement_.gpus, c, out);
+  }
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
     history_.add(loads);
     if (history_.iterations() < interval_) return false;
-    auto next = schedule::make_redundant_placement(gpus_, experts_, ep_size_, extra_, history_.take());
-    if (next == placement_) return false;
-    last_migrations_ = count_migrations(placement_, next);
-    placement_ = std::move(next);
+    auto next = place(history_.take());
+    if (next.placement == placement_ && next.replica_gpus == replica_gpus_) return false;
+    last_migrations_ = count_migrations(placement_, next.placement);
+    adopt(std::move(next));
     return true;
   }
 
  private:
-  int gpus_, experts_, ep_size_, extra_, interval_;
+  schedule::EplbPlacement place(const std::vector<std::int64_t>& forecast) const {
+    return schedule::make_eplb_placement(schedule::eplb_rebalance_experts(forecast, replicas_, groups_, nodes_, gpus_),
+                                         gpus_, experts_);
+  }
+  void adopt(schedule::EplbPlacement p) {
+    placement_ = std::move(p.placement);
+    replica_gpus_ = std::move(p.replica_gpus);
+  }
+
+  int gpus_, experts_, replicas_, groups_, nodes_, interval_;
+  std::vector<std::vector<int>> replica_gpus_;
   LoadHistory history_;
 };
 
@@ -299,7 +327,9 @@ std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, int gpus, 
         return std::make_unique<EpStrategy>(kind, gpus, experts, p, config.capacity_factor);
       case StrategyKind::eplb:
         if (config.eplb_extra_slots < 1) throw InputError("strategy eplb_extra_slots must be >= 1");
-        return std::make_unique<EplbStrategy>(gpus, experts, p, config.eplb_extra_slots, config.replace_interval);
+        if (config.eplb_groups < 1) throw InputError("strategy eplb_groups must be >= 1");
+        return std::make_unique<EplbStrategy>(gpus, experts, p, config.eplb_extra_slots, config.replace_interval,
+                                              config.eplb_groups, config.gpus_per_node);
       case StrategyKind::microep:
       case StrategyKind::microep_adaptive:
         return std::make_unique<MicroEpStrategy>(config, gpus, experts, p, kind == StrategyKind::microep_adaptive);

@@ -8,8 +8,9 @@
 //   ep               Megatron-style dropless EP: the replica in the source's own EP group.
 //   ep-capacity      ep with a capacity factor: per source and expert at most
 //                    ceil(capacity_factor * copies_of_source / E) copies, the rest dropped.
-//   eplb             EPLB-style: extra redundant slots for hot experts, re-placed every K
-//                    iterations from the load history, copies split evenly among replicas.
+//   eplb             DeepSeek's EPLB (deepseek-ai/EPLB): G * (E/P + extra slots) replicas
+//                    re-balanced every K iterations from the load history, copies split evenly
+//                    over each expert's replicas.
 //   microep          symmetric (or random) shuffled placement + the exact scheduler every micro-batch.
 //   microep-adaptive microep + asymmetric re-placement from the forecast every K iterations
 //                    (the layer migrates weights and optimizer state).
@@ -33,6 +34,7 @@ struct StrategyConfig {
   int ep_size = 0;               ///< EP group size P (divides G and E); 0: gcd(G, E). S = E / P.
   double capacity_factor = 1.0;  ///< ep-capacity
   int eplb_extra_slots = 1;      ///< eplb: extra slot indices per GPU (more memory)
+  int eplb_groups = 1;           ///< eplb: expert groups (DeepSeek's group-limited routing); 1: none
   int replace_interval = 50;     ///< eplb, microep-adaptive: re-place every K iterations (>= 1)
   schedule::PlacementKind placement = schedule::PlacementKind::symmetric;  ///< microep(-adaptive) initial placement
   std::uint64_t seed = 0;                                                  ///< placement seeds

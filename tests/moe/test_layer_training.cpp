@@ -25,7 +25,9 @@ struct LayerAndReference {
 
 /// Runs `steps` iterations (one micro-batch each, new data per step) of the layer and of the
 /// reference; after each step the next forward outputs and the parameters must agree.
-void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr) {
+/// `slot_counts` (optional) receives the layer's slots per rank after every step.
+void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr,
+                             std::vector<int>* slot_counts = nullptr) {
   const int G = ranks(), r = rank(), H = c.hidden;
   LayerAndReference both(c);
   MoELayer& layer = both.layer;
@@ -46,6 +48,7 @@ void train_against_reference(const Case& c, int steps, std::int64_t* migrations 
     ref.step();
     expect_tensors_match(layer, Tensor::weights, ref.params, kTrainTolerance, what + ": weights");
     expect_tensors_match(layer, Tensor::state1, ref.state1, 10 * kTrainTolerance, what + ": state1");
+    if (slot_counts) slot_counts->push_back(layer.placement().slots_per_gpu);
   }
   if (migrations) *migrations = layer.migrations();
 }
@@ -85,6 +88,25 @@ TEST(Training, AdaptiveWithMigrationFollowsReference) {
     train_against_reference(c, 4, &migrations);
     // At G = 2 every expert already sits on both ranks: nothing can move.
     if (ranks() >= 4) EXPECT_GT(migrations, 0) << "the skewed load never moved an expert";
+  }
+}
+
+TEST(Training, EplbFollowsReferenceWhenItsSlotCountChanges) {
+  // DeepSeek's EPLB re-placed after every step on near-even loads: at 4 ranks (E = 8, EP 2,
+  // 5 + 1 slots) some of its GPU contents need a slot index more for the same-slot rule, so the
+  // layer's slot count changes between placements; training must not notice.
+  Case c;
+  c.strategy = StrategyKind::eplb;
+  c.replace_interval = 1;
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.lr = 0.05f;
+  std::int64_t migrations = 0;
+  std::vector<int> slots;
+  train_against_reference(c, 8, &migrations, &slots);
+  if (ranks() >= 4) {
+    EXPECT_GT(migrations, 0);
+    EXPECT_NE(*std::min_element(slots.begin(), slots.end()), *std::max_element(slots.begin(), slots.end()))
+        << "the slot count never changed: the case no longer covers it";
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/parse_enum.hpp"
+#include "schedule/eplb.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::strategy {
@@ -86,13 +87,20 @@ TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
   const auto c = skewed_counts(G, E, 9, 200);
   Routing r;
   s->route(c, r);
+  // DeepSeek's map for the uniform initial forecast: G * (E/P + 1) physical replicas, global
+  // policy; a GPU with m physical replicas of e gets m even shares (one leg).
+  const auto fit = schedule::make_eplb_placement(
+      schedule::eplb_rebalance_experts(std::vector<std::int64_t>(E, 1), G * (E / P + 1), 1, 1, G), G, E);
+  EXPECT_EQ(s->placement(), fit.placement);
   for (int src = 0; src < G; ++src)
     for (int e = 0; e < E; ++e) {
       const std::size_t k = static_cast<std::size_t>(src) * E + e;
-      const auto d = static_cast<std::int64_t>(s->placement().replicas(e).size());
+      const auto& phys = fit.replica_gpus[static_cast<std::size_t>(e)];
+      const auto d = static_cast<std::int64_t>(phys.size());
       for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) {
-        EXPECT_GE(r.leg_tokens[l], c(src, e) / d);
-        EXPECT_LE(r.leg_tokens[l], c(src, e) / d + 1);
+        const auto m = std::count(phys.begin(), phys.end(), r.leg_gpu[l]);
+        EXPECT_GE(r.leg_tokens[l], m * (c(src, e) / d));
+        EXPECT_LE(r.leg_tokens[l], m * (c(src, e) / d + 1));
       }
     }
   // History hot on the last expert (the initial, uniform forecast favours low ids on ties).
