@@ -30,6 +30,15 @@ struct ExpertQuotas {
   // tokens, their phase-1 quota left, the node's supply left after phase 1 and the phase-2 flow.
   std::vector<int> node, first;
   std::vector<std::int64_t> node_loc, node_q1, node_r1, node_flow;
+  std::size_t nodes = 0;  // entries of the per-node arrays in use (first has nodes + 1)
+
+  /// Room for `d` replicas (sizes only grow: no allocation in steady state).
+  void fit(std::size_t d) {
+    if (loc.size() >= d + 1) return;
+    for (auto* v : {&loc, &q1, &qp, &q2, &qp3, &node_loc, &node_q1, &node_r1, &node_flow}) v->resize(d + 1);
+    node.resize(d + 1);
+    first.resize(d + 1);
+  }
 };
 
 class RankRouter {
@@ -97,25 +106,18 @@ class RankRouter {
     const std::size_t d = reps.size();
     const int slot = p_.slot_of(e);
     q.reps = &reps;
-    q.loc.resize(d);
-    q.q1.resize(d);
-    q.qp.resize(d);
-    q.q2.resize(d);
-    q.qp3.resize(d);
-    q.node.clear();
-    q.first.clear();
-    q.node_loc.clear();
-    q.node_q1.clear();
-    q.node_r1.clear();
-    q.node_flow.clear();
+    q.fit(d);
+    const std::int64_t* x_of = plan_.slot_tokens.data() + slot;
     for (std::size_t i = 0; i < d; ++i) {
       const int g = reps[i];
-      const std::int64_t x = plan_.slot_tokens[static_cast<std::size_t>(g) * S_ + slot];
-      q.loc[i] = std::min(count(g, e), x);
-      q.q1[i] = x - q.loc[i];
+      const std::int64_t x = x_of[static_cast<std::size_t>(g) * S_];
+      const std::int64_t loc = std::min(count(g, e), x);
+      q.loc[i] = loc;
+      q.q1[i] = x - loc;
     }
     std::int64_t run3 = 0;
-    for (std::size_t i = 0; i < d;) {
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < d; ++k) {
       const int n = reps[i] / gpn_;
       std::size_t end = i;
       std::int64_t loc = 0, q1 = 0;
@@ -124,12 +126,12 @@ class RankRouter {
         q1 += q.q1[end];
       }
       const std::int64_t r1 = node_row(n)[e] - loc;  // the node's tokens left after phase 1
-      q.node.push_back(n);
-      q.first.push_back(static_cast<int>(i));
-      q.node_loc.push_back(loc);
-      q.node_q1.push_back(q1);
-      q.node_r1.push_back(r1);
-      q.node_flow.push_back(std::min(r1, q1));
+      q.node[k] = n;
+      q.first[k] = static_cast<int>(i);
+      q.node_loc[k] = loc;
+      q.node_q1[k] = q1;
+      q.node_r1[k] = r1;
+      q.node_flow[k] = std::min(r1, q1);
       std::int64_t run = 0;
       for (; i < end; ++i) {
         q.qp[i] = run;
@@ -139,7 +141,8 @@ class RankRouter {
         run3 += q.q2[i];
       }
     }
-    q.first.push_back(static_cast<int>(d));
+    q.nodes = k;
+    q.first[k] = static_cast<int>(d);
   }
 
   void send_side(int me, RankRoutes& out) {
@@ -167,7 +170,7 @@ class RankRouter {
       // My node's replicas, my own replica, and the phase-2 flow of the nodes before mine.
       int k_mine = -1;
       std::int64_t loc_me = 0, loc_before = 0, flow_before = 0;
-      for (std::size_t k = 0; k + 1 < q.first.size(); ++k) {
+      for (std::size_t k = 0; k < q.nodes; ++k) {
         if (q.node[k] < my_node) {
           flow_before += q.node_loc[k] + q.node_flow[k];
         } else if (q.node[k] == my_node) {
@@ -256,8 +259,8 @@ class RankRouter {
         std::size_t k = 0;
         std::int64_t a = 0;
         for (int n = 0; n < nodes_ && a < b1; ++n) {
-          while (k + 1 < q.first.size() && q.node[k] < n) ++k;
-          const bool holds = k + 1 < q.first.size() && q.node[k] == n;
+          while (k < q.nodes && q.node[k] < n) ++k;
+          const bool holds = k < q.nodes && q.node[k] == n;
           const std::int64_t left = node_row(n)[e] - (holds ? q.node_loc[k] + q.node_flow[k] : 0);
           if (a + left <= b0) {
             a += left;
