@@ -47,6 +47,15 @@ class RankRouter {
              ExpertQuotas& scratch)
       : p_(p), c_(c), plan_(plan), gpn_(gpus_per_node), G_(p.gpus), E_(p.experts), S_(p.slots_per_gpu), q_(scratch) {
     nodes_ = (G_ + gpn_ - 1) / gpn_;
+    // Node of every GPU, kept across calls (no division in the per-expert loops).
+    thread_local std::vector<int> node_of;
+    thread_local int node_of_gpn = 0;
+    if (node_of.size() != static_cast<std::size_t>(G_) || node_of_gpn != gpn_) {
+      node_of.resize(static_cast<std::size_t>(G_));
+      for (int g = 0; g < G_; ++g) node_of[static_cast<std::size_t>(g)] = g / gpn_;
+      node_of_gpn = gpn_;
+    }
+    node_of_ = node_of.data();
     // L[e] from the plan (it conserves the counts): the one-node sums, and the far side of prefixes.
     thread_local std::vector<std::int64_t> loads;
     loads.assign(static_cast<std::size_t>(E_), 0);
@@ -118,10 +127,10 @@ class RankRouter {
     std::int64_t run3 = 0;
     std::size_t k = 0;
     for (std::size_t i = 0; i < d; ++k) {
-      const int n = reps[i] / gpn_;
+      const int n = node_of_[reps[i]];
       std::size_t end = i;
       std::int64_t loc = 0, q1 = 0;
-      for (; end < d && reps[end] / gpn_ == n; ++end) {
+      for (; end < d && node_of_[reps[end]] == n; ++end) {
         loc += q.loc[end];
         q1 += q.q1[end];
       }
@@ -293,6 +302,7 @@ class RankRouter {
   int gpn_, G_, E_, S_, nodes_ = 1;
   const std::int64_t* loads_ = nullptr;
   const std::int64_t* table_ = nullptr;
+  const int* node_of_ = nullptr;
   ExpertQuotas& q_;
 };
 
