@@ -70,20 +70,21 @@ double us_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count() * 1e6;
 }
 
-/// One pass over the counts into the loads and the per-node sums (the solve's own first pass).
+void add_rows(std::int64_t* __restrict acc, const std::int64_t* __restrict row, int n) {
+  for (int e = 0; e < n; ++e) acc[e] += row[e];
+}
+
+/// The solve's own count pass: the per-node sums (one pass over the counts), then the loads.
 void sum_counts(const ms::CountMatrix& c, int per_node, std::vector<std::int64_t>& loads,
                 std::vector<std::int64_t>& node_sums) {
   const int G = c.sources, E = c.experts;
   std::fill(loads.begin(), loads.end(), 0);
   std::fill(node_sums.begin(), node_sums.end(), 0);
-  for (int s = 0; s < G; ++s) {
-    const std::int64_t* row = c.data.data() + static_cast<std::size_t>(s) * E;
-    std::int64_t* nc = node_sums.data() + static_cast<std::size_t>(s / per_node) * E;
-    for (int e = 0; e < E; ++e) {
-      loads[static_cast<std::size_t>(e)] += row[e];
-      nc[e] += row[e];
-    }
-  }
+  for (int s = 0; s < G; ++s)
+    add_rows(node_sums.data() + static_cast<std::size_t>(s / per_node) * E,
+             c.data.data() + static_cast<std::size_t>(s) * E, E);
+  for (std::size_t n = 0; n * static_cast<std::size_t>(E) < node_sums.size(); ++n)
+    add_rows(loads.data(), node_sums.data() + n * E, E);
 }
 
 void BM_RankPath(benchmark::State& state) {
