@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Markdown tables from a bench_schedule JSON output (--benchmark_out=FILE --benchmark_out_format=json).
+"""Markdown tables from a bench_schedule or bench_rank_path JSON output (--benchmark_out=FILE --benchmark_out_format=json).
 
 Usage: summarize.py bench.json
 """
@@ -52,6 +52,17 @@ def main(path):
             a = parse(b["name"])
             print(f"| {b.get('label', '')} | {a['s100'] / 100:.1f} | {b['mean']:.4f} | {b['median']:.4f} | "
                   f"{b['p90']:.4f} | {b['frac_over_1.01']:.2f} | {b['cold_gpu_bound_mean']:.4f} |")
+    path = [b for b in rows if b["name"].startswith("BM_RankPath/")]
+    if path:
+        print()
+        print("| G x E, d | sum counts (us) | sum, counts in cache (us) | solve (us) | rank routes (us) | path: solve + rank routes (us) | "
+              "p90 (us) | full table (us) | old path: solve + table (us) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for b in path:
+            print(f"| {int(b['G'])} x {int(b['E'])}, {int(b['d'])} | {b['sum_us']:.1f} | {b['sum_warm_us']:.1f} | "
+                  f"{b['solve_us']:.1f} | "
+                  f"{b['rank_us']:.1f} | {b['path_us']:.1f} | {b['path_p90_us']:.1f} | {b['table_us']:.0f} | "
+                  f"{b['old_us']:.0f} |")
     print()
     for b in rows:
         if b["name"].startswith("BM_Routes/"):

@@ -17,9 +17,18 @@ std::int64_t leg_tokens(const strategy::Routing& r, int source, int expert, int 
 
 void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int me, std::int64_t block_rows,
                    ExchangePlan& plan) {
-  const int G = p.gpus, S = p.slots_per_gpu, E = p.experts;
+  MICROMOE_REQUIRE(me >= 0 && me < p.gpus && block_rows > 0, "plan_exchange: rank or block size out of range");
+  strategy::RankRouting mine;
+  strategy::slice_routing(r, p, me, mine);
+  plan_exchange(mine, p, block_rows, plan);
+}
+
+void plan_exchange(const strategy::RankRouting& r, const schedule::Placement& p, std::int64_t block_rows,
+                   ExchangePlan& plan) {
+  const int G = p.gpus, S = p.slots_per_gpu, E = p.experts, me = r.gpu;
   MICROMOE_REQUIRE(me >= 0 && me < G && block_rows > 0, "plan_exchange: rank or block size out of range");
-  MICROMOE_REQUIRE(r.experts == E && r.gpus == G && r.sources == G, "plan_exchange: routing and placement differ");
+  MICROMOE_REQUIRE(r.experts == E && r.gpus == G && r.slots_per_gpu == S,
+                   "plan_exchange: routing and placement differ");
   const std::size_t g_count = static_cast<std::size_t>(G);
   plan.send_counts.assign(g_count, 0);
   plan.recv_counts.assign(g_count, 0);
@@ -30,22 +39,21 @@ void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(g, j);
       if (e < 0) continue;
-      const std::int64_t n = leg_tokens(r, me, e, g);
+      const std::int64_t n = r.sent_to(e, g);
       block_off[static_cast<std::size_t>(g) * S + j] = off;
       off += n;
       plan.send_counts[static_cast<std::size_t>(g)] += n;
     }
   plan.send_rows = off;
   // Leg table of this source.
-  const std::size_t base = static_cast<std::size_t>(me) * E;
-  plan.kept.assign(r.kept.begin() + static_cast<std::ptrdiff_t>(base),
-                   r.kept.begin() + static_cast<std::ptrdiff_t>(base + E));
+  plan.kept.assign(r.kept.begin(), r.kept.end());
   plan.leg_first.assign(static_cast<std::size_t>(E) + 1, 0);
   plan.legs.clear();
   for (int e = 0; e < E; ++e) {
     plan.leg_first[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(plan.legs.size());
     std::int64_t cum = 0;
-    for (std::int64_t q = r.leg_begin[base + e]; q < r.leg_begin[base + e + 1]; ++q) {
+    for (std::int64_t q = r.leg_begin[static_cast<std::size_t>(e)]; q < r.leg_begin[static_cast<std::size_t>(e) + 1];
+         ++q) {
       const int g = r.leg_gpu[static_cast<std::size_t>(q)];
       const std::int64_t n = r.leg_tokens[static_cast<std::size_t>(q)];
       plan.legs.push_back({cum, n, block_off[static_cast<std::size_t>(g) * S + p.slot_of(e)]});
@@ -59,7 +67,7 @@ void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(me, j);
       if (e < 0) continue;
-      const std::int64_t n = leg_tokens(r, q, e, me);
+      const std::int64_t n = r.received_from(q, j);
       plan.recv_counts[static_cast<std::size_t>(q)] += n;
       plan.slots.rows[static_cast<std::size_t>(j)] += n;
     }
@@ -75,7 +83,7 @@ void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(me, j);
       if (e < 0) continue;
-      const std::int64_t n = leg_tokens(r, q, e, me);
+      const std::int64_t n = r.received_from(q, j);
       for (std::int64_t done = 0; done < n; done += block_rows)
         plan.blocks.push_back({recv_off + done, plan.slots.first[j] + fill[j] + done, std::min(block_rows, n - done)});
       fill[j] += n;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The exchange plan of one micro-batch on one rank, from the strategy's routing: how many rows
-// go to and come from every peer, where each (expert, leg) of this rank's copies lands in the
-// send buffer, and how the received (source-major) rows are regrouped slot by slot for the
-// expert FFNs. Pure host arithmetic, no MPI and no Kokkos: every rank computes the same plan
-// from the same all-gathered routing, so no counts travel.
+// The exchange plan of one micro-batch on one rank, from this rank's part of the strategy's
+// routing (its legs and what every peer sends to it): how many rows go to and come from every
+// peer, where each (expert, leg) of this rank's copies lands in the send buffer, and how the
+// received (source-major) rows are regrouped slot by slot for the expert FFNs. Pure host
+// arithmetic, no MPI and no Kokkos: every rank derives its part from the same all-gathered
+// counts, so no counts travel.
 #pragma once
 
 #include <array>
@@ -12,6 +13,7 @@
 
 #include "moe/slot_rows.hpp"
 #include "schedule/placement.hpp"
+#include "strategy/rank_routing.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::moe {
@@ -41,8 +43,11 @@ struct ExchangePlan {
   std::vector<PlanRow> blocks;
 };
 
-/// Fills `plan` (reusing its capacity) for rank `me` of `placement.gpus` ranks. `routing` is the
-/// strategy's routing of the whole group under `placement`.
+/// Fills `plan` (reusing its capacity) for rank `routing.gpu` of `placement.gpus` ranks from
+/// that rank's part of the routing under `placement` (Strategy::route_rank).
+void plan_exchange(const strategy::RankRouting& routing, const schedule::Placement& placement, std::int64_t block_rows,
+                   ExchangePlan& plan);
+/// Same from the whole group's routing (sliced for rank `me`).
 void plan_exchange(const strategy::Routing& routing, const schedule::Placement& placement, int me,
                    std::int64_t block_rows, ExchangePlan& plan);
 

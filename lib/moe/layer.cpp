@@ -78,7 +78,7 @@ struct MoELayer::Impl {
   ExchangePlan plan;  // host side: counts, leg table, slot rows, copy blocks
   Kokkos::View<std::int64_t*, HostSpace> counts_host;
   schedule::CountMatrix all_counts;
-  strategy::Routing routing;
+  strategy::RankRouting routing;  // this rank's part: its legs and what every peer sends it
 
   int nblocks() const { return static_cast<int>(plan.blocks.size()); }
   std::size_t bytes() const {
@@ -133,7 +133,7 @@ bool MoELayer::grouped_gemm_fell_back() const { return ffn_->grouped_fell_back()
 
 void MoELayer::plan_exchange() {
   Impl& s = *impl_;
-  moe::plan_exchange(s.routing, placement(), me_, detail::kBlockRows, s.plan);
+  moe::plan_exchange(s.routing, placement(), detail::kBlockRows, s.plan);
   const ExchangePlan& plan = s.plan;
   s.layout = comm::ExchangeLayout::from_counts(plan.send_counts, plan.recv_counts);
   s.reversed = s.layout.reversed();
@@ -200,7 +200,7 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
 
   // Routing and the exchange plan.
   clock.next(Phase::schedule);
-  strategy_->route(s.all_counts, s.routing);
+  strategy_->route_rank(s.all_counts, me_, s.routing);
   plan_exchange();
 
   // Permute token copies into send order.

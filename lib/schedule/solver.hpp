@@ -131,6 +131,10 @@ class Solver {
   const SolverOptions& options() const { return options_; }
   /// GPUs of the set that proved the last objective (empty: all GPUs, the global bound).
   const std::vector<int>& critical_set() const { return critical_gpus_; }
+  /// Per-node column sums [node * E + e] of the last solve(counts)'s counts, summed in the same
+  /// pass as the loads; empty unless the solver is node-aware (locality, 1 < gpus_per_node < G).
+  /// build_rank_routes takes them instead of summing the counts again.
+  const std::vector<std::int64_t>& node_counts() const { return node_counts_; }
 
  private:
   void run(const std::int64_t* counts, const std::int64_t* loads, Plan& out);  // loads: equal to loads_

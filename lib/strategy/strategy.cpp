@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "schedule/eplb.hpp"
+#include "schedule/rank_routes.hpp"
 #include "schedule/routes.hpp"
 
 namespace micromoe::strategy {
@@ -270,6 +271,14 @@ class MicroEpStrategy : public Strategy {
     from_routes(routes, c, placement_.gpus, out);
     out.lower_bound = plan_.lower_bound;
   }
+  void route_rank(const schedule::CountMatrix& c, int gpu, RankRouting& out) override {
+    solver_->solve(c, plan_);
+    const auto& sums = solver_->node_counts();  // summed by the solve: not summed again
+    schedule::build_rank_routes(placement_, c, plan_, gpus_per_node_, gpu, rank_routes_,
+                                sums.empty() ? nullptr : sums.data());
+    from_rank_routes(rank_routes_, c, plan_.gpu_load, out);
+    out.lower_bound = plan_.lower_bound;
+  }
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
     if (!adaptive_) return false;
     history_.add(loads);
@@ -299,6 +308,7 @@ class MicroEpStrategy : public Strategy {
   int gpus_per_node_ = 1;
   std::unique_ptr<schedule::Solver> solver_;
   schedule::Plan plan_;
+  schedule::RankRoutes rank_routes_;
   LoadHistory history_;
 };
 

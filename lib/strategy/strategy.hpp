@@ -24,6 +24,7 @@
 
 #include "schedule/placement.hpp"
 #include "schedule/solver.hpp"
+#include "strategy/rank_routing.hpp"
 #include "strategy/strategy_kind.hpp"
 
 namespace micromoe::strategy {
@@ -84,6 +85,11 @@ class Strategy {
   const schedule::Placement& placement() const { return placement_; }
   /// Every rank calls with the same all-gathered counts c[s][e]; deterministic.
   virtual void route(const schedule::CountMatrix& counts, Routing& out) = 0;
+  /// Rank `gpu`'s part of route()'s routing (the same numbers), in place of route() where one
+  /// rank needs only its own part (the MoE layer). The default slices route()'s whole routing;
+  /// microep and microep-adaptive compute only this rank's part (schedule::build_rank_routes).
+  /// A strategy instance serves one rank: call either route or route_rank per micro-batch.
+  virtual void route_rank(const schedule::CountMatrix& counts, int gpu, RankRouting& out);
   /// Called once per training iteration, after the optimizer step, with the iteration's expert
   /// loads L[e] (summed over micro-batches). Returns true when the placement changed: the layer
   /// then migrates expert weights and optimizer state to placement().
@@ -97,6 +103,9 @@ class Strategy {
  protected:
   schedule::Placement placement_;
   std::int64_t last_migrations_ = 0;
+
+ private:
+  Routing whole_;  // route_rank's default: the whole routing, then sliced
 };
 
 /// Builds the strategy config.kind for a MicroEP group of `gpus` ranks and `experts` experts.

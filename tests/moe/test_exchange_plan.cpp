@@ -150,6 +150,45 @@ TEST(ExchangePlan, EveryStrategyEveryLoadEveryRank) {
       }
 }
 
+// The layer's path: each rank's own strategy instance gives only its part (route_rank) and the
+// plan from it equals the plan from the whole routing, field by field.
+TEST(ExchangePlan, RankPartGivesTheSamePlanAsTheWholeRouting) {
+  for (const auto kind : enum_values<strategy::StrategyKind>())
+    for (int G : {1, 2, 4, 8, 16})
+      for (Load load : {Load::skewed, Load::hot_expert, Load::idle_source, Load::idle_experts}) {
+        const int E = 16;
+        strategy::StrategyConfig cfg;
+        cfg.kind = kind;
+        cfg.ep_size = std::max(1, G / 2);
+        cfg.gpus_per_node = G >= 8 ? 4 : 0;
+        auto whole = strategy::make_strategy(cfg, G, E);
+        const auto c = counts(G, E, load, 29 + static_cast<std::uint64_t>(G));
+        strategy::Routing r;
+        whole->route(c, r);
+        const auto what =
+            to_string(kind) + " G=" + std::to_string(G) + " load=" + std::to_string(static_cast<int>(load));
+        for (int me = 0; me < G; ++me) {
+          auto mine = strategy::make_strategy(cfg, G, E);
+          strategy::RankRouting part;
+          mine->route_rank(c, me, part);
+          ExchangePlan a, b;
+          plan_exchange(r, whole->placement(), me, 16, a);
+          plan_exchange(part, mine->placement(), 16, b);
+          EXPECT_EQ(a.send_counts, b.send_counts) << what;
+          EXPECT_EQ(a.recv_counts, b.recv_counts) << what;
+          EXPECT_EQ(a.send_rows, b.send_rows) << what;
+          EXPECT_EQ(a.recv_rows, b.recv_rows) << what;
+          EXPECT_EQ(a.remote_rows, b.remote_rows) << what;
+          EXPECT_EQ(a.kept, b.kept) << what;
+          EXPECT_EQ(a.leg_first, b.leg_first) << what;
+          EXPECT_EQ(a.legs, b.legs) << what;
+          EXPECT_EQ(a.slots.first, b.slots.first) << what;
+          EXPECT_EQ(a.slots.rows, b.slots.rows) << what;
+          EXPECT_EQ(a.blocks, b.blocks) << what;
+        }
+      }
+}
+
 TEST(ExchangePlan, CapacityDropsLeaveTheirRowsOut) {
   const int G = 4, E = 8;
   strategy::StrategyConfig cfg;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/parse_enum.hpp"
@@ -189,6 +192,47 @@ TEST(Strategy, BadConfigsAreInputErrors) {
   EXPECT_THROW(make_strategy(cfg, 2, 4), InputError);
   EXPECT_THROW(parse_enum<schedule::PlacementKind>("diagonal"), InputError);
   EXPECT_EQ(resolve_ep_size(StrategyConfig{}, 4, 2), 2);  // default: gcd(G, E)
+}
+
+// The MoE layer asks each rank's strategy for its own part only (route_rank): microep computes
+// it without the whole table, the others slice route()'s table. Either way it must equal the
+// whole routing's row and column, micro-batch after micro-batch (the solvers stay warm).
+TEST(Strategy, RankRoutingEqualsTheWholeRoutingsRowAndColumn) {
+  for (const auto kind : enum_values<StrategyKind>())
+    for (int G : {1, 2, 4, 8, 16})
+      for (int per_node : {0, 1, 2, 4}) {
+        const int E = 16;
+        auto cfg = config(kind, std::max(1, G / 2));
+        cfg.gpus_per_node = per_node;
+        auto whole = make_strategy(cfg, G, E);
+        std::vector<std::unique_ptr<Strategy>> ranks;
+        for (int me = 0; me < G; ++me) ranks.push_back(make_strategy(cfg, G, E));
+        Routing r;
+        RankRouting expected, got;
+        for (int batch = 0; batch < 4; ++batch) {
+          auto c = skewed_counts(G, E, 100 + static_cast<std::uint64_t>(batch), 16 + 24 * batch);
+          if (batch == 2)
+            for (int e = 0; e < E; ++e) c(G - 1, e) = 0;  // an idle source
+          whole->route(c, r);
+          const auto what = to_string(kind) + " G=" + std::to_string(G) + " per_node=" + std::to_string(per_node) +
+                            " batch " + std::to_string(batch);
+          for (int me = 0; me < G; ++me) {
+            ranks[static_cast<std::size_t>(me)]->route_rank(c, me, got);
+            slice_routing(r, whole->placement(), me, expected);
+            EXPECT_EQ(got.gpu, me) << what;
+            EXPECT_EQ(got.kept, expected.kept) << what << " rank " << me;
+            EXPECT_EQ(got.leg_begin, expected.leg_begin) << what << " rank " << me;
+            EXPECT_EQ(got.leg_gpu, expected.leg_gpu) << what << " rank " << me;
+            EXPECT_EQ(got.leg_tokens, expected.leg_tokens) << what << " rank " << me;
+            EXPECT_EQ(got.received, expected.received) << what << " rank " << me;
+            EXPECT_EQ(got.gpu_load, expected.gpu_load) << what << " rank " << me;
+            EXPECT_EQ(got.dropped, expected.dropped) << what << " rank " << me;
+            EXPECT_EQ(got.lower_bound, expected.lower_bound) << what << " rank " << me;
+            EXPECT_EQ(got.max_load(), r.max_load()) << what;
+            EXPECT_EQ(got.imbalance(), r.imbalance()) << what;
+          }
+        }
+      }
 }
 
 }  // namespace
