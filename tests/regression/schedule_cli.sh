@@ -54,10 +54,10 @@ expect_bad_input() {
   local needle=$1 input=$2 out rc
   out=$(timeout 60 "$MICROMOE" schedule --input "$input" 2>&1 >/dev/null); rc=$?
   if ((rc != 2)) || ! grep -qi -- "$needle" <<<"$out" || (( $(wc -l <<<"$out") != 1 )) || (( ${#out} > 500 )); then
-    echo "FAIL: --input $input: expected exit 2 and one short line mentioning '$needle', got $rc: ${out:0:300}"
+    echo "FAIL: --input $input: expected exit 2 and one short line mentioning '$needle', got $rc: ${out:0:300}" | cut -c1-400
     failures=$((failures + 1))
   else
-    echo "ok: --input $input: $needle"
+    echo "ok: --input ${input:0:40}: $needle"
   fi
 }
 mkfifo in_fifo
