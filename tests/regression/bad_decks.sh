@@ -14,7 +14,7 @@ expect_error() {
   local out rc
   # $LAUNCH (optional) runs each rank through a wrapper, e.g. one that gives each rank its own
   # working directory.
-  out=$(timeout 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" $LAUNCH "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
+  out=$(timeout -k 10 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" $LAUNCH "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
   rc=$?
   if ((rc != 2)); then
     echo "FAIL: exit $rc for '$*' (expected 2 and an error mentioning '$needle')"; echo "$out" | cut -c1-300 | head -5
@@ -119,7 +119,7 @@ expect_cli() {
   local ranks=$1 expected=$2 needle=$3
   shift 3
   local out rc
-  out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" "$@" 2>&1); rc=$?
+  out=$(timeout -k 10 60 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" "$@" 2>&1); rc=$?
   if ((rc != expected)); then
     echo "FAIL: '$*' on $ranks ranks: exit $rc, expected $expected:"; echo "$out" | head -5; failures=$((failures + 1))
   elif ! grep -qF -- "$needle" <<<"$out"; then
