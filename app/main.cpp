@@ -2,9 +2,9 @@
 // micromoe: the batch executable. A thin driver over the commands (app/commands): MPI and Kokkos
 // guards, the command line, dispatch, and error handling that ends every rank together with a
 // non-zero exit and no hang:
-//   * deck and command-line problems are found by every rank alike (or agreed on, comm/verdict.hpp)
-//     and reported once, by rank 0, with exit code 2;
-//   * a failure during the run (a rank that throws mid-collective) aborts the whole job.
+//   * command-line, deck, trace and report-path problems are found by every rank alike (or agreed
+//     on, comm/verdict.hpp) and reported once, by rank 0, as one bounded line with exit code 2;
+//   * a failure during the run (a rank that throws mid-collective) aborts the whole job, exit 1.
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -16,9 +16,11 @@
 #include <string>
 
 #include "comm/communicator.hpp"
+#include "comm/verdict.hpp"
 #include "commands/command.hpp"
 #include "core/device_select.hpp"
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 
 namespace {
 
@@ -59,23 +61,42 @@ int main(int argc, char** argv) {
   cli.require_subcommand(0, 1);
   const auto all = commands::all_commands();
   for (const auto& command : all) command->declare(cli);
+  // The command line may pass on one rank and fail on another (a deck file missing on one
+  // node), so its verdict is agreed like any other input before a command runs.
+  std::string cli_error;        // this rank's command-line error
+  std::ostringstream cli_text;  // --help or --version, printed once every rank agrees
+  bool cli_done = false;
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Every rank parses the same command line, so every rank exits with the same code.
-    if (job.root()) return cli.exit(e);
-    return e.get_exit_code() == 0 ? 0 : commands::kInputErrorExit;
+    if (e.get_exit_code() == 0) {
+      cli.exit(e, cli_text, cli_text);
+      cli_done = true;
+    } else {
+      cli_error = std::string(e.what()) + "; fix: see micromoe --help";
+    }
   }
 
   try {
+    comm::agree_on_every_rank(world, [&] {
+      if (!cli_error.empty()) throw InputError(cli_error);
+    });
+    if (cli_done) {
+      if (job.root()) std::cout << cli_text.str() << std::flush;
+      return 0;
+    }
     for (const auto& command : all)
       if (command->chosen()) return command->run(job);
   } catch (const InputError& e) {
-    if (job.root()) std::cerr << "micromoe: error: " << e.what() << std::endl;
+    // Raised alike (or agreed) on every rank: one line, from rank 0, exit 2 everywhere.
+    if (job.root()) std::cerr << "micromoe: error: " << error_line(e.what()) << std::endl;
     return commands::kInputErrorExit;
   } catch (const std::exception& e) {
-    std::cerr << "micromoe: error on rank " << world.rank() << ": " << e.what() << std::endl;
-    MPI_Abort(MPI_COMM_WORLD, 1);  // other ranks may be inside a collective: end them all
+    std::cerr << "micromoe: error on rank " << world.rank() << ": " << error_line(e.what()) << std::endl;
+    MPI_Abort(MPI_COMM_WORLD, commands::kInternalErrorExit);  // other ranks may be inside a collective: end them all
+  } catch (...) {
+    std::cerr << "micromoe: error on rank " << world.rank() << ": unknown exception" << std::endl;
+    MPI_Abort(MPI_COMM_WORLD, commands::kInternalErrorExit);
   }
   if (job.root()) std::cout << cli.help();
   return 0;

@@ -3,6 +3,7 @@
 // (every default filled in).
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <limits>
 
 #include "commands/command.hpp"
 #include "commands/deck_input.hpp"
@@ -19,7 +20,7 @@ class CheckCommand final : public Command {
     sub_->add_option("deck", deck_.path, "Input deck (TOML)")->required()->check(CLI::ExistingFile);
     sub_->add_option("overrides", deck_.overrides, "section.key=value overrides");
     sub_->add_option("--ranks", ranks_, "Check the layout for this many ranks (default: this job's)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   }
 
   bool chosen() const override { return sub_->parsed(); }

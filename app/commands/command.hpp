@@ -20,6 +20,9 @@ namespace micromoe::commands {
 /// The exit code of an input problem (deck, command line, JSON input), the same on every rank.
 constexpr int kInputErrorExit = 2;
 
+/// The exit code of an internal error (a bug, a failed library call, memory exhausted).
+constexpr int kInternalErrorExit = 1;
+
 /// What a command runs with.
 struct Invocation {
   const comm::Communicator& world;  ///< every rank of the job

@@ -9,6 +9,7 @@
 #include "commands/command.hpp"
 #include "commands/deck_input.hpp"
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 #include "emulate/emulate.hpp"
 
 namespace micromoe::commands {
@@ -42,8 +43,8 @@ class EmulateCommand final : public Command {
       throw;
     } catch (const std::exception& e) {
       // One process: nothing to abort, the failure is this run's exit code.
-      std::cerr << "micromoe: error: " << e.what() << std::endl;
-      return 1;
+      std::cerr << "micromoe: error: " << error_line(e.what()) << std::endl;
+      return kInternalErrorExit;
     }
     return 0;
   }

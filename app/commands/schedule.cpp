@@ -3,10 +3,13 @@
 // MicroEP plan and routes of a placement and routing counts (schedule_json.hpp, docs/schedule.md).
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <sstream>
+#include <string>
 
 #include "comm/verdict.hpp"
 #include "commands/command.hpp"
 #include "commands/schedule_json.hpp"
+#include "core/error_line.hpp"
 
 namespace micromoe::commands {
 
@@ -25,8 +28,15 @@ class ScheduleCommand final : public Command {
 
   int run(const Invocation& job) override {
     // A serial command: rank 0 computes, every rank returns its exit code.
-    return comm::agree_on_root_exit_code(job.world,
-                                         [&] { return run_schedule_command(options_, std::cout, std::cerr); });
+    // Its messages may echo the input back: each becomes one bounded line.
+    return comm::agree_on_root_exit_code(job.world, [&] {
+      std::ostringstream errors;
+      const int code = run_schedule_command(options_, std::cout, errors);
+      std::istringstream lines(errors.str());
+      for (std::string line; std::getline(lines, line);) std::cerr << error_line(line) << '\n';
+      std::cerr << std::flush;
+      return code;
+    });
   }
 
  private:

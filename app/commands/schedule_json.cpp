@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/file_kind.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/routes.hpp"
 #include "schedule/solver.hpp"
@@ -420,15 +421,20 @@ int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& ou
     if (options.input_path == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     } else {
+      // Only a regular file: a FIFO would block the open forever, a device never ends.
+      if (const auto problem = regular_file_problem(options.input_path); !problem.empty()) {
+        err << "error: cannot open input file \"" << options.input_path << "\": " << problem << "\n";
+        return 2;
+      }
       std::ifstream f(options.input_path, std::ios::binary);
       if (!f) {
         err << "error: cannot open input file \"" << options.input_path << "\"\n";
-        return 1;
+        return 2;
       }
       text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
       if (f.bad()) {
         err << "error: cannot read input file \"" << options.input_path << "\"\n";
-        return 1;
+        return 2;
       }
     }
     return run_schedule_command_text(text, options, out, err);

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
 #include "core/nearest_name.hpp"
 #include "deck/deck.hpp"
 #include "deck/deck_schema.hpp"
@@ -170,6 +171,9 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
   if (std::filesystem::is_directory(path, ec))
     throw InputError("deck " + path + ": is a directory; fix: name the deck file, e.g. " +
                      (std::filesystem::path(path) / "default.toml").string());
+  // Only a regular file: a FIFO would block the open forever, a device (/dev/zero) never ends.
+  if (const auto problem = non_regular_file_problem(path); !problem.empty())
+    throw InputError("deck " + path + ": cannot read: " + problem + "; fix: name a deck file (TOML)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw InputError("deck " + path + ": cannot open: " + std::strerror(errno) +

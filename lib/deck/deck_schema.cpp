@@ -333,7 +333,24 @@ std::string to_toml(const DeckValue& value) {
   return "[" + join(quoted, ", ") + "]";
 }
 
+namespace {
+
+/// Why `text` cannot be a deck string: a NUL would cut a name or path short where the C library
+/// sees it (the report's name was truncated silently).
+std::string nul_problem(const std::string& text) {
+  const auto at = text.find('\0');
+  if (at == std::string::npos) return {};
+  return "contains a NUL character at byte " + std::to_string(at) + "; fix: remove it";
+}
+
+}  // namespace
+
 std::string range_problem(const KeySpec& key, const DeckValue& value) {
+  if (const auto* text = std::get_if<std::string>(&value))
+    if (auto problem = nul_problem(*text); !problem.empty()) return problem;
+  if (const auto* list = std::get_if<std::vector<std::string>>(&value))
+    for (const auto& item : *list)
+      if (auto problem = nul_problem(item); !problem.empty()) return problem;
   const std::string fix_range = "; fix: use a value in " + describe_range(key);
   switch (key.type) {
     case KeyType::integer: {

@@ -3,14 +3,21 @@
 // report_schema.hpp), written to a temporary name and renamed.
 #include "report/report_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <variant>
 
 #include "core/error.hpp"
+#include "core/error_line.hpp"
+#include "core/file_kind.hpp"
 #include "report/hdf5_handles.hpp"
 
 namespace micromoe::report {
@@ -91,15 +98,40 @@ void check_names(const std::string& path, const std::vector<StrategyResults>& st
   }
 }
 
+/// Empty when `directory` exists, is a directory, and this process may create files in it.
+std::string directory_problem(const std::string& directory) {
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) != 0) return std::strerror(errno);
+  if (!S_ISDIR(info.st_mode)) return "is not a directory";
+  if (::access(directory.c_str(), W_OK | X_OK) != 0) return std::string("not writable: ") + std::strerror(errno);
+  return {};
+}
+
 }  // namespace
 
 void check_report_path(const std::string& path) {
+  const auto refuse = [&](const std::string& what, const std::string& problem,
+                          const char* fix = "create its directory, or set run.report to a writable path") {
+    throw InputError("[run] report: " + error_line(what) + ": " + problem + "; fix: " + fix);
+  };
+  const char* regular_fix = "set run.report to the name of a regular file (or of none yet), e.g. report.h5";
+  // Only a regular file (or nothing yet) is replaced: the rename at the end would otherwise
+  // replace a device node or fail on a directory after the whole training.
   const std::string temporary = path + ".tmp";
-  std::FILE* probe = std::fopen(temporary.c_str(), "wb");
-  if (!probe)
-    throw InputError("[run] report: cannot create " + temporary + ": " + std::strerror(errno) +
-                     "; fix: create its directory, or set run.report to a writable path");
-  std::fclose(probe);
+  if (const auto problem = replaceable_file_problem(path); !problem.empty()) refuse(path, problem, regular_fix);
+  if (const auto problem = replaceable_file_problem(temporary); !problem.empty())
+    refuse(temporary, problem, "remove it, or set run.report to another name");
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) directory = ".";
+  if (const auto problem = directory_problem(directory); !problem.empty())
+    refuse("cannot create " + temporary, "directory " + directory + ": " + problem);
+  // The probe: a non-blocking open that neither follows a link nor waits on a FIFO made since.
+  const int probe = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (probe < 0) refuse("cannot create " + temporary, std::strerror(errno));
+  struct stat info {};
+  const bool regular = ::fstat(probe, &info) == 0 && S_ISREG(info.st_mode);
+  ::close(probe);
+  if (!regular) refuse(temporary, "is not a regular file", "remove it, or set run.report to another name");
   std::remove(temporary.c_str());
 }
 

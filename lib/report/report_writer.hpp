@@ -26,9 +26,11 @@ void write_report(const std::string& path, const RunInfo& info, const std::vecto
 /// Shared by every HDF5 file the application writes.
 void write_file_atomically(const std::string& path, const std::function<void(const std::string&)>& write);
 
-/// Checks early (before hours of training) that a report can be created at `path`: creates and
-/// removes `path + ".tmp"`. Throws micromoe::InputError "[run] report: cannot create ...; fix: ..."
-/// otherwise. Call it on rank 0 and share the verdict.
+/// Checks early (before hours of training) that a report can be created at `path`: the name has
+/// no NUL, `path` and `path + ".tmp"` are regular files or do not exist (never a directory, a
+/// device node, a FIFO or a socket), their directory exists and is writable, and `path + ".tmp"`
+/// can be created (it is created and removed). Throws micromoe::InputError "[run] report: ...;
+/// fix: ..." otherwise. Call it on rank 0 and share the verdict.
 void check_report_path(const std::string& path);
 
 }  // namespace micromoe::report

@@ -9,7 +9,17 @@ namespace micromoe::train {
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+// The first signal asks for a clean stop; a second one ends the process as if no handler were
+// installed, so a rank stuck where the flag is never read (a blocking call, a long loop) can
+// always be ended by signalling it again.
+extern "C" void on_stop_signal(int signal) {
+  if (g_stop == 0) {
+    g_stop = 1;
+    return;
+  }
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
 }  // namespace
 
 void install_stop_handler() {

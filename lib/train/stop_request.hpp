@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Wall-time-aware shutdown: SIGTERM (what Slurm sends before the time limit) asks the run to
-// finish its current iteration, write the report marked truncated, and exit.
+// finish its current iteration, write the report marked truncated, and exit. A second SIGTERM
+// (or SIGINT) ends the process at once, the default action.
 #pragma once
 
 #include <mpi.h>

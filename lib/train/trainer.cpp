@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "comm/verdict.hpp"
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
 #include "moe/dump.hpp"
@@ -73,9 +74,13 @@ Trainer::Trainer(const deck::RunConfig& config, const comm::Communicator& world)
   const auto& p = config_.parallel;
   MICROMOE_REQUIRE(world.size() % group_size(config) == 0, "ranks must be a multiple of the MicroEP group size");
   gpus_per_node_ = p.gpus_per_node > 0 ? p.gpus_per_node : detect_gpus_per_node(world.get());
+  // Every rank reads the trace (node-local paths differ between nodes); one rank's failure is
+  // every rank's error, before any collective of the training can wait on it.
   if (config_.workload.kind == workload::WorkloadKind::trace)
-    trace_ = std::make_unique<workload::RoutingTrace>(
-        workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
+    comm::agree_on_every_rank(world, [&] {
+      trace_ = std::make_unique<workload::RoutingTrace>(
+          workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
+    });
 }
 
 StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& progress) {

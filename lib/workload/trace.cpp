@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <sstream>
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
 
 namespace micromoe::workload {
 
@@ -32,6 +34,14 @@ std::int64_t parse_field(const std::string& text, const std::string& path, int l
   return value;
 }
 
+/// An index field: it must fit an int with room for the count (index + 1), never wrap.
+int parse_index(const std::string& text, const std::string& path, int line, const char* name) {
+  const std::int64_t value = parse_field(text, path, line, name);
+  if (value >= std::numeric_limits<int>::max())
+    trace_error(path, line, std::string("field '") + name + "' is too large: " + text);
+  return static_cast<int>(value);
+}
+
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   const auto e = s.find_last_not_of(" \t\r");
@@ -48,6 +58,9 @@ std::vector<std::int64_t> RoutingTrace::micro_batch_counts(int iteration, int la
 }
 
 RoutingTrace read_trace_csv(const std::string& path, int experts) {
+  // Only a regular file: a FIFO would block the open forever, a device (/dev/zero) never ends.
+  if (const auto problem = regular_file_problem(path); !problem.empty())
+    trace_error(path, 0, "cannot read: " + problem + "; fix: set workload.trace_file to a CSV trace (docs/trace.md)");
   std::ifstream in(path);
   if (!in) trace_error(path, 0, "cannot open the file");
   std::string text;
@@ -69,9 +82,9 @@ RoutingTrace read_trace_csv(const std::string& path, int experts) {
       continue;
     }
     if (fields.size() != 5) trace_error(path, line, "expected 5 fields, found " + std::to_string(fields.size()));
-    const auto i = static_cast<int>(parse_field(fields[0], path, line, "iteration"));
-    const auto l = static_cast<int>(parse_field(fields[1], path, line, "layer"));
-    const auto m = static_cast<int>(parse_field(fields[2], path, line, "micro_batch"));
+    const auto i = parse_index(fields[0], path, line, "iteration");
+    const auto l = parse_index(fields[1], path, line, "layer");
+    const auto m = parse_index(fields[2], path, line, "micro_batch");
     const auto e = parse_field(fields[3], path, line, "expert");
     const auto n = parse_field(fields[4], path, line, "tokens");
     if (e >= experts)
@@ -86,6 +99,18 @@ RoutingTrace read_trace_csv(const std::string& path, int experts) {
   }
   if (!header_seen) trace_error(path, 0, "empty file (no header)");
   if (rows.empty()) trace_error(path, 0, "no data rows");
+  // Each micro-batch's counts are summed when they are rescaled: refuse a sum past int64 now,
+  // on every rank alike, rather than mid-training.
+  std::map<std::tuple<int, int, int>, __int128> micro_batch_sums;
+  for (const auto& [key, n] : rows) {
+    auto& sum = micro_batch_sums[std::make_tuple(std::get<0>(key), std::get<1>(key), std::get<2>(key))];
+    sum += n;
+    if (sum > std::numeric_limits<std::int64_t>::max())
+      trace_error(path, 0,
+                  "the tokens of iteration " + std::to_string(std::get<0>(key)) + ", layer " +
+                      std::to_string(std::get<1>(key)) + ", micro_batch " + std::to_string(std::get<2>(key)) +
+                      " add up to more than 2^63 - 1");
+  }
   RoutingTrace trace{iterations, layers, micro_batches, experts, {}};
   trace.data.assign(static_cast<std::size_t>(iterations) * layers * micro_batches * experts, 0);
   for (const auto& [key, n] : rows)
@@ -97,7 +122,15 @@ std::vector<std::int64_t> rescale_counts(const std::vector<std::int64_t>& counts
                                          std::int64_t cap) {
   const auto n = counts.size();
   MICROMOE_REQUIRE(static_cast<std::int64_t>(n) * cap >= total, "trace routing: not enough experts for top_k");
-  const std::int64_t sum = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  // The sum in 128 bits: counts near 2^63 must be refused, not wrap into a negative sum.
+  __int128 wide_sum = 0;
+  for (const auto c : counts) {
+    if (c < 0) throw InputError("trace routing: a negative token count (" + std::to_string(c) + ")");
+    wide_sum += c;
+  }
+  if (wide_sum > std::numeric_limits<std::int64_t>::max())
+    throw InputError("trace routing: the token counts of one micro-batch add up to more than 2^63 - 1");
+  const auto sum = static_cast<std::int64_t>(wide_sum);
   std::vector<std::int64_t> out(n, 0);
   // Largest remainder in exact integer arithmetic (a zero trace row becomes uniform).
   std::vector<std::pair<std::int64_t, std::size_t>> remainder(n);
@@ -110,17 +143,22 @@ std::vector<std::int64_t> rescale_counts(const std::vector<std::int64_t>& counts
     assigned += out[e];
   }
   std::stable_sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (std::size_t j = 0; assigned < total; ++j, ++assigned) ++out[remainder[j % n].second];
+  // Each loop below ends after at most n (then 2n) steps whatever the input: no loop here can
+  // outlast a SIGTERM.
+  MICROMOE_REQUIRE(assigned <= total && total - assigned <= static_cast<std::int64_t>(n),
+                   "trace routing: largest-remainder rounding left more than one copy per expert");
+  for (std::size_t j = 0; assigned < total; ++j, ++assigned) ++out[remainder[j].second];
   // Cap: one copy per token per expert; the excess goes to experts below the cap, in id order.
   std::int64_t excess = 0;
   for (auto& c : out)
     if (c > cap) excess += c - cap, c = cap;
-  for (std::size_t e = 0; excess > 0; e = (e + 1) % n)
+  for (std::size_t e = 0; excess > 0 && e < n; ++e)
     if (out[e] < cap) {
       const std::int64_t add = std::min(excess, cap - out[e]);
       out[e] += add;
       excess -= add;
     }
+  MICROMOE_REQUIRE(excess == 0, "trace routing: the counts exceed what the experts can take");
   return out;
 }
 

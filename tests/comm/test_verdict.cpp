@@ -4,12 +4,15 @@
 // none fails, every rank returns; a root-only attempt runs on rank 0 alone.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "comm/communicator.hpp"
 #include "comm/verdict.hpp"
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
 
 namespace micromoe::comm {
 namespace {
@@ -113,6 +116,27 @@ TEST(Verdict, RootExitCodeReachesEveryRank) {
   EXPECT_TRUE(t.threw);
   EXPECT_FALSE(t.input_error);
   EXPECT_EQ(t.message, "no input");
+}
+
+TEST(Verdict, AFileMissingOnSomeRanksFailsEveryRankWithOneMessage) {
+  // Node-local paths: the file exists for rank 0 only (each rank names its own), so every
+  // other rank fails to read it; every rank must learn rank 1's message, none may go on.
+  const Communicator comm(MPI_COMM_WORLD);
+  const std::string path = ::testing::TempDir() + "verdict_rank" + std::to_string(comm.rank()) + ".txt";
+  std::remove(path.c_str());
+  if (comm.rank() == 0) std::ofstream(path) << "data";
+  const Thrown t = outcome_of([&] {
+    agree_on_every_rank(comm, [&] {
+      if (const auto problem = regular_file_problem(path); !problem.empty())
+        throw InputError("trace " + path + ": cannot read: " + problem);
+    });
+  });
+  EXPECT_EQ(t.threw, comm.size() > 1);
+  if (comm.size() > 1) {
+    EXPECT_TRUE(t.input_error);
+    EXPECT_NE(t.message.find("verdict_rank1.txt: cannot read"), std::string::npos) << t.message;
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 
 namespace micromoe {
 namespace {
@@ -35,6 +36,27 @@ TEST(CheckMacros, RequireCarriesItsMessage) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("arithmetic is broken"), std::string::npos);
   }
+}
+
+TEST(ErrorLine, EscapesControlCharactersIntoOneLine) {
+  EXPECT_EQ(error_line("plain"), "plain");
+  EXPECT_EQ(error_line(std::string("a\nb\tc\0d\x1b", 8)), "a\\nb\\tc\\0d\\x1b");
+}
+
+TEST(ErrorLine, CutsLongMessagesWithAMarkerWithinTheLimit) {
+  const std::string exact(kErrorLineLimit, 'x');
+  EXPECT_EQ(error_line(exact), exact);
+  for (const std::size_t size : {kErrorLineLimit + 1, std::size_t{1} << 20}) {
+    const std::string line = error_line(std::string(size, 'x'));
+    EXPECT_LE(line.size(), kErrorLineLimit);
+    EXPECT_EQ(line.rfind("x ...["), line.find(" ...[") - 1) << line;
+    EXPECT_NE(line.find("more characters]"), std::string::npos) << line;
+  }
+  // Escapes count towards the limit and are never cut in half.
+  const std::string line = error_line(std::string(1000, '\n'), 50);
+  EXPECT_LE(line.size(), 50u);
+  EXPECT_EQ(line.substr(0, 4), "\\n\\n");
+  EXPECT_EQ(line.find(" ...[") % 2, 0u) << line;
 }
 
 }  // namespace

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Bad decks, overrides and command lines: a clear one-line error naming the problem, a non-zero
-# exit of the whole job (every rank, no hang: the test has a timeout), and no report file.
+# Bad decks, overrides, command lines and files: a clear one-line error naming the problem, exit
+# code 2 from the whole job (every rank, no hang: the test has a timeout), and no report file.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 set +e  # this script counts failures itself
 failures=0
+LAUNCH=${LAUNCH:-}
 
 # expect_error RANKS "needle" deck-file [overrides...]
 expect_error() {
   local ranks=$1 needle=$2
   shift 2
   local out rc
-  out=$(timeout 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
+  # $LAUNCH (optional) runs each rank through a wrapper, e.g. one that gives each rank its own
+  # working directory.
+  out=$(timeout -k 10 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" $LAUNCH "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
   rc=$?
-  if ((rc == 0 || rc == 124)); then
-    echo "FAIL: exit $rc for '$*' (expected an error mentioning '$needle')"; failures=$((failures + 1))
+  if ((rc != 2)); then
+    echo "FAIL: exit $rc for '$*' (expected 2 and an error mentioning '$needle')"; echo "$out" | cut -c1-300 | head -5
+    failures=$((failures + 1))
   elif ! grep -qF -- "$needle" <<<"$out"; then
-    echo "FAIL: '$*': error does not mention '$needle':"; echo "$out" | head -5; failures=$((failures + 1))
-  elif [[ -e should_not_exist.h5 || -e should_not_exist.h5.tmp ]]; then
+    echo "FAIL: '$*': error does not mention '$needle':"; echo "$out" | cut -c1-300 | head -5; failures=$((failures + 1))
+  elif [[ -n $(find . -name 'should_not_exist.h5*') ]]; then
     echo "FAIL: '$*' left a report behind"; failures=$((failures + 1))
   elif (( $(grep -c "error" <<<"$out") != 1 )); then
-    echo "FAIL: '$*': expected exactly one error line, got:"; echo "$out"; failures=$((failures + 1))
+    echo "FAIL: '$*': expected exactly one error line, got:"; echo "$out" | cut -c1-300; failures=$((failures + 1))
+  elif (( $(awk '{ if (length($0) > longest) longest = length($0) } END { print longest + 0 }' <<<"$out") > 500 )); then
+    echo "FAIL: '$*': an error line longer than 500 characters"; failures=$((failures + 1))
   else
     echo "ok: $needle"
   fi
@@ -47,6 +53,57 @@ expect_error 4 "missing.csv" trace.toml
 expect_error 4 "expert 99" bad_trace.toml
 expect_error 4 "report" "$deck" run.report=/nonexistent-dir/r.h5
 
+# Deck strings: a NUL (it would cut a path short) in a string or a list, and a megabyte-long
+# value, echoed back as one bounded line.
+printf '[run]\nreport = "r\\u0000.h5"\n' >nul.toml
+printf '[run]\nstrategies = ["ep", "microep\\u0000"]\n' >nul_list.toml
+{ printf '[parallel]\nbackend = "'; head -c 1000000 /dev/zero | tr '\0' x; printf '"\n'; } >long.toml
+expect_error 2 "NUL" nul.toml
+expect_error 2 "NUL" nul_list.toml
+expect_error 2 "more characters]" long.toml
+
+# The report path: only a regular file (or none yet) in an existing, writable directory, refused
+# before the training. A device node is tried on a private copy of /dev/null (mknod, as root),
+# never on the system's.
+mkdir a_directory
+mkfifo a_fifo
+expect_error 2 "is a directory" "$deck" run.report=a_directory
+expect_error 4 "is a directory" "$deck" run.report=a_directory/
+expect_error 2 "FIFO" "$deck" run.report=a_fifo
+expect_error 4 "No such file or directory" "$deck" run.report=no_such_dir/r.h5
+if mknod a_null c 1 3 2>/dev/null; then
+  expect_error 2 "character device" "$deck" run.report=a_null
+  [[ -c a_null ]] || { echo "FAIL: the device node was replaced"; failures=$((failures + 1)); }
+fi
+[[ -p a_fifo ]] || { echo "FAIL: the FIFO was replaced"; failures=$((failures + 1)); }
+
+# Files a run reads that are not regular files: refused, never waited on (a FIFO would block).
+ln -s "$work/no/such/file.csv" dangling.csv
+for target in a_directory dangling.csv a_fifo; do
+  printf '[workload]\nkind = "trace"\ntrace_file = "%s"\n' "$target" >"trace_$target.toml"
+  expect_error 2 "trace $target" "trace_$target.toml"
+done
+expect_error 2 "FIFO" a_fifo
+
+# Files readable on some ranks only (node-local paths): each rank runs in its own directory
+# (rank0/, rank1/, ...), where a relative deck or trace path may or may not exist. The lowest
+# failing rank's line, exit 2 everywhere, no hang.
+cat >per_rank_dir.sh <<'EOF_WRAPPER'
+#!/usr/bin/env bash
+rank=${PMI_RANK:-${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-0}}}
+cd "rank$rank" && exec "$@"
+EOF_WRAPPER
+chmod +x per_rank_dir.sh
+mkdir rank0 rank1 rank2 rank3
+printf 'iteration,layer,micro_batch,expert,tokens\n0,0,0,0,5\n' >rank0/local.csv
+printf '[workload]\nkind = "trace"\ntrace_file = "local.csv"\n' >local_trace.toml
+cp local_trace.toml rank0/local_deck.toml
+LAUNCH=$work/per_rank_dir.sh expect_error 2 "trace local.csv" "$work/local_trace.toml"
+LAUNCH=$work/per_rank_dir.sh expect_error 4 "trace local.csv" "$work/local_trace.toml"
+mv rank0/local.csv rank3/local.csv  # now rank 0 fails and rank 3 could read it
+LAUNCH=$work/per_rank_dir.sh expect_error 4 "trace local.csv" "$work/local_trace.toml"
+LAUNCH=$work/per_rank_dir.sh expect_error 2 "local_deck.toml" local_deck.toml
+
 # The nccl backend: absent from CPU builds; with NCCL, two ranks on one GPU (NCCL refuses them)
 # are named before NCCL's own initialisation fails.
 if "$MICROMOE" --version | grep -q "^nccl_version: disabled"; then
@@ -55,11 +112,34 @@ else
   CUDA_VISIBLE_DEVICES=0 expect_error 2 "one GPU per rank" "$deck" parallel.backend=nccl
 fi
 
-# The command line itself.
-out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" run does_not_exist.toml 2>&1); rc=$?
-if ((rc == 0)) || ! grep -q "does_not_exist.toml" <<<"$out"; then echo "FAIL: missing deck file: $out"; failures=$((failures + 1)); else echo "ok: missing deck"; fi
-out=$(timeout 60 "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" frobnicate 2>&1); rc=$?
-if ((rc == 0)); then echo "FAIL: unknown subcommand accepted"; failures=$((failures + 1)); else echo "ok: unknown subcommand"; fi
+# The command line itself: exit 2 on every rank (mpiexec passes a rank's non-zero code on), one
+# line from rank 0 naming the problem. --help and --version exit 0.
+# expect_cli RANKS EXIT "needle" args...
+expect_cli() {
+  local ranks=$1 expected=$2 needle=$3
+  shift 3
+  local out rc
+  out=$(timeout -k 10 60 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" "$MICROMOE" "$@" 2>&1); rc=$?
+  if ((rc != expected)); then
+    echo "FAIL: '$*' on $ranks ranks: exit $rc, expected $expected:"; echo "$out" | head -5; failures=$((failures + 1))
+  elif ! grep -qF -- "$needle" <<<"$out"; then
+    echo "FAIL: '$*' on $ranks ranks: output does not mention '$needle':"; echo "$out" | head -5; failures=$((failures + 1))
+  elif ((expected != 0)) && (( $(grep -c "micromoe: error" <<<"$out") != 1 )); then
+    echo "FAIL: '$*' on $ranks ranks: expected one error line, got:"; echo "$out"; failures=$((failures + 1))
+  else
+    echo "ok: '$*' on $ranks ranks: exit $rc"
+  fi
+}
+for ranks in 1 2; do
+  expect_cli $ranks 2 "does_not_exist.toml" run does_not_exist.toml
+  expect_cli $ranks 2 "frobnicate" frobnicate
+  expect_cli $ranks 2 "--no-such-option" run "$deck" --no-such-option
+  expect_cli $ranks 2 "--ranks" check "$deck" --ranks 0
+  expect_cli $ranks 2 "--ranks" emulate "$deck" --ranks 0
+  expect_cli $ranks 2 "deck" run
+  expect_cli $ranks 0 "Usage" --help
+  expect_cli $ranks 0 "micromoe" --version
+done
 
 # `check` accepts the default deck and prints every section.
 out=$("$MICROMOE" check "$deck" --ranks 4)

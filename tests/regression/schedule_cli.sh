@@ -47,4 +47,23 @@ expect_bad "json" '{"gpus": 4,'
 expect_bad "negative" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1],[-1]]}'
 expect_bad "slot" '{"gpus": 2, "placement": [[0,1],[1,0]], "counts": [[1,1],[1,1]]}'
 expect_bad "counts" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1,2,3]]}'
+
+# Input files that are not regular files: refused with exit 2, never waited on (a FIFO's open
+# would block); a missing file is an input error too. Every message is one bounded line.
+expect_bad_input() {
+  local needle=$1 input=$2 out rc
+  out=$(timeout 60 "$MICROMOE" schedule --input "$input" 2>&1 >/dev/null); rc=$?
+  if ((rc != 2)) || ! grep -qi -- "$needle" <<<"$out" || (( $(wc -l <<<"$out") != 1 )) || (( ${#out} > 500 )); then
+    echo "FAIL: --input $input: expected exit 2 and one short line mentioning '$needle', got $rc: ${out:0:300}" | cut -c1-400
+    failures=$((failures + 1))
+  else
+    echo "ok: --input ${input:0:40}: $needle"
+  fi
+}
+mkfifo in_fifo
+mkdir in_dir
+expect_bad_input "FIFO" in_fifo
+expect_bad_input "directory" in_dir
+expect_bad_input "cannot open" no_such_input.json
+expect_bad_input "more characters]" "$(printf 'x%.0s' $(seq 3000)).json"
 ((failures == 0))

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The report writer: contents read back with the HDF5 C API, summaries, and "whole or nothing".
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -223,6 +225,50 @@ TEST(ReportWriter, CheckReportPathSaysWhatToFix) {
     EXPECT_NE(std::string(e.what()).find("[run] report: cannot create /nonexistent-dir/r.h5.tmp"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(ReportWriter, CheckReportPathRefusesAnythingButARegularFile) {
+  // Directories, FIFOs and device nodes would fail the rename, block, or be replaced at the end.
+  const std::string directory = temp_path("report_dir");
+  const std::string fifo = temp_path("report_fifo");
+  std::remove(fifo.c_str());
+  ASSERT_TRUE(::mkdir(directory.c_str(), 0755) == 0 || errno == EEXIST);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {directory, "is a directory"},
+      {directory + "/", "is a directory"},
+      {fifo, "FIFO"},
+      {"/dev/null", "character device"},  // only stat()ed: refused before anything is opened
+      {temp_path("no_such_dir") + "/r.h5", "No such file or directory"},
+      {std::string("r\0.h5", 4), "NUL"},
+      {"", "empty"}};
+  for (const auto& [path, needle] : refused) {
+    try {
+      check_report_path(path);
+      ADD_FAILURE() << "report path '" << path << "' accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+  // A FIFO at the temporary name is refused too, and never opened (that would block).
+  const std::string report = temp_path("fifo_tmp.h5");
+  std::remove((report + ".tmp").c_str());
+  ASSERT_EQ(::mkfifo((report + ".tmp").c_str(), 0600), 0);
+  EXPECT_THROW(check_report_path(report), InputError);
+  struct stat info {};
+  ASSERT_EQ(::stat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode)) << "the FIFO was replaced";
+  std::remove(fifo.c_str());
+  std::remove((report + ".tmp").c_str());
+
+  // An existing regular file is fine (the report replaces it at the end) and left untouched now.
+  const std::string existing = temp_path("existing.h5");
+  std::ofstream(existing) << "old";
+  EXPECT_NO_THROW(check_report_path(existing));
+  std::ifstream in(existing);
+  std::string text;
+  in >> text;
+  EXPECT_EQ(text, "old");
 }
 
 TEST(Hdf5Handles, MoveOnlyAndClosedOnce) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include "comm/communicator.hpp"
 #include "train/stop_request.hpp"
@@ -21,6 +22,21 @@ TEST(StopRequest, SigtermSetsTheFlagInsteadOfEndingTheProcess) {
   ASSERT_EQ(std::raise(SIGINT), 0);
   EXPECT_TRUE(stop_requested_locally());
   set_stop_requested_for_testing(false);
+}
+
+TEST(StopRequest, ASecondSignalEndsTheProcess) {
+  // Whatever the process is doing when the flag is not read, signalling it again ends it.
+  // The default "fast" style: the child is forked and runs only this block (no MPI calls).
+  EXPECT_EXIT(
+      {
+        install_stop_handler();
+        set_stop_requested_for_testing(false);
+        std::raise(SIGTERM);
+        std::raise(SIGTERM);
+        std::_Exit(0);  // not reached
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
+  EXPECT_FALSE(stop_requested_locally());  // the parent was not signalled
 }
 
 TEST(StopRequest, OneRanksRequestStopsEveryRank) {

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Trace files are read strictly, and replayed routing reproduces the trace's counts exactly.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <set>
+#include <utility>
 
 #include "core/error.hpp"
 #include "workload/trace.hpp"
@@ -53,6 +58,45 @@ TEST(TraceCsv, RejectsMalformedFilesWithTheLineAndProblem) {
   expect_input_error("iteration,layer,micro_batch,expert,tokens\n", "no data rows");
   expect_input_error("", "empty file");
   EXPECT_THROW(read_trace_csv(testing::TempDir() + "does_not_exist.csv", 4), InputError);
+}
+
+TEST(TraceCsv, RefusesWhatWouldWrapOrOverflow) {
+  // An index past int (2^32 once aliased 0) and counts whose micro-batch sum passes int64.
+  expect_input_error("iteration,layer,micro_batch,expert,tokens\n4294967296,0,0,0,5\n", "'iteration' is too large");
+  expect_input_error("iteration,layer,micro_batch,expert,tokens\n0,2147483647,0,0,5\n", "'layer' is too large");
+  expect_input_error("iteration,layer,micro_batch,expert,tokens\n0,0,0,0,9223372036854775807\n0,0,0,1,1\n",
+                     "add up to more than 2^63 - 1");
+}
+
+TEST(TraceCsv, ReadsOnlyRegularFiles) {
+  // A directory, a FIFO (its open would block forever) and a dangling link: refused up front.
+  const std::string directory = testing::TempDir() + "trace_dir";
+  const std::string fifo = testing::TempDir() + "trace_fifo";
+  const std::string dangling = testing::TempDir() + "trace_dangling";
+  std::remove(fifo.c_str());
+  std::remove(dangling.c_str());
+  ASSERT_EQ(::mkdir(directory.c_str(), 0755) == 0 || errno == EEXIST, true);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(::symlink((testing::TempDir() + "no/such/file").c_str(), dangling.c_str()), 0);
+  for (const auto& [path, needle] :
+       {std::pair<std::string, std::string>{directory, "is a directory"}, {fifo, "FIFO"}, {dangling, "No such file"}}) {
+    try {
+      read_trace_csv(path, 4);
+      ADD_FAILURE() << path << " was read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+  std::remove(fifo.c_str());
+  std::remove(dangling.c_str());
+}
+
+TEST(TraceRouting, RescaleRefusesCountsThatOverflowInsteadOfLooping) {
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  EXPECT_THROW(rescale_counts({big, big, 1, 1}, 20, 8), InputError);
+  EXPECT_THROW(rescale_counts({5, -3, 1, 1}, 20, 8), InputError);
+  const auto c = rescale_counts({big, 0, 0, 0}, 20, 8);  // the largest sum that fits
+  EXPECT_EQ(std::accumulate(c.begin(), c.end(), std::int64_t{0}), 20);
 }
 
 TEST(TraceRouting, RescaleKeepsTheTotalAndTheCap) {
