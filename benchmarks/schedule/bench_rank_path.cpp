@@ -25,12 +25,14 @@
 #include <vector>
 
 #include "instances.hpp"
+#include "percentile.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/rank_routes.hpp"
 #include "schedule/routes.hpp"
 #include "schedule/solver.hpp"
 
 namespace ms = micromoe::schedule;
+using micromoe::bench::percentile;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -58,12 +60,6 @@ const Instance& instance(int G, int E, int d) {
                                                                                         : gen.next_expected());
   }
   return *slot;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
 double us_between(Clock::time_point a, Clock::time_point b) {

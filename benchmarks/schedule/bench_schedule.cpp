@@ -21,11 +21,13 @@
 
 #include "glpk_oracle.hpp"
 #include "instances.hpp"
+#include "percentile.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/routes.hpp"
 #include "schedule/solver.hpp"
 
 namespace ms = micromoe::schedule;
+using micromoe::bench::percentile;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -53,12 +55,6 @@ const Instance& instance(int G, int E, int d, int s100) {
                                                                                         : gen.next_expected());
   }
   return *slot;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
 void set_shape_counters(benchmark::State& state, int G, int E, int d, int s100) {
