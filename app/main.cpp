@@ -42,6 +42,7 @@ std::string join_arguments(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace micromoe;
+  if (const int code = commands::run_if_runtime_free(argc, argv); code >= 0) return code;  // schedule: no MPI/Kokkos
   MpiGuard mpi(argc, argv);
   // Unset, OpenMP's thread binding is implementation-defined and Kokkos warns on every rank;
   // say "false" (what unset means in practice). Set it (e.g. spread) to bind threads.

@@ -43,6 +43,12 @@ class Command {
   /// Collective over job.world. Returns the process exit code, the same on every rank. An input
   /// problem throws InputError on every rank alike; any other exception may be one rank's own.
   virtual int run(const Invocation& job) = 0;
+
+  /// False for a command of pure host code (schedule): main runs it through run_host() without
+  /// starting MPI or Kokkos (their start-up costs far more than the command itself).
+  virtual bool needs_runtime() const { return true; }
+  /// needs_runtime() false: runs the command in this process alone. Returns the exit code.
+  virtual int run_host() { return kInternalErrorExit; }
 };
 
 /// Every command, in the order `micromoe --help` lists them and main dispatches them (the
@@ -55,5 +61,10 @@ MICROMOE_COMMANDS(MICROMOE_DECLARE_COMMAND)
 
 /// One instance of every command in MICROMOE_COMMANDS, in that order.
 std::vector<std::unique_ptr<Command>> all_commands();
+
+/// When the command line names a command that needs no runtime, parses and runs it here
+/// (errors: one line, exit 2) and returns its exit code; otherwise returns -1 and main starts
+/// MPI and Kokkos as usual (runtime_free.cpp).
+int run_if_runtime_free(int argc, char** argv);
 
 }  // namespace micromoe::commands

@@ -14,10 +14,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "commands/json_guard.hpp"
+#include "commands/schedule_memory.hpp"
 #include "core/file_kind.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/routes.hpp"
 #include "schedule/solver.hpp"
+#include "strategy/strategy.hpp"
 
 namespace micromoe::commands {
 
@@ -52,10 +55,10 @@ constexpr int kMaxExperts = 1 << 16;
 constexpr std::int64_t kMaxCells = std::int64_t{1} << 26;
 
 std::int64_t get_int(const json& j, const std::string& what, std::int64_t lo, std::int64_t hi) {
-  if (!j.is_number_integer()) throw InputProblem(what + " must be an integer, got " + j.dump());
+  if (!j.is_number_integer()) throw InputProblem(what + " must be an integer, got " + brief_json(j));
   if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
-    throw InputProblem(what + " = " + j.dump() + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                       "]");
+    throw InputProblem(what + " = " + brief_json(j) + " is out of range [" + std::to_string(lo) + ", " +
+                       std::to_string(hi) + "]");
   const auto v = j.get<std::int64_t>();
   if (v < lo || v > hi)
     throw InputProblem(what + " = " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
@@ -73,6 +76,7 @@ struct Input {
   int gpus_per_node = 0;
   Placement placement;
   std::string placement_kind = "explicit";
+  int ep_size = 0;  ///< placement_kind "ep": tokens stay in their EP group, as EP routes them
   bool has_counts = false;
   CountMatrix counts;
   std::vector<std::int64_t> weights;
@@ -166,7 +170,7 @@ Input parse(const json& root, bool placement_only) {
       }
       if (S < 1) throw InputProblem("\"placement\" lists must hold at least one slot");
       if (jslots && get_int(*jslots, "\"slots_per_gpu\"", 1, kMaxExperts) != S)
-        throw InputProblem("\"slots_per_gpu\" = " + jslots->dump() + " but the placement lists have " +
+        throw InputProblem("\"slots_per_gpu\" = " + brief_json(*jslots) + " but the placement lists have " +
                            std::to_string(S));
       if (experts < 0) experts = max_id + 1;
       if (experts < 1) throw InputProblem("the placement holds no expert");
@@ -181,9 +185,10 @@ Input parse(const json& root, bool placement_only) {
         if (!jep) throw InputProblem("\"placement_kind\": \"ep\" needs \"ep_size\"");
         const int P = static_cast<int>(get_int(*jep, "\"ep_size\"", 1, kMaxGpus));
         in.placement = make_ep_placement(in.gpus, experts, P);
+        in.ep_size = P;
         if (jslots && get_int(*jslots, "\"slots_per_gpu\"", 1, kMaxExperts) != in.placement.slots_per_gpu)
-          throw InputProblem("\"slots_per_gpu\" = " + jslots->dump() + " but ep with ep_size " + std::to_string(P) +
-                             " has " + std::to_string(in.placement.slots_per_gpu) +
+          throw InputProblem("\"slots_per_gpu\" = " + brief_json(*jslots) + " but ep with ep_size " +
+                             std::to_string(P) + " has " + std::to_string(in.placement.slots_per_gpu) +
                              " slots per GPU (experts / ep_size)");
       } else if (in.placement_kind == "symmetric" || in.placement_kind == "random") {
         if (!jslots) throw InputProblem("\"placement_kind\": \"" + in.placement_kind + "\" needs \"slots_per_gpu\"");
@@ -205,6 +210,9 @@ Input parse(const json& root, bool placement_only) {
   } catch (const std::invalid_argument& e) {
     throw InputProblem(e.what());
   }
+  // The solver's GPU graph has sum over experts of d_e * (d_e - 1) arcs: O(G^2) for an expert
+  // on every GPU. Refused up front rather than dying in the allocator.
+  if (const auto problem = solve_memory_problem(in.placement); !problem.empty()) throw InputProblem(problem);
 
   if (counts) {
     in.has_counts = true;
@@ -215,7 +223,7 @@ Input parse(const json& root, bool placement_only) {
         const json& v = (*counts)[static_cast<std::size_t>(s)][static_cast<std::size_t>(e)];
         const std::string what = "\"counts\"[" + std::to_string(s) + "][" + std::to_string(e) + "]";
         if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0)
-          throw InputProblem(what + " = " + v.dump() + " is negative (counts are token numbers)");
+          throw InputProblem(what + " = " + brief_json(v) + " is negative (counts are token numbers)");
         const std::int64_t c = get_int(v, what, 0, kMaxCount);
         in.counts(s, e) = c;
         total += c;
@@ -258,6 +266,97 @@ json layout_json(const Input& in) {
   o["slots_per_gpu"] = p.slots_per_gpu;
   o["placement_kind"] = in.placement_kind;
   return o;
+}
+
+/// One route leg: `tokens` of source `src`'s copies of `expert` computed on GPU `dst`.
+struct FlatLeg {
+  int src = 0, expert = 0, dst = 0;
+  std::int64_t tokens = 0;
+};
+
+/// Routes as the output lists them (source, expert, then leg order) and their volumes.
+struct FlatRoutes {
+  std::vector<FlatLeg> legs;
+  std::int64_t cross_gpu = 0, cross_node = 0;
+  void add(const FlatLeg& l, int gpus_per_node) {
+    legs.push_back(l);
+    if (l.dst != l.src) cross_gpu += l.tokens;
+    if (l.dst / gpus_per_node != l.src / gpus_per_node) cross_node += l.tokens;
+  }
+  std::vector<std::int64_t> send_counts(int src, int gpus) const {
+    std::vector<std::int64_t> v(static_cast<std::size_t>(gpus), 0);
+    for (const FlatLeg& l : legs)
+      if (l.src == src) v[static_cast<std::size_t>(l.dst)] += l.tokens;
+    return v;
+  }
+};
+
+FlatRoutes flat_routes(const Input& in, const Plan& plan) {
+  const Routes routes = build_routes(in.placement, in.counts, plan, in.gpus_per_node);
+  FlatRoutes f;
+  for (int s = 0; s < in.gpus; ++s)
+    for (int e = 0; e < in.placement.experts; ++e)
+      for (const RouteLeg& l : routes.legs(s, e)) f.add({s, e, l.gpu, l.tokens}, in.gpus_per_node);
+  return f;
+}
+
+/// EP's routing by the ep strategy (the layer's code): every copy to its expert's replica in the
+/// source's EP group.
+strategy::Routing ep_routing(const Input& in) {
+  strategy::StrategyConfig config;
+  config.kind = strategy::StrategyKind::ep;
+  config.ep_size = in.ep_size;
+  const auto ep = strategy::make_strategy(config, in.gpus, in.placement.experts);
+  strategy::Routing r;
+  ep->route(in.counts, r);
+  return r;
+}
+
+FlatRoutes ep_routes(const Input& in) {
+  const strategy::Routing r = ep_routing(in);
+  FlatRoutes f;
+  for (int s = 0; s < in.gpus; ++s)
+    for (int e = 0; e < in.placement.experts; ++e) {
+      const std::size_t k = static_cast<std::size_t>(s) * in.placement.experts + e;
+      for (auto j = r.leg_begin[k]; j < r.leg_begin[k + 1]; ++j)
+        f.add({s, e, r.leg_gpu[static_cast<std::size_t>(j)], r.leg_tokens[static_cast<std::size_t>(j)]},
+              in.gpus_per_node);
+    }
+  return f;
+}
+
+/// The plan EP's routing makes (its only plan: objective and lower bound are its own level).
+Plan ep_routed_plan(const Input& in, const Plan& optimal) {
+  const strategy::Routing r = ep_routing(in);
+  const Placement& p = in.placement;
+  Plan plan = optimal;  // shape and buffers; every number is rewritten below
+  std::fill(plan.tokens.begin(), plan.tokens.end(), 0);
+  plan.slot_tokens.assign(static_cast<std::size_t>(p.gpus) * p.slots_per_gpu, 0);
+  for (int s = 0; s < in.gpus; ++s)
+    for (int e = 0; e < p.experts; ++e) {
+      const std::size_t k = static_cast<std::size_t>(s) * p.experts + e;
+      for (auto j = r.leg_begin[k]; j < r.leg_begin[k + 1]; ++j) {
+        const int g = r.leg_gpu[static_cast<std::size_t>(j)];
+        const std::int64_t t = r.leg_tokens[static_cast<std::size_t>(j)];
+        plan.tokens[static_cast<std::size_t>(e) * p.gpus + g] += t;
+        plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_of(e)] += t;
+      }
+    }
+  plan.gpu_load = r.gpu_load;
+  plan.max_load = *std::max_element(plan.gpu_load.begin(), plan.gpu_load.end());
+  plan.objective = plan.max_load;
+  if (!in.weights.empty()) {
+    const std::int64_t wmax = *std::max_element(in.weights.begin(), in.weights.end());
+    plan.objective = 0;
+    for (int g = 0; g < p.gpus; ++g) {
+      const auto w = in.weights[static_cast<std::size_t>(g)];
+      const auto level = static_cast<std::int64_t>(
+          (static_cast<__int128>(plan.gpu_load[static_cast<std::size_t>(g)]) * wmax + w - 1) / w);
+      plan.objective = std::max(plan.objective, level);
+    }
+  }
+  plan.lower_bound = plan.objective;
+  return plan;
 }
 
 int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ostream& out) {
@@ -311,10 +410,14 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
   so.gpus_per_node = in.gpus_per_node;
   Solver solver(p, so);
   const auto t0 = std::chrono::steady_clock::now();
-  const Plan plan = solver.solve(in.counts);
+  const Plan optimal = solver.solve(in.counts);
   const auto t1 = std::chrono::steady_clock::now();
   const double solve_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-  const Routes routes = build_routes(p, in.counts, plan, in.gpus_per_node);
+  // EP moves no load between its groups' copies of an expert: its plan is its routing (the
+  // layer's code), and the solver's optimum for its placement is reported beside it.
+  const bool ep_routed = in.ep_size > 0;
+  const Plan plan = ep_routed ? ep_routed_plan(in, optimal) : optimal;
+  const FlatRoutes routes = ep_routed ? ep_routes(in) : flat_routes(in, plan);
   const double mean = p.gpus ? static_cast<double>(plan.total_tokens) / p.gpus : 0.0;
 
   if (!table) {
@@ -324,6 +427,7 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
     o["max_load"] = plan.max_load;
     o["lower_bound"] = plan.lower_bound;
     if (!in.weights.empty()) o["weighted_objective"] = plan.objective;
+    if (ep_routed) o["placement_optimum"] = optimal.objective;
     o["mean_load"] = mean;
     o["imbalance"] = plan.imbalance();
     o["gpu_load"] = plan.gpu_load;
@@ -333,13 +437,11 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
         if (plan.at(e, g) > 0) pj.push_back({{"expert", e}, {"gpu", g}, {"tokens", plan.at(e, g)}});
     o["plan"] = std::move(pj);
     json rj = json::array();
-    for (int s = 0; s < p.gpus; ++s)
-      for (int e = 0; e < p.experts; ++e)
-        for (const RouteLeg& l : routes.legs(s, e))
-          rj.push_back({{"src", s}, {"expert", e}, {"dst", l.gpu}, {"tokens", l.tokens}});
+    for (const FlatLeg& l : routes.legs)
+      rj.push_back({{"src", l.src}, {"expert", l.expert}, {"dst", l.dst}, {"tokens", l.tokens}});
     o["routes"] = std::move(rj);
-    o["cross_gpu_tokens"] = routes.cross_gpu_tokens();
-    o["cross_node_tokens"] = routes.cross_node_tokens();
+    o["cross_gpu_tokens"] = routes.cross_gpu;
+    o["cross_node_tokens"] = routes.cross_node;
     o["solve_us"] = solve_us;
     out << o.dump(2) << '\n';
     return 0;
@@ -350,12 +452,15 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
   out << "tokens " << plan.total_tokens << "   max load " << plan.max_load << "   lower bound " << plan.lower_bound
       << "   mean " << fixed(mean, 1) << "   imbalance " << fixed(plan.imbalance(), 4) << "   solve "
       << fixed(solve_us, 1) << " us\n";
+  if (ep_routed)
+    out << "(ep as EP routes it: no load moves between EP groups; the placement's optimum is " << optimal.objective
+        << ")\n";
   const auto pct = [&](std::int64_t v) {
     return plan.total_tokens ? fixed(100.0 * static_cast<double>(v) / static_cast<double>(plan.total_tokens), 1)
                              : std::string("0.0");
   };
-  out << "cross-GPU tokens " << routes.cross_gpu_tokens() << " (" << pct(routes.cross_gpu_tokens())
-      << "%)   cross-node tokens " << routes.cross_node_tokens() << " (" << pct(routes.cross_node_tokens()) << "%)\n\n";
+  out << "cross-GPU tokens " << routes.cross_gpu << " (" << pct(routes.cross_gpu) << "%)   cross-node tokens "
+      << routes.cross_node << " (" << pct(routes.cross_node) << "%)\n\n";
   out << std::setw(5) << "gpu" << std::setw(12) << "load"
       << "   slot expert:tokens\n";
   for (int g = 0; g < p.gpus; ++g) {
@@ -375,7 +480,7 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
     out << '\n';
     for (int s = 0; s < p.gpus; ++s) {
       out << std::setw(5) << s;
-      for (auto v : routes.send_counts(s)) out << std::setw(9) << v;
+      for (auto v : routes.send_counts(s, p.gpus)) out << std::setw(9) << v;
       out << '\n';
     }
   }
@@ -383,6 +488,16 @@ int run_parsed(const json& root, const ScheduleCommandOptions& options, std::ost
 }
 
 }  // namespace
+
+bool read_bounded(std::istream& in, std::string& text, std::size_t limit) {
+  text.clear();
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    if (text.size() + static_cast<std::size_t>(in.gcount()) > limit) return false;
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+  }
+  return true;
+}
 
 int run_schedule_command_text(const std::string& text, const ScheduleCommandOptions& options, std::ostream& out,
                               std::ostream& err) {
@@ -393,9 +508,13 @@ int run_schedule_command_text(const std::string& text, const ScheduleCommandOpti
       err << "error: --format must be json or table, got \"" << options.format << "\"\n";
       return 2;
     }
+    if (const auto problem = json_text_problem(text); !problem.empty()) {
+      err << "error: " << source << " is refused: " << problem << '\n';
+      return 2;
+    }
     json root;
     try {
-      root = json::parse(text);
+      root = json::parse(text);  // strict: bytes after the value are an error
     } catch (const json::parse_error& e) {
       std::string msg = e.what();
       std::replace(msg.begin(), msg.end(), '\n', ' ');
@@ -419,7 +538,10 @@ int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& ou
   try {
     std::string text;
     if (options.input_path == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      if (!read_bounded(std::cin, text)) {
+        err << "error: standard input is refused: more than " << kMaxJsonBytes << " bytes (256 MiB)\n";
+        return 2;
+      }
     } else {
       // Only a regular file: a FIFO would block the open forever, a device never ends.
       if (const auto problem = regular_file_problem(options.input_path); !problem.empty()) {
@@ -431,7 +553,11 @@ int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& ou
         err << "error: cannot open input file \"" << options.input_path << "\"\n";
         return 2;
       }
-      text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+      if (!read_bounded(f, text)) {
+        err << "error: input file \"" << options.input_path << "\" is refused: more than " << kMaxJsonBytes
+            << " bytes (256 MiB)\n";
+        return 2;
+      }
       if (f.bad()) {
         err << "error: cannot read input file \"" << options.input_path << "\"\n";
         return 2;

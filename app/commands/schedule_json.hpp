@@ -4,6 +4,7 @@
 // (lib/schedule). The input and output formats are in docs/schedule.md.
 #pragma once
 
+#include <cstddef>
 #include <iosfwd>
 #include <string>
 
@@ -19,6 +20,9 @@ struct ScheduleCommandOptions {
 /// (one line "error: ..." on `err` naming the problem); 1 an unreadable file or an internal
 /// error. Never throws.
 int run_schedule_command(const ScheduleCommandOptions& options, std::ostream& out, std::ostream& err);
+
+/// Reads all of `in` into `text`; false (text incomplete) when it holds more than `limit` bytes.
+bool read_bounded(std::istream& in, std::string& text, std::size_t limit = std::size_t{256} << 20);
 
 /// Same, with the JSON text given directly (used by tests; `source_name` appears in errors).
 int run_schedule_command_text(const std::string& json_text, const ScheduleCommandOptions& options, std::ostream& out,
