@@ -46,6 +46,18 @@ strategy::StrategyConfig strategy_config(BatchPlacement p, const BatchLayout& la
   return c;
 }
 
+/// EP's GPU loads as the ep strategy routes them (every copy to its expert's replica in the
+/// source's EP group: GPU k*P + e/S for a source in group k), in O(G*E) instead of the
+/// strategy's search over replicas; tested equal to Strategy::route.
+void ep_gpu_loads(const schedule::CountMatrix& c, int ep_size, std::vector<std::int64_t>& gpu_load) {
+  const int S = c.experts / ep_size;
+  gpu_load.assign(static_cast<std::size_t>(c.sources), 0);
+  for (int s = 0; s < c.sources; ++s) {
+    const int group_first = s / ep_size * ep_size;
+    for (int e = 0; e < c.experts; ++e) gpu_load[static_cast<std::size_t>(group_first + e / S)] += c(s, e);
+  }
+}
+
 /// ep and eplb route without the solver: it runs beside them for their placement's optimum.
 bool routes_without_solver(BatchPlacement p) { return p == BatchPlacement::ep || p == BatchPlacement::eplb; }
 
@@ -90,7 +102,7 @@ std::vector<BatchPlacement> parse_batch_placements(const std::string& list) {
 /// One placement on one MoE layer: its strategy, and its reusable buffers.
 struct BatchRunner::Lane {
   std::unique_ptr<strategy::Strategy> strategy;
-  strategy::Routing routing;
+  strategy::RankRouting routing;             // rank 0's part: the layer's path; gpu_load is the group's
   std::unique_ptr<schedule::Solver> solver;  // ep, eplb: the optimum of their current placement
   schedule::Plan plan;
   schedule::MemoryBound bound;
@@ -169,13 +181,17 @@ void BatchRunner::route(const MicroBatch& mb, std::vector<BatchResult>& results)
   for (std::size_t k = 0; k < placements_.size(); ++k) {
     Lane& ln = lane(k, mb.layer);
     BatchResult& r = results[k];
-    ln.strategy->route(c, ln.routing);
+    if (placements_[k] == BatchPlacement::ep) {
+      ep_gpu_loads(c, ep_size_, r.gpu_load);
+    } else {
+      ln.strategy->route_rank(c, 0, ln.routing);
+      r.gpu_load = ln.routing.gpu_load;
+    }
     r.iteration = mb.iteration;
     r.layer = mb.layer;
     r.micro_batch = mb.micro_batch;
     r.total_tokens = total;
-    r.gpu_load = ln.routing.gpu_load;
-    r.max_load = ln.routing.max_load();
+    r.max_load = r.gpu_load.empty() ? 0 : *std::max_element(r.gpu_load.begin(), r.gpu_load.end());
     if (ln.solver) {
       ln.solver->solve_loads(loads_, ln.plan);
       r.optimum = ln.plan.objective;

@@ -57,7 +57,7 @@ class JsonLinesSource final : public MicroBatchSource {
     json root;
     try {
       root = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
       std::string msg = e.what();
       fail("not valid JSON: " + msg.substr(0, 160));
     }
@@ -182,7 +182,8 @@ std::unique_ptr<MicroBatchSource> open_batch_input(const std::string& path, Batc
   char c = 0;
   while (probe.get(c) && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
   }
-  if (probe && c == '{') return std::make_unique<JsonLinesFile>(path, layout);
+  if (!probe) throw InputError("schedule --batch: \"" + path + "\" is empty (no micro-batches)");
+  if (c == '{' || c == '[') return std::make_unique<JsonLinesFile>(path, layout);
   return trace_source(path, layout);
 }
 

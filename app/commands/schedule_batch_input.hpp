@@ -31,7 +31,7 @@ std::unique_ptr<MicroBatchSource> json_lines_source(std::istream& in, const std:
 std::unique_ptr<MicroBatchSource> trace_source(const std::string& path, const BatchLayout& layout);
 
 /// Opens `path` ("-": standard input, JSON lines): JSON lines when its first non-blank byte is
-/// '{', else a trace CSV. Throws InputError when it cannot be read.
+/// '{' or '[', else a trace CSV. Throws InputError when it cannot be read.
 std::unique_ptr<MicroBatchSource> open_batch_input(const std::string& path, BatchLayout& layout);
 
 }  // namespace micromoe::commands

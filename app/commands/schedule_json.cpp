@@ -514,9 +514,10 @@ int run_schedule_command_text(const std::string& text, const ScheduleCommandOpti
     }
     json root;
     try {
-      root = json::parse(text);  // strict: bytes after the value are an error
-    } catch (const json::parse_error& e) {
+      root = json::parse(text);           // strict: bytes after the value are an error
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
       std::string msg = e.what();
+      if (msg.size() > 200) msg = msg.substr(0, 200) + "...";  // it may quote a 100 KB token
       std::replace(msg.begin(), msg.end(), '\n', ' ');
       err << "error: " << source << " is not valid JSON: " << msg << '\n';
       return 2;

@@ -26,8 +26,10 @@ class TraceSource final : public MicroBatchSource {
     if (mb.counts.sources != G || mb.counts.experts != E) mb.counts = schedule::CountMatrix(G, E);
     for (int e = 0; e < E; ++e) {
       const std::int64_t L = trace_.at(i_, l_, m_, e);
-      const std::int64_t q = L / G, r = L % G;
-      for (int s = 0; s < G; ++s) mb.counts(s, e) = q + (((s - e % G) + G) % G < r ? 1 : 0);
+      const std::int64_t q = L / G;
+      const int r = static_cast<int>(L % G), first = e % G;
+      for (int s = 0; s < G; ++s) mb.counts(s, e) = q;
+      for (int k = 0; k < r; ++k) ++mb.counts((first + k) % G, e);
     }
     mb.iteration = i_;
     mb.layer = l_;
