@@ -71,5 +71,23 @@ TEST_F(Registry, EachCommandRejectsWhatIsNotItsOwn) {
   EXPECT_THROW(chosen_after({"micromoe", "frobnicate"}), CLI::ParseError);
 }
 
+TEST_F(Registry, OnlyScheduleRunsWithoutMpiAndKokkos) {
+  const auto all = all_commands();
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i]->needs_runtime(), i != 4) << "command " << i;
+  // This test process never starts MPI or Kokkos: schedule runs here entirely (a missing input
+  // file is its input error, exit 2); every other command is left to main's runtime (-1).
+  const auto free_run = [](std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return run_if_runtime_free(static_cast<int>(argv.size()), argv.data());
+  };
+  EXPECT_EQ(free_run({"micromoe", "schedule", "--input", "no_such_input.json"}), kInputErrorExit);
+  EXPECT_EQ(free_run({"micromoe", "schedule", "--input", "x.json", "--ranks", "4"}), kInputErrorExit);
+  EXPECT_EQ(free_run({"micromoe", "run", "registry_deck.toml"}), -1);
+  EXPECT_EQ(free_run({"micromoe", "check", "registry_deck.toml"}), -1);
+  EXPECT_EQ(free_run({"micromoe", "--version"}), -1);
+  EXPECT_EQ(free_run({"micromoe"}), -1);
+}
+
 }  // namespace
 }  // namespace micromoe::commands
