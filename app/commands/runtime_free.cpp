@@ -3,6 +3,7 @@
 // main starts either: the same command line and the same one-line errors, without the runtime's
 // start-up (tens to hundreds of milliseconds, most of a `micromoe schedule` call).
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -24,11 +25,20 @@ std::string named_command(int argc, char** argv) {
   return std::string();
 }
 
+/// Started by an MPI launcher with several ranks (OpenMPI, MPICH/Hydra and Slurm's PMI say so in
+/// the environment): then the runtime path runs, where rank 0 alone prints and all agree on the
+/// exit code, instead of every rank printing its own copy.
+bool several_ranks_launched() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char* v = std::getenv(var); v && std::atoi(v) > 1) return true;
+  return false;
+}
+
 }  // namespace
 
 int run_if_runtime_free(int argc, char** argv) {
   const std::string name = named_command(argc, argv);
-  if (name.empty()) return -1;
+  if (name.empty() || several_ranks_launched()) return -1;
   // Which command declares the subcommand `name`: each probed on its own parser.
   bool runtime_free = false;
   for (const auto& probe : all_commands()) {

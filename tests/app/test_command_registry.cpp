@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -87,6 +88,10 @@ TEST_F(Registry, OnlyScheduleRunsWithoutMpiAndKokkos) {
   EXPECT_EQ(free_run({"micromoe", "check", "registry_deck.toml"}), -1);
   EXPECT_EQ(free_run({"micromoe", "--version"}), -1);
   EXPECT_EQ(free_run({"micromoe"}), -1);
+  // Under a launcher with several ranks schedule takes the runtime path (rank 0 prints once).
+  setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
+  EXPECT_EQ(free_run({"micromoe", "schedule", "--input", "no_such_input.json"}), -1);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
 }
 
 }  // namespace
