@@ -377,3 +377,34 @@ TEST(ScheduleBatch, SingleCallReaderLimits) {
   }
   expect_refused(R"({"gpus": 65536, "placement": )" + placement + "], \"counts\": " + counts + "]}", "MiB to solve");
 }
+
+TEST(ScheduleBatch, TraceMicroBatchesSplitOverSourcesInOrder) {
+  // 2 iterations x 2 layers x 1 micro-batch, 4 experts; expert 1 of (0, 1, 0) has 7 tokens.
+  {
+    std::ofstream f("batch_trace.csv");
+    f << "iteration,layer,micro_batch,expert,tokens\n0,0,0,0,8\n0,1,0,1,7\n1,0,0,3,4\n1,1,0,2,1\n";
+  }
+  ms::ScheduleBatchOptions o = options(4, 2, "ep");
+  o.input = "batch_trace.csv";
+  o.layout.experts = 4;
+  std::ostringstream out, err;
+  ASSERT_EQ(ms::run_schedule_batch(o, out, err), 0) << err.str();
+  std::remove("batch_trace.csv");
+  std::istringstream lines(out.str());
+  std::vector<json> rs;
+  for (std::string l; std::getline(lines, l);) rs.push_back(json::parse(l));
+  ASSERT_EQ(rs.size(), 5u);  // four micro-batches and the summary
+  const std::vector<std::vector<int>> order = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+  const std::vector<int> totals = {8, 7, 4, 1};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(rs[i]["iteration"], order[i][0]);
+    EXPECT_EQ(rs[i]["layer"], order[i][1]);
+    EXPECT_EQ(rs[i]["total_tokens"], totals[i]);
+  }
+  // EP with P = 2, S = 2: expert 1 lives on GPUs 0 and 2. Its 7 tokens split 1 per source and
+  // the 3 left to sources 1, 2, 3 (from source e = 1 on): [1, 2, 2, 2], so group {0, 1} sends 3
+  // to GPU 0 and group {2, 3} sends 4 to GPU 2.
+  EXPECT_EQ(rs[1]["gpu_load"], json({3, 0, 4, 0}));
+  // Expert 0's 8 tokens: 2 per source, on GPUs 0 and 2 (4 each).
+  EXPECT_EQ(rs[0]["gpu_load"], json({4, 0, 4, 0}));
+}
