@@ -66,4 +66,42 @@ expect_bad_input "FIFO" in_fifo
 expect_bad_input "directory" in_dir
 expect_bad_input "cannot open" no_such_input.json
 expect_bad_input "more characters]" "$(printf 'x%.0s' $(seq 3000)).json"
+
+# Batch mode through the executable (no MPI, no Kokkos): the shipped example, every placement,
+# JSON lines and a summary; bad input exits 2 with one short line and leaves no output file.
+examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../inputs/schedule" && pwd)
+if "$MICROMOE" schedule --batch "$examples/batch-small.jsonl" --gpus 4 --ep 2 --replace-interval 2 >batch.jsonl; then
+  /usr/bin/python3 - <<'PY' || failures=$((failures + 1))
+import json
+lines = [json.loads(l) for l in open("batch.jsonl")]
+summary = lines[-1]["summary"]
+assert len(lines) == 12 * 5 + 1, len(lines)
+assert set(summary["placements"]) == {"ep", "symmetric", "random", "adaptive", "eplb"}
+for r in lines[:-1]:
+    assert r["max_load"] >= r["optimum"] >= r["memory_bound"] - 1e-9, r
+assert summary["placements"]["adaptive"]["replacements"] >= 1
+print("schedule --batch: 12 micro-batches x 5 placements, max load >= optimum >= memory bound")
+PY
+else
+  echo "FAIL: schedule --batch exited $?"; failures=$((failures + 1))
+fi
+expect_bad_batch() {
+  local needle=$1 input=$2 out rc
+  shift 2
+  out=$(timeout 60 "$MICROMOE" schedule --batch "$input" --gpus 4 --out batch_out.jsonl "$@" 2>&1 >/dev/null); rc=$?
+  if ((rc != 2)) || ! grep -qi -- "$needle" <<<"$out" || (( $(wc -l <<<"$out") != 1 )) || (( ${#out} > 500 )) ||
+     [[ -e batch_out.jsonl ]]; then
+    echo "FAIL: --batch ${input:0:40} $*: expected exit 2, one short line mentioning '$needle' and no output, got $rc: ${out:0:300}"
+    failures=$((failures + 1))
+  else
+    echo "ok: --batch: $needle"
+  fi
+}
+head -c 200000 /dev/zero | tr '\0' '[' >deep.jsonl
+expect_bad_batch "deeper than 8" deep.jsonl
+expect_bad_batch "FIFO" in_fifo
+expect_bad_batch "needs --experts" "$examples/../default.toml"
+{ cat "$examples/batch-small.jsonl"; echo '{"counts": [[1]]}'; } >late_bad.jsonl
+expect_bad_batch "late_bad.jsonl:13" late_bad.jsonl
+expect_bad_batch "unknown placement" "$examples/batch-small.jsonl" --placements ep,balanced
 ((failures == 0))
