@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "commands/schedule_memory.hpp"
 #include "core/error.hpp"
 #include "schedule/memory_bound.hpp"
 
@@ -124,6 +125,21 @@ BatchRunner::BatchRunner(const BatchLayout& layout, std::vector<BatchPlacement> 
   strategy::StrategyConfig config;
   config.ep_size = layout_.ep_size;
   ep_size_ = strategy::resolve_ep_size(config, layout_.gpus, layout_.experts);
+  // Sizes checked before any placement is built: the builders' G^2 S work, and the solver's
+  // GPU graph, sum over experts of d_e (d_e - 1) arcs (schedule_memory.hpp's 2 GiB limit).
+  const std::int64_t G = layout_.gpus, E = layout_.experts, S = E / ep_size_, d = G / ep_size_;
+  if (G * G * S > (std::int64_t{1} << 33))
+    throw InputError("batch: gpus^2 x slots per GPU = " + std::to_string(G * G * S) +
+                     " is too large for the placement builders (limit 2^33); use a larger --ep");
+  for (BatchPlacement p : placements_) {
+    const std::int64_t slots = G * memory_slots(p);
+    const std::int64_t arcs = p == BatchPlacement::eplb ? slots * G : E * d * (d - 1);  // eplb: d_e <= G
+    const std::int64_t bytes = 8 * arcs + 16 * G * E + 96 * slots;
+    if (bytes > kMaxSolveBytes)
+      throw InputError(std::string("batch: placement ") + batch_placement_name(p) + " would need about " +
+                       std::to_string(bytes >> 20) + " MiB to solve, more than the limit of " +
+                       std::to_string(kMaxSolveBytes >> 20) + " MiB; use a larger --ep (fewer replicas per expert)");
+  }
   lanes_.resize(placements_.size());
   lane(0, 0);  // builds every placement of layer 0 now: size errors surface before any input
   for (std::size_t k = 1; k < placements_.size(); ++k) lane(k, 0);

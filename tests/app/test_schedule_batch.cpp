@@ -14,6 +14,7 @@
 #include "commands/schedule_batch.hpp"
 #include "commands/schedule_batch_output.hpp"
 #include "commands/schedule_json.hpp"
+#include "core/error.hpp"
 #include "schedule/memory_bound.hpp"
 #include "schedule/rng.hpp"
 #include "strategy/strategy.hpp"
@@ -407,4 +408,24 @@ TEST(ScheduleBatch, TraceMicroBatchesSplitOverSourcesInOrder) {
   EXPECT_EQ(rs[1]["gpu_load"], json({3, 0, 4, 0}));
   // Expert 0's 8 tokens: 2 per source, on GPUs 0 and 2 (4 each).
   EXPECT_EQ(rs[0]["gpu_load"], json({4, 0, 4, 0}));
+}
+
+TEST(ScheduleBatch, SizesBeyondTheMemoryLimitAreRefusedBeforeAnyAllocation) {
+  const auto refusal = [](int gpus, int experts, int ep, ms::BatchPlacement p) {
+    ms::BatchLayout layout;
+    layout.gpus = gpus;
+    layout.experts = experts;
+    layout.ep_size = ep;
+    try {
+      ms::BatchRunner runner(layout, {p});
+    } catch (const micromoe::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // 4,096 replicas of each of 64 experts: 64 x 4096 x 4095 solver arcs, about 8 GiB.
+  EXPECT_NE(refusal(4096, 64, 1, ms::BatchPlacement::symmetric).find("MiB to solve"), std::string::npos);
+  // 4096^2 x 1024 slots: beyond the placement builders.
+  EXPECT_NE(refusal(4096, 1024, 1, ms::BatchPlacement::ep).find("placement builders"), std::string::npos);
+  EXPECT_EQ(refusal(64, 256, 8, ms::BatchPlacement::symmetric), "");
 }
