@@ -136,9 +136,11 @@ Record parse_record(const std::string& text, const std::string& name, std::int64
   JsonLine json(text, name, line);
   Record r;
   bool have_indices = false;
+  std::set<std::string> keys;
   json.expect('{');
   if (!json.peek('}')) do {
       const std::string key = json.string();
+      if (!keys.insert(key).second) trace_error(name, line, "the field '" + key + "' appears twice");
       json.expect(':');
       if (key == "step")
         r.step = json.index("step");
@@ -192,7 +194,12 @@ Record parse_record(const std::string& text, const std::string& name, std::int64
   for (const auto& [value, field] : {std::pair<int, const char*>{r.step, "step"}, {r.layer, "layer"}, {r.rank, "rank"}})
     if (value < 0) trace_error(name, line, std::string("record without '") + field + "'");
   if (!have_indices) trace_error(name, line, "record without 'top_indices'");
-  if (r.topk >= 0 && r.tokens > 0 && r.counts.empty()) trace_error(name, line, "tokens without experts");
+  std::int64_t copies = 0;
+  for (const auto c : r.counts) copies += c;  // at most the line's length: no overflow
+  if (r.topk >= 0 && copies != r.tokens * r.topk)
+    trace_error(name, line,
+                std::to_string(r.tokens) + " tokens with " + std::to_string(copies) + " expert choices but topk is " +
+                    std::to_string(r.topk));
   if (r.num_tokens >= 0 && r.num_tokens != r.tokens)
     trace_error(name, line,
                 "num_tokens is " + std::to_string(r.num_tokens) + " but top_indices has " + std::to_string(r.tokens) +

@@ -59,6 +59,9 @@ TEST(TraceMegatron, RefusesMalformedRecordsWithTheLine) {
   expect_error(ok + record(0, 0, 1, "[[0, 1, 2]]"), ":2: token 0 has 3 experts but topk is 2");
   expect_error(ok + "{\"step\": 0, \"layer\": 0, \"rank\": 1, \"topk\": 3, \"top_indices\": [[0, 1, 2]]}\n",
                ":2: topk 3 differs from topk 2 on line 1");
+  expect_error("{\"top_indices\": [[0, 1, 2]], \"topk\": 2, \"step\": 0, \"layer\": 0, \"rank\": 0}\n",
+               "1 tokens with 3 expert choices but topk is 2");  // topk after the indices: checked at the end
+  expect_error(record(0, 0, 0, "[[0, 1]]", ", \"layer\": 1"), "the field 'layer' appears twice");
   expect_error(record(0, 0, 0, "[[0, 9]]"), ":1: expert 9 but the model has 4 experts");
   expect_error(record(0, 0, 0, "[[0, -1]]"), "'top_indices' is negative");
   expect_error(record(0, 0, 0, "[[0, 1]]", ", \"num_tokens\": 3"), "num_tokens is 3 but top_indices has 1 tokens");
