@@ -106,6 +106,15 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
         << " ranks per node" << std::endl
         << "micromoe: " << thread_choice() << std::endl;
+  if (root && !resolved.run.quiet && trainer.trace() != nullptr) {
+    const auto& t = *trainer.trace();
+    out << "micromoe: trace " << t.iterations << " iterations x " << t.layers << " layers x " << t.micro_batches
+        << " micro-batches, "
+        << (t.per_source ? std::to_string(t.sources) + " source ranks (rank r replays the sources s with s mod " +
+                               std::to_string(world.size()) + " = r mod " + std::to_string(t.sources) + ")"
+                         : std::string("counts over all ranks"))
+        << std::endl;
+  }
 
   if (root && trainer.trace() != nullptr) warn_about_trace(*trainer.trace(), resolved, world.size(), std::cerr);
 
