@@ -2,6 +2,7 @@
 #include "workload/trace_rows.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "core/error.hpp"

@@ -9,6 +9,7 @@
 #include <istream>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "workload/trace.hpp"
 
