@@ -313,6 +313,16 @@ def cost_table(report):
     return "\n".join(lines) + "\n"
 
 
+def balanced_note(report):
+    """Under trace replay every strategy routes the trace except balanced, which keeps its forced uniform routing (the
+    ideal to compare with): the line that says so, or "" (older reports lack `trace_replayed`)."""
+    replayed = {s.name: s.summary.get("trace_replayed") for s in report.strategies}
+    if replayed.get("balanced") in (0, "0") and any(v in (1, "1") for v in replayed.values()):
+        return ("note: balanced keeps its forced uniform routing under the trace (the ideal to compare with); "
+                "the other strategies replay the trace")
+    return ""
+
+
 def main(argv=None):
     """`python3 postprocess/micromoe_report.py REPORT.h5`: validate a report and print its summary table."""
     import sys
@@ -332,6 +342,9 @@ def main(argv=None):
     print(f"{report.path}: MicroMoE report, format_version {report.format_version}, {report.run.get('ranks')} ranks, "
           f"strategies: {', '.join(s.name for s in report.strategies)}" + (" (truncated)" if report.truncated else ""))
     print(markdown_table(report), end="")
+    note = balanced_note(report)
+    if note:
+        print(note)
     if phases:
         print("\nPhases (ms per iteration, slowest rank, median over the measured iterations):\n")
         print(phase_table(report), end="")

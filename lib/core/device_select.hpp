@@ -24,12 +24,16 @@ int device_for_local_rank(int local_rank, int visible_gpus);
 /// This rank's index among the ranks of its node (MPI_COMM_TYPE_SHARED). Collective over `comm`.
 int node_local_rank(MPI_Comm comm);
 
+/// The ranks of this rank's node (MPI_COMM_TYPE_SHARED). Collective over `comm`.
+int node_rank_count(MPI_Comm comm);
+
 /// The GPUs this process sees (0 in builds without CUDA).
 int visible_gpus();
 
 /// The command line to initialise Kokkos with on this rank: argv, plus
 /// --kokkos-device-id=<device_for_local_rank> when the node has several visible GPUs and
-/// neither the user nor the launcher chose one. Collective over `comm` (node_local_rank).
+/// neither the user nor the launcher chose one, plus the default host threads per rank
+/// (core/thread_default.hpp) unless the user chose them. Collective over `comm` (node_local_rank).
 /// Kokkos::initialize may remove its own arguments: argc() is then the count left.
 class RankKokkosArgs {
  public:

@@ -188,8 +188,8 @@ std::vector<KeySpec> build_schema() {
                        false, false, "popularity multiplier of the bursting cluster"));
   s.push_back(bind_field(
       "workload", "trace_file", workload, &W::trace_file, KeyType::string, DeckValue(d.workload.trace_file),
-      "routing trace to replay (CSV of per-expert counts, see docs/trace.md; relative to the current directory; needed "
-      "when kind = trace)"));
+      "routing trace to replay (CSV of per-expert counts, optionally per source rank, or Megatron-LM router trace "
+      "JSON lines; see docs/trace.md; relative to the current directory; needed when kind = trace)"));
 
   s.push_back(real_key("workload", "noise", workload, &W::noise, d.workload.noise, 0.0, 10.0, false, false,
                        "synthetic: standard deviation of a token around its cluster centre"));

@@ -36,7 +36,8 @@ CountSource::CountSource(const deck::RunConfig& resolved, int group_size)
       popularity_(popularity_config(resolved)) {
   if (resolved.workload.kind == workload::WorkloadKind::trace)
     trace_ = std::make_unique<workload::RoutingTrace>(
-        workload::read_trace_csv(resolved.workload.trace_file, resolved.model.experts));
+        workload::read_trace(resolved.workload.trace_file, resolved.model.experts));
+  if (trace_) workload::check_trace_top_k(*trace_, top_k_, resolved.workload.trace_file);
 }
 
 const std::vector<double>& CountSource::cdf(int iteration) {
@@ -53,10 +54,10 @@ const std::vector<double>& CountSource::cdf(int iteration) {
 schedule::CountMatrix CountSource::counts(int iteration, int micro_batch, int group) {
   schedule::CountMatrix c(group_size_, experts_);
   if (trace_) {
-    // Every group replays the same trace, exactly as training spreads it over a group's ranks.
-    const auto global = trace_->micro_batch_counts(iteration, 0, micro_batch);
+    // Every group replays the same trace, as training replays it over a group's ranks.
     for (int s = 0; s < group_size_; ++s)
-      for (const int e : workload::trace_routing(global, group_size_, s, tokens_, top_k_)) ++c(s, e);
+      for (const int e : workload::replay_routing(*trace_, iteration, 0, micro_batch, group_size_, s, tokens_, top_k_))
+        ++c(s, e);
     return c;
   }
   const auto& p = cdf(iteration);

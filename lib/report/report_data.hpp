@@ -40,6 +40,7 @@ struct StrategyResults {
   int ranks = 0;
   int experts = 0;                      ///< 0: no per-expert counts recorded
   std::int64_t peak_memory_bytes = 0;   ///< max over ranks
+  bool trace_replayed = false;          ///< routing replayed a trace (balanced keeps its forced routing)
   std::vector<DatasetValues> datasets;  ///< indexed like report_datasets()
 
   /// Sets the extents and sizes every dataset to them, zero-filled.

@@ -149,6 +149,10 @@ const std::vector<AttributeSpec>& report_group_attributes() {
        [](R, S s) -> AttributeValue { return s.tokens_dropped; }},
       {"peak_memory_bytes", T::int64, "bytes", "peak memory use, max over ranks",
        [](R, S s) -> AttributeValue { return s.peak_memory_bytes; }},
+      {"trace_replayed", T::int64, "-",
+       "1 when the routing replayed `workload.trace_file`; 0 for the gate's own routing and for `balanced`, which "
+       "keeps its forced uniform routing under a trace (the ideal to compare with)",
+       [](R r, S) -> AttributeValue { return std::int64_t{r.trace_replayed ? 1 : 0}; }},
   };
   return attributes;
 }

@@ -4,16 +4,19 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <iostream>
 #include <vector>
 
 #include "comm/verdict.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
+#include "core/thread_default.hpp"
 #include "deck/deck.hpp"
 #include "report/report_writer.hpp"
 #include "train/progress.hpp"
 #include "train/stop_request.hpp"
 #include "train/trainer.hpp"
+#include "workload/trace.hpp"
 
 namespace micromoe::train {
 
@@ -31,6 +34,22 @@ std::vector<std::string> gather_host_names(const comm::Communicator& world) {
     for (int r = 0; r < world.size(); ++r)
       hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
   return hosts;
+}
+
+/// Once, on rank 0: what the one-copy-per-token cap did to the trace (docs/trace.md), and that
+/// balanced keeps its forced routing.
+void warn_about_trace(const workload::RoutingTrace& trace, const deck::RunConfig& c, int ranks, std::ostream& err) {
+  const auto cap = workload::cap_summary(trace, ranks, c.training.tokens_per_micro_batch, c.model.top_k);
+  if (cap.rows_capped > 0) {
+    char line[400];
+    std::snprintf(line, sizeof line,
+                  "micromoe: warning: trace %s: the one-copy-per-token cap (top_k = %d) reshaped %lld of %lld "
+                  "micro-batch rows%s; their excess went to the other experts in proportion to their shares "
+                  "(total-variation distance up to %.4f)",
+                  c.workload.trace_file.c_str(), c.model.top_k, static_cast<long long>(cap.rows_capped),
+                  static_cast<long long>(cap.rows), trace.per_source ? " (per rank)" : "", cap.max_tv_distance);
+    err << line << std::endl;
+  }
 }
 
 }  // namespace
@@ -85,7 +104,19 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
     out << "micromoe: " << world.size() << " ranks, " << resolved.run.strategies.size() << " strategies x "
         << resolved.training.iterations << " iterations, ep_size " << resolved.parallel.ep_size << ", MicroEP group "
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
-        << " ranks per node" << std::endl;
+        << " ranks per node" << std::endl
+        << "micromoe: " << thread_choice() << std::endl;
+  if (root && !resolved.run.quiet && trainer.trace() != nullptr) {
+    const auto& t = *trainer.trace();
+    out << "micromoe: trace " << t.iterations << " iterations x " << t.layers << " layers x " << t.micro_batches
+        << " micro-batches, "
+        << (t.per_source ? std::to_string(t.sources) + " source ranks (rank r replays the sources s with s mod " +
+                               std::to_string(world.size()) + " = r mod " + std::to_string(t.sources) + ")"
+                         : std::string("counts over all ranks"))
+        << std::endl;
+  }
+
+  if (root && trainer.trace() != nullptr) warn_about_trace(*trainer.trace(), resolved, world.size(), std::cerr);
 
   std::vector<report::StrategyResults> results;
   JobOutcome outcome;
@@ -112,6 +143,9 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   });
   if (root) {
     out << "\n" << summary_table(results, resolved.training.warmup_iterations) << "\n";
+    for (const auto& r : results)
+      if (trainer.trace() != nullptr && !r.trace_replayed)
+        out << r.name << ": forced uniform routing, not the trace (the ideal to compare with)\n\n";
     out << "report: " << outcome.report_path << (outcome.truncated ? " (truncated by SIGTERM)" : "") << std::endl;
   }
   return outcome;

@@ -79,7 +79,8 @@ Trainer::Trainer(const deck::RunConfig& config, const comm::Communicator& world)
   if (config_.workload.kind == workload::WorkloadKind::trace)
     comm::agree_on_every_rank(world, [&] {
       trace_ = std::make_unique<workload::RoutingTrace>(
-          workload::read_trace_csv(config_.workload.trace_file, config_.model.experts));
+          workload::read_trace(config_.workload.trace_file, config_.model.experts));
+      workload::check_trace_top_k(*trace_, config_.model.top_k, config_.workload.trace_file);
     });
 }
 
@@ -118,11 +119,13 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
   // Trace replay: each layer's routing of the micro-batch, set before the forward.
   const int K = c.model.top_k;
   std::vector<Kokkos::View<int**, TokenLayout, MemSpace>> replay;
+  const bool forced_balance = strategy == strategy::StrategyKind::balanced;
+  res.trace_replayed = trace_ != nullptr && !forced_balance;
   if (trace_)
     for (int l = 0; l < L; ++l) replay.emplace_back("micromoe::Trainer::trace_choices", T, K);
   const auto set_trace_choices = [&](int it, int mb) {
     for (int l = 0; l < L; ++l) {
-      const auto choices = workload::trace_routing(trace_->micro_batch_counts(it, l, mb), R, me, T, K);
+      const auto choices = workload::replay_routing(*trace_, it, l, mb, R, me, T, K);
       auto host = Kokkos::create_mirror_view(replay[static_cast<std::size_t>(l)]);
       for (int t = 0; t < T; ++t)
         for (int i = 0; i < K; ++i) host(t, i) = choices[static_cast<std::size_t>(t) * K + i];
@@ -146,7 +149,8 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
       teacher.targets(exec, x, cluster, target);
       std::vector<double> schedule_before(static_cast<std::size_t>(L));
       for (int l = 0; l < L; ++l) schedule_before[l] = stack.layer(l).timers().seconds(moe::Phase::schedule);
-      if (trace_) set_trace_choices(it, mb);
+      // balanced keeps its forced uniform routing under a trace: the ideal the others compare with.
+      if (trace_ && !forced_balance) set_trace_choices(it, mb);
       const auto h = stack.forward(exec, x);
       for (int l = 0; l < L; ++l) {
         const auto& s = stack.layer(l).last_stats();

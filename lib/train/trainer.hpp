@@ -37,6 +37,8 @@ class Trainer {
 
   /// Ranks per node (from the deck, or detected with MPI_COMM_TYPE_SHARED).
   int gpus_per_node() const { return gpus_per_node_; }
+  /// The replayed trace (workload.kind = "trace"), else null.
+  const workload::RoutingTrace* trace() const { return trace_.get(); }
 
  private:
   deck::RunConfig config_;

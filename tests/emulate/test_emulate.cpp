@@ -210,7 +210,7 @@ TEST(Emulate, TraceCountsAreTheReplayedTrace) {
   CountSource counts(c, 4);
   const auto m = counts.counts(0, 0, 1);
   const std::int64_t T = c.training.tokens_per_micro_batch;
-  workload::RoutingTrace trace = workload::read_trace_csv(path, c.model.experts);
+  workload::RoutingTrace trace = workload::read_trace(path, c.model.experts);
   EXPECT_EQ(m.expert_loads(), workload::rescale_counts(trace.micro_batch_counts(0, 0, 0), 4 * T * 2, 4 * T));
   std::remove(path.c_str());
 }

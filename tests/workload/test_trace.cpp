@@ -27,7 +27,7 @@ std::string write_file(const std::string& name, const std::string& text) {
 void expect_input_error(const std::string& text, const std::string& needle) {
   const auto path = write_file("bad_trace.csv", text);
   try {
-    read_trace_csv(path, 4);
+    read_trace(path, 4);
     FAIL() << "accepted a bad trace; expected an error mentioning '" << needle << "'";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
@@ -39,7 +39,7 @@ TEST(TraceCsv, ReadsCountsAndFillsMissingRowsWithZeros) {
                                "# exported tokens per expert\n"
                                "iteration,layer,micro_batch,expert,tokens\n"
                                "0,0,0,1,30\n0,0,0,3,10\n1,0,1,0,7\n");
-  const auto t = read_trace_csv(path, 4);
+  const auto t = read_trace(path, 4);
   EXPECT_EQ(t.iterations, 2);
   EXPECT_EQ(t.layers, 1);
   EXPECT_EQ(t.micro_batches, 2);
@@ -57,7 +57,7 @@ TEST(TraceCsv, RejectsMalformedFilesWithTheLineAndProblem) {
   expect_input_error("iteration,layer,micro_batch,expert,tokens\n0,0,0\n", "expected 5 fields");
   expect_input_error("iteration,layer,micro_batch,expert,tokens\n", "no data rows");
   expect_input_error("", "empty file");
-  EXPECT_THROW(read_trace_csv(testing::TempDir() + "does_not_exist.csv", 4), InputError);
+  EXPECT_THROW(read_trace(testing::TempDir() + "does_not_exist.csv", 4), InputError);
 }
 
 TEST(TraceCsv, RefusesWhatWouldWrapOrOverflow) {
@@ -81,7 +81,7 @@ TEST(TraceCsv, ReadsOnlyRegularFiles) {
   for (const auto& [path, needle] :
        {std::pair<std::string, std::string>{directory, "is a directory"}, {fifo, "FIFO"}, {dangling, "No such file"}}) {
     try {
-      read_trace_csv(path, 4);
+      read_trace(path, 4);
       ADD_FAILURE() << path << " was read";
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
