@@ -183,7 +183,13 @@ std::unique_ptr<MicroBatchSource> open_batch_input(const std::string& path, Batc
   while (probe.get(c) && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
   }
   if (!probe) throw InputError("schedule --batch: \"" + path + "\" is empty (no micro-batches)");
-  if (c == '{' || c == '[') return std::make_unique<JsonLinesFile>(path, layout);
+  // A Megatron-LM router trace is JSON lines too: its records carry "top_indices".
+  std::string first_line(1, c);
+  std::string rest;
+  std::getline(probe, rest);
+  first_line += rest;
+  const bool megatron_trace = first_line.find("\"top_indices\"") != std::string::npos;
+  if ((c == '{' || c == '[') && !megatron_trace) return std::make_unique<JsonLinesFile>(path, layout);
   return trace_source(path, layout);
 }
 

@@ -2,10 +2,13 @@
 // The trace adapter of batch mode: the only file that calls the trace reader (lib/workload), so
 // a change of its formats (a per-source column) is a change here alone.
 //
-// The CSV trace records each expert's count summed over all ranks. A study needs G source rows:
-// expert e's L tokens are split evenly, floor(L / G) per source, and its L mod G remaining
-// tokens go one each to sources e, e+1, ... (mod G), so no source is favoured across experts.
+// A study needs G source rows. A per-source trace (CSV `source` column, Megatron JSON lines)
+// gives source s what rank s of G replays in a run (RoutingTrace::rank_counts: the sources
+// t with t mod G == s mod S). A trace of totals records each expert's count summed over all
+// ranks: expert e's L tokens are split evenly, floor(L / G) per source, and its L mod G
+// remaining tokens go one each to sources e, e+1, ... (mod G), so no source is favoured.
 #include <memory>
+#include <vector>
 
 #include "commands/schedule_batch_input.hpp"
 #include "core/error.hpp"
@@ -15,21 +18,34 @@ namespace micromoe::commands {
 
 namespace {
 
+void split_evenly(const std::vector<std::int64_t>& totals, schedule::CountMatrix& counts) {
+  const int G = counts.sources;
+  for (int e = 0; e < counts.experts; ++e) {
+    const std::int64_t L = totals[static_cast<std::size_t>(e)];
+    const std::int64_t q = L / G;
+    const int r = static_cast<int>(L % G), first = e % G;
+    for (int s = 0; s < G; ++s) counts(s, e) = q;
+    for (int k = 0; k < r; ++k) ++counts((first + k) % G, e);
+  }
+}
+
 class TraceSource final : public MicroBatchSource {
  public:
   TraceSource(const std::string& path, const BatchLayout& layout)
-      : trace_(workload::read_trace_csv(path, layout.experts)), gpus_(layout.gpus) {}
+      : trace_(workload::read_trace(path, layout.experts)), gpus_(layout.gpus) {}
 
   bool next(MicroBatch& mb) override {
     if (i_ >= trace_.iterations) return false;
     const int E = trace_.experts, G = gpus_;
     if (mb.counts.sources != G || mb.counts.experts != E) mb.counts = schedule::CountMatrix(G, E);
-    for (int e = 0; e < E; ++e) {
-      const std::int64_t L = trace_.at(i_, l_, m_, e);
-      const std::int64_t q = L / G;
-      const int r = static_cast<int>(L % G), first = e % G;
-      for (int s = 0; s < G; ++s) mb.counts(s, e) = q;
-      for (int k = 0; k < r; ++k) ++mb.counts((first + k) % G, e);
+    if (trace_.per_source) {
+      for (int s = 0; s < G; ++s) {
+        const auto row = trace_.rank_counts(i_, l_, m_, G, s);
+        for (int e = 0; e < E; ++e) mb.counts(s, e) = row[static_cast<std::size_t>(e)];
+      }
+    } else {
+      const auto totals = trace_.micro_batch_counts(i_, l_, m_);
+      split_evenly(totals, mb.counts);
     }
     mb.iteration = i_;
     mb.layer = l_;

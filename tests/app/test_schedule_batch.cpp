@@ -429,3 +429,39 @@ TEST(ScheduleBatch, SizesBeyondTheMemoryLimitAreRefusedBeforeAnyAllocation) {
   EXPECT_NE(refusal(4096, 1024, 1, ms::BatchPlacement::ep).find("placement builders"), std::string::npos);
   EXPECT_EQ(refusal(64, 256, 8, ms::BatchPlacement::symmetric), "");
 }
+
+TEST(ScheduleBatch, PerSourceTracesGiveEachSourceItsOwnRowInBothFormats) {
+  // Two sources send expert 1 five and three tokens. With G = 4 > 2 sources, source row s
+  // replays trace source s mod 2 (as rank s does in a run): rows [5, 3, 5, 3]. EP with P = 2,
+  // S = 2 keeps expert 1 on GPUs 0 and 2; group {0, 1} sends 8 to GPU 0, group {2, 3} 8 to GPU 2.
+  {
+    std::ofstream f("batch_per_source.csv");
+    f << "iteration,layer,micro_batch,source,expert,tokens\n0,0,0,0,1,5\n0,0,0,1,1,3\n";
+  }
+  {
+    std::ofstream f("batch_per_source.jsonl");
+    f << R"({"step":0,"stage":"pre_dispatch","block":"decoder","layer":0,"rank":0,"num_tokens":5,"topk":1,)"
+      << R"("top_indices":[[1],[1],[1],[1],[1]]})"
+      << "\n"
+      << R"({"step":0,"stage":"pre_dispatch","block":"decoder","layer":0,"rank":1,"num_tokens":3,"topk":1,)"
+      << R"("top_indices":[[1],[1],[1]]})"
+      << "\n";
+  }
+  std::vector<json> firsts;
+  for (const char* input : {"batch_per_source.csv", "batch_per_source.jsonl"}) {
+    ms::ScheduleBatchOptions o = options(4, 2, "ep");
+    o.input = input;
+    o.layout.experts = 4;
+    std::ostringstream out, err;
+    ASSERT_EQ(ms::run_schedule_batch(o, out, err), 0) << input << ": " << err.str();
+    std::istringstream lines(out.str());
+    std::string first;
+    std::getline(lines, first);
+    firsts.push_back(json::parse(first));
+    std::remove(input);
+  }
+  EXPECT_EQ(firsts[0]["total_tokens"], 16);
+  EXPECT_EQ(firsts[0]["gpu_load"], json({8, 0, 8, 0}));
+  EXPECT_EQ(firsts[0]["gpu_load"], firsts[1]["gpu_load"]);
+  EXPECT_EQ(firsts[0]["total_tokens"], firsts[1]["total_tokens"]);
+}
