@@ -33,6 +33,8 @@ class CalibrateCommand final : public Command {
     sub_->add_option("--out", out_, "Calibration file to write (HDF5)")->capture_default_str();
     sub_->add_option("--max-rows", max_rows_, "Largest rows-per-slot point of the FFN grid")->capture_default_str();
     sub_->add_option("--repeats", repeats_, "Timed repeats per point (the median is kept)")->capture_default_str();
+    sub_->add_option("--slots", slots_, "Slots per timed FFN call (0: the deck's slots per rank, memory permitting)")
+        ->capture_default_str();
   }
 
   bool chosen() const override { return sub_->parsed(); }
@@ -43,6 +45,8 @@ class CalibrateCommand final : public Command {
                        std::to_string(job.world.size()) + "; fix: run it without mpiexec, or with -n 1");
     if (max_rows_ < 1 || max_rows_ > (std::int64_t{1} << 24))
       throw InputError("--max-rows " + std::to_string(max_rows_) + ": must be in [1, 16777216]; fix: e.g. 65536");
+    if (slots_ < 0 || slots_ > 1024)
+      throw InputError("--slots " + std::to_string(slots_) + ": must be in [0, 1024]; fix: e.g. 0 (the deck's)");
     if (repeats_ < 1 || repeats_ > 1000)
       throw InputError("--repeats " + std::to_string(repeats_) + ": must be in [1, 1000]; fix: e.g. 5");
     const auto resolved = deck_.read(job.world, layout_ranks());
@@ -51,6 +55,7 @@ class CalibrateCommand final : public Command {
       simulate::MeasureOptions options;
       options.max_rows = max_rows_;
       options.repeats = repeats_;
+      options.slots = slots_;
       options.command_line = job.command_line;
       const auto c = simulate::measure_calibration(resolved, options);
       simulate::write_calibration(out_, c);
@@ -79,6 +84,7 @@ class CalibrateCommand final : public Command {
     std::printf("calibration of %s (%s, %s), hidden %d ffn %d, %s -> %s\n", c.device.c_str(),
                 to_string(c.precision).c_str(), to_string(c.expert_gemm).c_str(), c.hidden, c.ffn, c.date.c_str(),
                 out_.c_str());
+    std::printf("%d slots per timed call; per slot:\n", c.slots);
     std::printf("| rows per slot | FFN fwd+bwd (ms) | us per row |\n| ---: | ---: | ---: |\n");
     for (std::size_t i = 0; i < c.rows.size(); ++i)
       std::printf("| %lld | %.4f | %.4f |\n", static_cast<long long>(c.rows[i]), c.ffn_seconds[i] * 1e3,
@@ -92,6 +98,7 @@ class CalibrateCommand final : public Command {
   std::string out_ = "calibration.h5";
   std::int64_t max_rows_ = 65536;
   int repeats_ = 5;
+  int slots_ = 0;
 };
 
 }  // namespace

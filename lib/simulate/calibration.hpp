@@ -30,8 +30,9 @@ struct Calibration {
   // What was measured (medians of `repeats` fenced timings after warm-up).
   int repeats = 0;
   int tokens = 0;                         ///< tokens of the gate / row-kernel measurements
+  int slots = 1;                          ///< slots per timed FFN call (ffn_seconds is per slot)
   std::vector<std::int64_t> rows;         ///< rows-per-slot grid, ascending, rows[0] >= 1
-  std::vector<double> ffn_seconds;        ///< one slot's expert FFN forward + backward at rows[i]
+  std::vector<double> ffn_seconds;        ///< one slot's share of a call of `slots` slots of rows[i] rows each
   double gate_seconds_per_token = 0;      ///< gate GEMM + top-k select + gate backward, per token
   double row_seconds_per_copy = 0;        ///< gather + combine + their backward kernels, per routed copy
   double optimizer_seconds_per_slot = 0;  ///< one expert's optimizer pass (weights, gradients, state)

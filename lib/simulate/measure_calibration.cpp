@@ -20,6 +20,8 @@ namespace micromoe::simulate {
 
 namespace {
 
+constexpr std::int64_t kMaxCalibrationRows = 262144;  // slots x rows of the largest grid point
+
 using moe::detail::Flat;
 using moe::detail::I64;
 using moe::detail::IntMatrix;
@@ -62,25 +64,35 @@ std::string git_revision() {
   return "unknown";
 }
 
-/// The expert FFN grid: emulate's rank bench (the same timing as micromoe emulate), one slot,
-/// one "rank" per grid point, one "iteration" per repeat; median over the repeats.
-std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::vector<std::int64_t>& grid, int repeats) {
+/// The expert FFN grid: emulate's rank bench (the same timing as micromoe emulate), one "rank"
+/// per grid point with `slots` slots of n rows each, one "iteration" per repeat; the median over
+/// the repeats divided by the slots is one slot's time. Several slots per call, as a rank runs
+/// them, so that the call's fixed cost (launch latency, the fence) is shared as on a real rank.
+std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::vector<std::int64_t>& grid, int slots,
+                                  int repeats) {
   emulate::StrategyPlan plan;
   plan.name = "calibration";
   plan.iterations = repeats;
   plan.micro_batches = 1;
   plan.ranks = static_cast<int>(grid.size());
-  plan.slots = 1;
+  plan.slots = slots;
   for (int i = 0; i < repeats; ++i)
-    for (const auto n : grid) plan.rows.push_back(moe::SlotRows{{0}, {n}});
+    for (const auto n : grid) {
+      moe::SlotRows rows;
+      for (int j = 0; j < slots; ++j) {
+        rows.first.push_back(j * n);
+        rows.rows.push_back(n);
+      }
+      plan.rows.push_back(rows);
+    }
   plan.loads.assign(plan.rows.size(), 0);
-  emulate::RankBench bench(emulate::ffn_setup(resolved), 1, grid.back());
+  emulate::RankBench bench(emulate::ffn_setup(resolved), slots, grid.back() * slots);
   const auto seconds = bench.time_plan(plan);
   std::vector<double> out;
   for (std::size_t p = 0; p < grid.size(); ++p) {
     std::vector<double> samples;
     for (int i = 0; i < repeats; ++i) samples.push_back(seconds[plan.cell(i, 0, static_cast<int>(p))]);
-    out.push_back(median(samples));
+    out.push_back(median(samples) / slots);
   }
   return out;
 }
@@ -176,7 +188,12 @@ Calibration measure_calibration(const deck::RunConfig& resolved, const MeasureOp
   c.repeats = options.repeats;
   c.tokens = resolved.training.tokens_per_micro_batch;
   c.rows = rows_grid(options.max_rows);
-  c.ffn_seconds = time_ffn_grid(resolved, c.rows, options.repeats);
+  // The deck's slots per rank (E / ep_size), at most what keeps the largest point's rows in
+  // kMaxCalibrationRows (device memory).
+  const int deck_slots = std::max(1, layer.experts / std::max(1, resolved.parallel.ep_size));
+  const auto fit = static_cast<int>(std::max<std::int64_t>(1, kMaxCalibrationRows / c.rows.back()));
+  c.slots = options.slots > 0 ? options.slots : std::min(deck_slots, fit);
+  c.ffn_seconds = time_ffn_grid(resolved, c.rows, c.slots, options.repeats);
   c.gate_seconds_per_token = time_gate(layer, c.tokens, options.repeats) / c.tokens;
   c.row_seconds_per_copy =
       time_row_kernels(layer, c.tokens, options.repeats) / (static_cast<double>(c.tokens) * layer.top_k);

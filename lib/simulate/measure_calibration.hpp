@@ -16,6 +16,7 @@ namespace micromoe::simulate {
 struct MeasureOptions {
   std::int64_t max_rows = 65536;  ///< largest rows-per-slot point of the grid
   int repeats = 5;                ///< timed repeats of every measurement (median kept)
+  int slots = 0;                  ///< slots per FFN call; 0: the deck's slots per rank, memory permitting
   std::string command_line;
 };
 

@@ -34,7 +34,8 @@ cmake --build "$BUILD" -j 16 --target micromoe_app bench_gpu > "$OUT/build.log" 
 log "built"
 APP=$BUILD/app/micromoe
 
-# 1. Calibrations (the layers of inputs/simulate and inputs/gpu/emulate-*.toml).
+# 1. Calibrations (the layers of inputs/simulate and inputs/gpu/emulate-*.toml): several slots
+#    per timed FFN call (the deck's, memory permitting), as a rank runs them.
 for spec in gpt:inputs/gpu/emulate-gpt.toml mixtral:inputs/gpu/emulate-mixtral.toml \
   deepseek-v3:inputs/simulate/deepseek-v3.toml; do
   name=${spec%%:*} deck=${spec#*:}
@@ -42,6 +43,11 @@ for spec in gpt:inputs/gpu/emulate-gpt.toml mixtral:inputs/gpu/emulate-mixtral.t
   timeout 90 "$APP" calibrate "$deck" --out "$OUT/h200-$name-bf16.h5" > "$OUT/calibrate-$name.txt" 2>&1
   log "calibrate $name rc=$?"
 done
+
+# The GPT grid with one slot per call as well (the first calibration's way), up to 4,096 rows.
+timeout 60 "$APP" calibrate inputs/gpu/emulate-gpt.toml --slots 1 --max-rows 4096 --out "$OUT/h200-gpt-bf16-1slot.h5" \
+  > "$OUT/calibrate-gpt-1slot.txt" 2>&1
+log "calibrate gpt 1 slot rc=$?"
 
 # 2. emulate at 8 and 32 ranks (the compute part of simulate is checked against these reports).
 for spec in gpt:8 gpt:32 mixtral:8 mixtral:32; do
