@@ -2,7 +2,7 @@
 #include "simulate/simulation.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <memory>
 
 #include "emulate/routing_counts.hpp"
@@ -42,8 +42,12 @@ void size_result(StrategySimulation& r, int I, int M, const emulate::Layout& lay
   r.critical_group.assign(static_cast<std::size_t>(I), 0);
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+/// This thread's CPU seconds: the scheduler's own cost, unaffected by other processes sharing
+/// the machine (a wall clock on a busy host would count their time too).
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 }  // namespace
@@ -94,9 +98,9 @@ std::vector<StrategySimulation> simulate_strategies(const deck::RunConfig& resol
         for (int d = 0; d < D; ++d) {
           auto& strategy = *run.groups[static_cast<std::size_t>(d)];
           const auto& c = strategy.forced_balance() ? round_robin : counts[static_cast<std::size_t>(d)];
-          const auto start = std::chrono::steady_clock::now();
+          const double start = thread_seconds();
           strategy.route(c, routing);
-          const double scheduler = seconds_since(start);
+          const double scheduler = thread_seconds() - start;
           cost_micro_batch(routing, strategy.placement(), d * G, topology, costs, scheduler, mb);
           for (int g = 0; g < G; ++g) {
             const std::size_t cell = r.rank_cell(i, m, d * G + g);
