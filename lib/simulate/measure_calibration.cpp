@@ -143,7 +143,7 @@ double time_row_kernels(const moe::LayerConfig& layer, int tokens, int repeats) 
   });
 }
 
-/// One expert's optimizer pass over its weights W1 and W2.
+/// One expert's optimizer pass over its weights W1 and W2 (and their bf16 copy for bf16 experts).
 double time_optimizer(const moe::LayerConfig& layer, int repeats) {
   const std::size_t n = static_cast<std::size_t>(layer.hidden) * moe::w1_columns(layer.activation, layer.ffn) +
                         static_cast<std::size_t>(layer.ffn) * layer.hidden;
@@ -152,9 +152,12 @@ double time_optimizer(const moe::LayerConfig& layer, int repeats) {
   Kokkos::View<float*, MemSpace> s1("micromoe::calibrate::s1", n), s2("micromoe::calibrate::s2", n);
   moe::detail::init_uniform(exec, Flat(w.data(), n), layer.seed, 31, 0.1f);
   moe::detail::init_uniform(exec, Flat(g.data(), n), layer.seed, 32, 0.1f);
+  // bf16 experts: the pass also writes the weights' bf16 copy, as the layer's optimizer does.
+  const bool bf16 = layer.precision == moe::Precision::bf16;
+  Kokkos::View<std::uint16_t*, MemSpace> copy("micromoe::calibrate::w_bf16", bf16 ? n : 0);
   return time_median(repeats, [&](const ExecSpace& e) {
     moe::detail::optimizer_update(e, layer.optimizer, 0.1f, 0.001f, Flat(w.data(), n), Flat(g.data(), n),
-                                  Flat(s1.data(), n), Flat(s2.data(), n));
+                                  Flat(s1.data(), n), Flat(s2.data(), n), bf16 ? copy.data() : nullptr);
   });
 }
 
