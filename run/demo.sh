@@ -32,6 +32,6 @@ echo "plots and summary: $OUT/plots/"
 echo
 echo "PREDICTION (micromoe simulate, not a measurement): Mixtral 8x7B layer on 64 H200 GPUs"
 (cd "$OUT" && "$BUILD/app/micromoe" simulate "$ROOT/inputs/simulate/paper-mixtral.toml" --gpus 64 \
-  training.iterations=4 run.quiet=true run.report=simulate_64.h5 \
+  run.quiet=true run.report=simulate_64.h5 \
   cluster.calibration="$ROOT/inputs/calibration/h200-mixtral-bf16.h5")
 echo "simulation report: $OUT/simulate_64.h5"
