@@ -57,7 +57,9 @@ def main():
     a = p.parse_args()
     reports = sorted((read(path) for path in a.reports), key=lambda r: r["gpus"])
     os.makedirs(a.out, exist_ok=True)
-    names = list(reports[0]["strategies"])
+    names = []  # every strategy of any report, in run order (a report without one plots a gap)
+    for r in reports:
+        names += [n for n in r["strategies"] if n not in names]
     gpus = [r["gpus"] for r in reports]
     label = f"predicted from the {reports[0]['device']} calibration"
 
@@ -110,7 +112,8 @@ def main():
             continue
         for key, title, style in [("exchange_time", "all-to-all", "-"), ("scheduler_time", "scheduler", "--"),
                                   ("migration_time", "migration", ":")]:
-            ys = [(r["strategies"][n][key] - r["strategies"]["ep"][key]) * 1e3 for r in reports]
+            ys = [(r["strategies"][n][key] - r["strategies"]["ep"][key]) * 1e3
+                  if n in r["strategies"] and "ep" in r["strategies"] else float("nan") for r in reports]
             ax.plot(gpus, ys, style, marker="o", label=f"{n}: {title}")
     ax.set_xscale("log", base=2)
     ax.axhline(0, color="gray", linewidth=0.5)

@@ -5,8 +5,9 @@
 # documented schema and consistent figures (a micro-batch takes its group's slowest local work
 # and compute plus four all-to-alls, an iteration its slowest group plus sync, optimizer and
 # migration, loads add up to the routed copies, the summary follows from the datasets), a rerun
-# gives the same loads, the scenario decks pass `check` at their GPU counts; bad input exits 2
-# with one error line and leaves no report.
+# gives the same loads, emulate of the same deck routes the same loads (postprocess/
+# simulate_validation.py) and the plots are written, the scenario decks pass `check` at their GPU
+# counts; bad input exits 2 with one error line and leaves no report.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cat >tiny.toml <<'TOML'
 [model]
@@ -85,6 +86,19 @@ with h5py.File("s.h5") as f, h5py.File("again.h5") as g:
     assert np.all(f["ep"]["migrations"][...] == 0) and np.all(f["microep"]["gradient_sync"][...] > 0)
 print("simulate report: consistent")
 PY
+
+# The postprocessing: emulate and simulate of the same deck route the same loads (the validation
+# script stops otherwise), and the plots against the GPU count are written.
+"$MICROMOE" emulate tiny.toml --ranks 8 run.report=e.h5 run.quiet=true run.strategies=ep,microep,balanced >/dev/null
+"$MICROMOE" simulate tiny.toml --gpus 8 run.report=v.h5 run.quiet=true run.strategies=ep,microep,balanced \
+  cluster.gpus_per_node=8 >/dev/null
+"$PYTHON" "$MICROMOE_SOURCE/postprocess/simulate_validation.py" e.h5 v.h5 >validation.md
+[[ $(grep -c '^| 8 |' validation.md) -eq 3 ]] || { echo "validation table:"; cat validation.md; exit 1; }
+"$PYTHON" "$MICROMOE_SOURCE/postprocess/plot_simulate.py" s.h5 v.h5 --out plots >/dev/null
+for f in step_vs_gpus imbalance_vs_gpus phases microep_overhead_vs_gpus; do
+  [[ -s plots/$f.png ]] || { echo "plot_simulate.py wrote no $f.png"; exit 1; }
+done
+grep -q "not measured on a cluster" plots/summary.md
 
 failures=0
 # The scenario decks stay valid at the GPU counts they document.
