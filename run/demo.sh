@@ -26,3 +26,12 @@ source "$ROOT/tests/regression/python.sh"
 echo
 echo "report: $OUT/micromoe_report.h5"
 echo "plots and summary: $OUT/plots/"
+
+# The point of MicroEP at scale, predicted: Mixtral 8x7B's MoE layer on 64 GPUs (8 nodes of 8),
+# every strategy, priced with the shipped H200 calibration (docs/simulate.md). One process, no GPU.
+echo
+echo "PREDICTION (micromoe simulate, not a measurement): Mixtral 8x7B layer on 64 H200 GPUs"
+(cd "$OUT" && "$BUILD/app/micromoe" simulate "$ROOT/inputs/simulate/paper-mixtral.toml" --gpus 64 \
+  run.quiet=true run.report=simulate_64.h5 \
+  cluster.calibration="$ROOT/inputs/calibration/h200-mixtral-bf16.h5")
+echo "simulation report: $OUT/simulate_64.h5"

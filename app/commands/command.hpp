@@ -53,7 +53,7 @@ class Command {
 
 /// Every command, in the order `micromoe --help` lists them and main dispatches them (the
 /// --version flag first: it wins over a subcommand given with it).
-#define MICROMOE_COMMANDS(X) X(version) X(run) X(check) X(emulate) X(schedule)
+#define MICROMOE_COMMANDS(X) X(version) X(run) X(check) X(emulate) X(calibrate) X(simulate) X(schedule)
 
 #define MICROMOE_DECLARE_COMMAND(name) std::unique_ptr<Command> make_##name##_command();
 MICROMOE_COMMANDS(MICROMOE_DECLARE_COMMAND)

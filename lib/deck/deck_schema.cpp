@@ -230,6 +230,32 @@ std::vector<KeySpec> build_schema() {
                       "verification dump: layer to dump (-1 = off; set together with dump_micro_batch)"));
   s.push_back(int_key("run", "dump_micro_batch", run, &R::dump_micro_batch, d.run.dump_micro_batch, -1, kMaxInt,
                       "verification dump: micro-batch to dump (-1 = off; set together with dump_layer)"));
+
+  // [cluster] (micromoe simulate)
+  using C = ClusterConfig;
+  const auto cluster = &RunConfig::cluster;
+  s.push_back(int_key("cluster", "gpus_per_node", cluster, &C::gpus_per_node, d.cluster.gpus_per_node, 1, 1024,
+                      "simulate: GPUs per node (the NVLink domain); consecutive ranks share a node"));
+  s.push_back(real_key("cluster", "intra_node_bandwidth", cluster, &C::intra_node_bandwidth,
+                       d.cluster.intra_node_bandwidth, 0.0, 1e6, true, false,
+                       "simulate: all-to-all bandwidth per GPU inside a node, GB/s (NCCL bus bandwidth, NVLink)"));
+  s.push_back(real_key("cluster", "intra_node_latency", cluster, &C::intra_node_latency, d.cluster.intra_node_latency,
+                       0.0, 1e6, true, false, "simulate: fixed cost of one all-to-all inside a node, microseconds"));
+  s.push_back(real_key("cluster", "inter_node_bandwidth", cluster, &C::inter_node_bandwidth,
+                       d.cluster.inter_node_bandwidth, 0.0, 1e6, true, false,
+                       "simulate: bandwidth per GPU across nodes (its NIC), GB/s"));
+  s.push_back(real_key("cluster", "inter_node_latency", cluster, &C::inter_node_latency, d.cluster.inter_node_latency,
+                       0.0, 1e6, true, false, "simulate: fixed cost of one all-to-all across nodes, microseconds"));
+  s.push_back(real_key("cluster", "exchange_bytes", cluster, &C::exchange_bytes, d.cluster.exchange_bytes, 0.0, 64.0,
+                       true, false, "simulate: bytes per element of a token row on the wire (bf16: 2, fp32: 4)"));
+  s.push_back(bind_field("cluster", "calibration", cluster, &C::calibration, KeyType::string,
+                         DeckValue(d.cluster.calibration),
+                         "simulate: calibration file written by micromoe calibrate (required by simulate; "
+                         "relative to the current working directory)"));
+  s.push_back(bind_field("cluster", "fast_counts", cluster, &C::fast_counts, KeyType::boolean,
+                         DeckValue(d.cluster.fast_counts),
+                         "simulate: draw each rank's per-expert counts from binomials instead of token by token "
+                         "(approximate, for thousands of ranks)"));
   return s;
 }
 
@@ -273,7 +299,7 @@ const std::vector<KeySpec>& deck_schema() {
 }
 
 const std::vector<std::string>& deck_sections() {
-  static const std::vector<std::string> sections = {"model", "parallel", "workload", "training", "run"};
+  static const std::vector<std::string> sections = {"model", "parallel", "workload", "training", "run", "cluster"};
   return sections;
 }
 

@@ -79,6 +79,19 @@ struct RunSection {
   int dump_micro_batch = -1;                  ///< verification dump: micro-batch, -1 = off
 };
 
+/// [cluster]: the machine `micromoe simulate` predicts for (docs/simulate.md). Bandwidths are
+/// per GPU, in GB/s (1e9 bytes/s); latencies in microseconds. Ignored by run and emulate.
+struct ClusterConfig {
+  int gpus_per_node = 8;              ///< GPUs per node (the NVLink domain)
+  double intra_node_bandwidth = 360;  ///< all-to-all bus bandwidth per GPU inside a node (NVLink)
+  double intra_node_latency = 15;     ///< fixed cost of one all-to-all inside a node
+  double inter_node_bandwidth = 47;   ///< per GPU across nodes (its NIC; 400 Gb/s NDR)
+  double inter_node_latency = 30;     ///< fixed cost of one all-to-all across nodes
+  double exchange_bytes = 2;          ///< bytes per element of a token row on the wire (bf16: 2)
+  std::string calibration;            ///< calibration file of micromoe calibrate (HDF5); required by simulate
+  bool fast_counts = false;           ///< per-expert binomial counts instead of token-by-token draws
+};
+
 /// A whole deck. Default-constructed = the deck with every default.
 struct RunConfig {
   ModelConfig model;
@@ -86,6 +99,7 @@ struct RunConfig {
   WorkloadConfig workload;
   TrainingConfig training;
   RunSection run;
+  ClusterConfig cluster;
   /// Where the values came from (deck path, or "<defaults>"): used in error messages only,
   /// not a deck key and not compared by operator==.
   std::string source = "<defaults>";

@@ -14,6 +14,8 @@ constexpr int kAttempts = 16;                      // rejection draws before the
 /// Uniform in [0, 1) from the top 53 bits.
 double unit(std::uint64_t h) { return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0); }
 
+}  // namespace
+
 workload::PopularityConfig popularity_config(const deck::RunConfig& c) {
   workload::PopularityConfig p;
   p.clusters = c.model.experts;  // one popularity per expert: the gate is not emulated
@@ -24,7 +26,6 @@ workload::PopularityConfig popularity_config(const deck::RunConfig& c) {
   p.seed = c.training.seed;
   return p;
 }
-}  // namespace
 
 CountSource::CountSource(const deck::RunConfig& resolved, int group_size)
     : group_size_(group_size),

@@ -15,6 +15,10 @@
 
 namespace micromoe::emulate {
 
+/// The expert popularity of a deck: one Zipf(s) popularity per expert, drifting and bursting
+/// as the deck's workload says (the gate is not emulated; workload.clusters is not used).
+workload::PopularityConfig popularity_config(const deck::RunConfig& resolved);
+
 /// Counts of every (iteration, micro-batch, group) of a resolved deck: a pure function of the
 /// deck, so reruns and every strategy see the same routing. Groups draw their own tokens
 /// (distinct seeds); the popularity is shared, as all data-parallel groups train one model.

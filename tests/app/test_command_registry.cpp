@@ -40,12 +40,12 @@ class Registry : public ::testing::Test {
 TEST_F(Registry, EveryCommandDeclaresItselfInOrder) {
   CLI::App cli{"test"};
   const auto all = all_commands();
-  ASSERT_EQ(all.size(), 5u);
+  ASSERT_EQ(all.size(), 7u);
   for (const auto& c : all) c->declare(cli);
   const std::string help = cli.help();
   std::size_t at = help.find("--version");
   ASSERT_NE(at, std::string::npos) << help;
-  for (const char* name : {"run", "check", "emulate", "schedule"}) {
+  for (const char* name : {"run", "check", "emulate", "calibrate", "simulate", "schedule"}) {
     ASSERT_EQ(cli.get_subcommand(name)->get_name(), name);
     const auto next = help.find(std::string("  ") + name + " ", at);
     ASSERT_NE(next, std::string::npos) << name << " missing or out of order in:\n" << help;
@@ -58,7 +58,9 @@ TEST_F(Registry, ACommandLineChoosesExactlyItsCommand) {
   EXPECT_EQ(chosen_after({"micromoe", "run", "registry_deck.toml", "training.iterations=2"}), std::vector<int>{1});
   EXPECT_EQ(chosen_after({"micromoe", "check", "registry_deck.toml", "--ranks", "4"}), std::vector<int>{2});
   EXPECT_EQ(chosen_after({"micromoe", "emulate", "registry_deck.toml", "--ranks", "8"}), std::vector<int>{3});
-  EXPECT_EQ(chosen_after({"micromoe", "schedule", "--input", "-", "--format", "table"}), std::vector<int>{4});
+  EXPECT_EQ(chosen_after({"micromoe", "calibrate", "registry_deck.toml", "--out", "c.h5"}), std::vector<int>{4});
+  EXPECT_EQ(chosen_after({"micromoe", "simulate", "registry_deck.toml", "--gpus", "64"}), std::vector<int>{5});
+  EXPECT_EQ(chosen_after({"micromoe", "schedule", "--input", "-", "--format", "table"}), std::vector<int>{6});
   EXPECT_TRUE(chosen_after({"micromoe"}).empty());
   // --version with a subcommand: both parsed; main dispatches the first chosen, --version.
   EXPECT_EQ(chosen_after({"micromoe", "--version", "check", "registry_deck.toml"}), (std::vector<int>{0, 2}));
@@ -68,6 +70,8 @@ TEST_F(Registry, EachCommandRejectsWhatIsNotItsOwn) {
   EXPECT_THROW(chosen_after({"micromoe", "check", "registry_deck.toml", "--input", "x.json"}), CLI::ParseError);
   EXPECT_THROW(chosen_after({"micromoe", "schedule", "--input", "-", "--ranks", "4"}), CLI::ParseError);
   EXPECT_THROW(chosen_after({"micromoe", "emulate", "registry_deck.toml"}), CLI::ParseError) << "--ranks is required";
+  EXPECT_THROW(chosen_after({"micromoe", "simulate", "registry_deck.toml"}), CLI::ParseError) << "--gpus is required";
+  EXPECT_THROW(chosen_after({"micromoe", "calibrate", "registry_deck.toml", "--ranks", "4"}), CLI::ParseError);
   EXPECT_THROW(chosen_after({"micromoe", "run", "no_such_deck.toml"}), CLI::ParseError);
   EXPECT_THROW(chosen_after({"micromoe", "frobnicate"}), CLI::ParseError);
 }
