@@ -22,7 +22,7 @@ budget=${WIRE_BUDGET_S:-330}
 log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/run.log"; }
 
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv > "$OUT/gpu.txt" 2>&1
-git -C "$ROOT" rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || cat "$ROOT/REVISION" > "$OUT/commit.txt" 2>/dev/null
+cat "$ROOT/REVISION" > "$OUT/commit.txt" 2>/dev/null || git -C "$ROOT" rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null
 if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
   MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { log "bootstrap failed"; tail -30 "$OUT/bootstrap.log"; exit 1; }
 fi
@@ -56,7 +56,9 @@ wire=(model.precision=bf16 run.strategies=microep "${short[@]}")
 run wire-4r-fp32rows 4 inputs/gpu/exchange.toml "${wire[@]}" model.wire_precision=fp32
 run wire-4r-bf16rows 4 inputs/gpu/exchange.toml "${wire[@]}" model.wire_precision=auto
 run migrate-gpt 4 inputs/paper/gpt-32x1.3b.toml run.strategies=microep-adaptive parallel.replace_interval=1 "${short[@]}"
-two=(parallel.ep_size=1 parallel.microep_group=2)  # the deck's ep_size 2 x d 2 needs 4 ranks
+# The deck's ep_size 2 x d 2 needs 4 ranks; EP over both ranks, so copies cross (with ep_size 1
+# both ranks hold every expert and microep keeps every copy local: nothing on the wire).
+two=(parallel.ep_size=2 parallel.microep_group=1)
 run wire-2r-fp32rows 2 inputs/gpu/exchange.toml "${wire[@]}" "${two[@]}" model.wire_precision=fp32
 run wire-2r-bf16rows 2 inputs/gpu/exchange.toml "${wire[@]}" "${two[@]}" model.wire_precision=auto
 run sched-1r 1 inputs/gpu/exchange.toml run.strategies=microep parallel.ep_size=1 parallel.microep_group=1 "${short[@]}"
