@@ -28,6 +28,10 @@ class Communicator {
   /// A rank passing MPI_UNDEFINED as color receives an empty (null) communicator.
   Communicator split(int color, int key) const;
 
+  /// Takes ownership of `owned` (e.g. from MPI_Comm_create_group; MPI_COMM_NULL gives an
+  /// invalid object): no duplicate, freed in the destructor.
+  static Communicator adopt(MPI_Comm owned) { return Communicator(owned, Adopt{}); }
+
   /// True unless this rank was left out of a split (or the object was moved from).
   bool valid() const { return comm_ != MPI_COMM_NULL; }
 

@@ -149,6 +149,9 @@ std::vector<KeySpec> build_schema() {
   s.push_back(enum_key("model", "expert_gemm", model, &M::expert_gemm, d.model.expert_gemm,
                        "expert GEMM launches: one per expert slot, or one grouped GEMM per stage for all slots "
                        "(cuBLAS grouped batched; pays when experts have few tokens)"));
+  s.push_back(enum_key("model", "wire_precision", model, &M::wire_precision, d.model.wire_precision,
+                       "token rows on the wire (dispatch, combine, their backward): auto = bf16 rows with "
+                       "precision bf16 (half the bytes), fp32 rows otherwise; fp32 = always fp32 rows"));
 
   // [parallel]
   s.push_back(int_key("parallel", "ep_size", parallel, &P::ep_size, d.parallel.ep_size, 0, 1048576,

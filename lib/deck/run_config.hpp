@@ -29,7 +29,8 @@ struct ModelConfig {
   /// Expert compute precision: fp32 runs everywhere (exact); tf32 needs a CUDA build; bf16 runs
   /// on cuBLAS in CUDA builds and is emulated (same numerics, no speed-up) on CPUs.
   moe::Precision precision = moe::Precision::fp32;
-  moe::ExpertGemm expert_gemm = moe::ExpertGemm::per_expert;  ///< how the expert GEMMs are launched
+  moe::ExpertGemm expert_gemm = moe::ExpertGemm::per_expert;          ///< how the expert GEMMs are launched
+  moe::WirePrecision wire_precision = moe::WirePrecision::automatic;  ///< token rows on the wire
 };
 
 /// [parallel]: how ranks form EP groups and MicroEP groups, and how tokens travel.

@@ -62,6 +62,13 @@ void run_emulation(const deck::RunConfig& resolved, int ranks, const std::string
     auto seconds = bench.time_plan(plan, &flops);
     results.push_back(summarize(plan, std::move(seconds), std::move(flops), resolved.training.warmup_iterations,
                                 resolved.training.tokens_per_micro_batch));
+    // What a moved copy carries in training (moe::ParameterStore::migrate): W1, W2 and the
+    // optimizer state (SGD: momentum; Adam: m and v), fp32.
+    const std::int64_t params = static_cast<std::int64_t>(info.ffn.hidden) *
+                                (moe::w1_columns(info.ffn.activation, info.ffn.ffn) + info.ffn.ffn);
+    const int copies = resolved.training.optimizer == moe::OptimizerKind::adam ? 3 : 2;
+    for (const std::int64_t moved : results.back().migrations)
+      results.back().migrated_bytes.push_back(moved * params * copies * static_cast<std::int64_t>(sizeof(float)));
     if (verbose)
       out << "  " << plan.name << ": median compute " << train::format_duration(results.back().median_iteration_time)
           << " per iteration, mean imbalance " << results.back().mean_imbalance << std::endl;

@@ -34,6 +34,7 @@ void write_strategy(hid_t file, const StrategyResult& r) {
   dataset(g, "lower_bound", Dims{I, M}, r.lower_bound, "tokens");
   dataset(g, "iteration_time", Dims{I}, r.iteration_time, "s");
   dataset(g, "migrations", Dims{I}, r.migrations, "experts");
+  dataset(g, "migrated_bytes", Dims{I}, r.migrated_bytes, "bytes");
   report::h5::write_attribute(g, "iterations", static_cast<std::int64_t>(r.iterations));
   report::h5::write_attribute(g, "micro_batches", static_cast<std::int64_t>(r.micro_batches));
   report::h5::write_attribute(g, "ranks", static_cast<std::int64_t>(r.ranks));

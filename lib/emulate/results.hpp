@@ -16,15 +16,16 @@ namespace micromoe::emulate {
 struct StrategyResult {
   std::string name;
   int iterations = 0, micro_batches = 0, ranks = 0, slots = 0;
-  std::vector<double> seconds;            ///< forward + backward of each rank's experts
-  std::vector<double> flops;              ///< floating-point operations of each rank
-  std::vector<std::int64_t> loads;        ///< copies each rank computed (routing.gpu_load)
-  std::vector<double> compute_time;       ///< max over ranks of seconds
-  std::vector<double> imbalance;          ///< max over ranks / mean over ranks of loads (1 when empty)
-  std::vector<std::int64_t> dropped;      ///< copies dropped (ep-capacity)
-  std::vector<std::int64_t> lower_bound;  ///< the scheduler's optimum max load (max over groups; 0: none)
-  std::vector<double> iteration_time;     ///< [I] sum over micro-batches of compute_time
-  std::vector<std::int64_t> migrations;   ///< [I] expert copies moved after the iteration
+  std::vector<double> seconds;               ///< forward + backward of each rank's experts
+  std::vector<double> flops;                 ///< floating-point operations of each rank
+  std::vector<std::int64_t> loads;           ///< copies each rank computed (routing.gpu_load)
+  std::vector<double> compute_time;          ///< max over ranks of seconds
+  std::vector<double> imbalance;             ///< max over ranks / mean over ranks of loads (1 when empty)
+  std::vector<std::int64_t> dropped;         ///< copies dropped (ep-capacity)
+  std::vector<std::int64_t> lower_bound;     ///< the scheduler's optimum max load (max over groups; 0: none)
+  std::vector<double> iteration_time;        ///< [I] sum over micro-batches of compute_time
+  std::vector<std::int64_t> migrations;      ///< [I] expert copies moved after the iteration
+  std::vector<std::int64_t> migrated_bytes;  ///< [I] weights and optimizer state those copies carry
 
   // Summary over the measured iterations (i >= warmup_iterations); -1 = undefined.
   int measured_iterations = 0;

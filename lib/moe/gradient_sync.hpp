@@ -27,11 +27,15 @@ class GradientSync {
  public:
   virtual ~GradientSync() = default;
   /// Collective over the group: the placement the next run() sums for (construction and every
-  /// re-placement; the MPI backend builds its replica communicators here).
+  /// re-placement; the MPI backend creates the communicators of replica sets it has not seen
+  /// here, among their members only).
   virtual void set_placement(const schedule::Placement& placement) = 0;
   /// Collective: sums the gradients in place. They are ready on `exec` when it returns
   /// (enqueued on it, or complete).
   virtual void run(const ExecSpace& exec, const GradientViews& gradients) = 0;
+  /// Communicators this object created for replica sets so far (MPI: one per distinct set this
+  /// rank belongs to, reused by later placements; NCCL: none, it uses the group's).
+  virtual std::int64_t communicators_created() const { return 0; }
 };
 
 /// The backend's gradient sync for `group` (the layer's communicator, which must outlive it)

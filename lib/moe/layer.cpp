@@ -7,6 +7,7 @@
 #include "comm/collectives.hpp"
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
+#include "moe/bf16.hpp"
 #include "moe/exchange_plan.hpp"
 #include "moe/expert_ffn.hpp"
 #include "moe/gradient_sync.hpp"
@@ -74,6 +75,8 @@ struct MoELayer::Impl {
   // Exchange buffers: send [send_rows, H] (later dy copies), recv [R, H] (source-major),
   // xin [R, H] (slot-major expert input), hpre [R, F1], act [R, F], out [R, H], back [send_rows, H].
   detail::Matrix send, recv, xin, hpre, act, out, back;
+  // bf16 wire (wire_bf16_): the rows of one exchange as they travel, [send rows, H] / [recv rows, H].
+  Kokkos::View<Bf16**, TokenLayout, MemSpace> wire_send, wire_recv;
   comm::ExchangeLayout layout, reversed;
   ExchangePlan plan;  // host side: counts, leg table, slot rows, copy blocks
   Kokkos::View<std::int64_t*, HostSpace> counts_host;
@@ -85,7 +88,7 @@ struct MoELayer::Impl {
     return bytes_of(logits) + bytes_of(probs) + bytes_of(gw) + bytes_of(dgw) + bytes_of(idx) + bytes_of(pos) +
            bytes_of(start) + bytes_of(counts) + bytes_of(scratch) + bytes_of(copy_row) + bytes_of(kept) +
            bytes_of(leg_first) + bytes_of(legs) + bytes_of(blocks) + bytes_of(send) + bytes_of(recv) + bytes_of(xin) +
-           bytes_of(hpre) + bytes_of(act) + bytes_of(out) + bytes_of(back);
+           bytes_of(hpre) + bytes_of(act) + bytes_of(out) + bytes_of(back) + bytes_of(wire_send) + bytes_of(wire_recv);
   }
 };
 
@@ -109,6 +112,7 @@ MoELayer::MoELayer(const LayerConfig& config, const comm::Communicator& group, c
   F_ = config.ffn;
   F1_ = w1_columns(config.activation, F_);
   K_ = config.top_k;
+  wire_bf16_ = config.precision == Precision::bf16 && config.wire_precision == WirePrecision::automatic;
   strategy_ = strategy::make_strategy(config.strategy, G_, E_);
   exchange_ = std::make_unique<comm::TokenExchange>(comm_, config.backend, shared.group);
   impl_ = std::make_unique<Impl>();
@@ -129,6 +133,8 @@ MoELayer::~MoELayer() = default;
 
 bool MoELayer::grouped_gemm_fell_back() const { return ffn_->grouped_fell_back(); }
 
+std::int64_t MoELayer::replica_communicators_created() const { return sync_->communicators_created(); }
+
 // ---- Forward ----------------------------------------------------------------------------------
 
 void MoELayer::plan_exchange() {
@@ -146,8 +152,25 @@ void MoELayer::plan_exchange() {
   stats_.imbalance = r.imbalance();
   stats_.lower_bound = r.lower_bound;
   stats_.tokens_dropped = r.dropped;
-  stats_.bytes_sent = plan.remote_rows * H_ * static_cast<std::int64_t>(sizeof(float));
+  stats_.bytes_sent = plan.remote_rows * H_ * static_cast<std::int64_t>(wire_bf16_ ? sizeof(Bf16) : sizeof(float));
   stats_.rows_received = plan.recv_rows;
+}
+
+void MoELayer::exchange_rows(const ExecSpace& exec, const detail::Matrix& from, const comm::ExchangeLayout& layout,
+                             const detail::Matrix& to) {
+  if (!wire_bf16_) {
+    exchange_->all_to_all_v(exec, from, layout, to);
+    return;
+  }
+  // bf16 rows: every row is rounded, the rank's own too, so results do not depend on which
+  // rank computes a copy. The expert GEMMs round their inputs to bf16 anyway.
+  Impl& s = *impl_;
+  const std::int64_t send_rows = layout.send_rows(), recv_rows = layout.recv_rows();
+  ensure(exec, s.wire_send, send_rows, H_, "micromoe::moe::wire_send");
+  ensure(exec, s.wire_recv, recv_rows, H_, "micromoe::moe::wire_recv");
+  detail::to_bf16(exec, from.data(), s.wire_send.data(), send_rows * H_);
+  exchange_->all_to_all_v(exec, s.wire_send, layout, s.wire_recv);
+  detail::from_bf16(exec, s.wire_recv.data(), to.data(), recv_rows * H_);
 }
 
 void MoELayer::set_next_choices(const Kokkos::View<const int**, TokenLayout, MemSpace>& choices) {
@@ -226,7 +249,7 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   const std::int64_t R = plan.recv_rows;
   ensure(exec, s.recv, R, H_, "micromoe::moe::recv");
   ensure(exec, s.xin, R, H_, "micromoe::moe::expert_input");
-  exchange_->all_to_all_v(exec, s.send, s.layout, s.recv);
+  exchange_rows(exec, s.send, s.layout, s.recv);
   detail::block_copy(exec, s.recv, s.xin, s.blocks, s.nblocks(), false);
 
   // Expert FFNs, slot by slot.
@@ -241,7 +264,7 @@ MoELayer::Matrix MoELayer::forward(const ExecSpace& exec, const ConstMatrix& x) 
   clock.next(Phase::combine);
   ensure(exec, s.back, plan.send_rows, H_, "micromoe::moe::combined");
   detail::block_copy(exec, s.out, s.recv, s.blocks, s.nblocks(), true);
-  exchange_->all_to_all_v(exec, s.recv, s.reversed, s.back);
+  exchange_rows(exec, s.recv, s.reversed, s.back);
   Matrix y(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::y"), T, H_);
   detail::combine_rows(exec, s.back, copy_row, gw, y);
   clock.end();
@@ -268,7 +291,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   // Output gradient of every copy (into send order) and the gate-weight gradients.
   detail::scatter_output_grad(exec, dy, s.back, copy_row, gw, s.send, dgw);
   // Combine^T: the forward dispatch layout; slot-major dO into `out`.
-  exchange_->all_to_all_v(exec, s.send, s.layout, s.recv);
+  exchange_rows(exec, s.send, s.layout, s.recv);
   detail::block_copy(exec, s.recv, s.out, s.blocks, s.nblocks(), false);
   // FFN backward: dW2 += A^T dO, dA -> act, dH -> hpre, dW1 += X^T dH, dX -> xin. The first
   // backward after a reset writes the weight gradients instead (each slot's dW is written once
@@ -279,7 +302,7 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
                  p.slots(Tensor::gradients, 2), s.plan.slots, s.xin, s.hpre, s.act, s.out, accumulate);
   // Dispatch^T: back to the sources.
   detail::block_copy(exec, s.xin, s.recv, s.blocks, s.nblocks(), true);
-  exchange_->all_to_all_v(exec, s.recv, s.reversed, s.back);
+  exchange_rows(exec, s.recv, s.reversed, s.back);
   // Gate backward and dx.
   detail::gate_backward(exec, probs, idx, dgw, config_.renormalize, dlogits);
   Matrix dx(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::dx"), T, H_);
@@ -333,6 +356,7 @@ void MoELayer::step(const ExecSpace& exec) {
   const schedule::Placement before = placement();
   if (data_parallel_)  // every group re-places from the same (summed) loads: placements stay equal
     comm::all_reduce_sum(*data_parallel_, iteration_loads_.data(), iteration_loads_.size());
+  migrated_bytes_ = 0;
   const bool moved = strategy_->end_iteration(iteration_loads_);
   std::fill(iteration_loads_.begin(), iteration_loads_.end(), 0);
   if (moved) migrate(exec, before);
@@ -348,6 +372,7 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   // The migration buffers count towards the layer's peak memory while they exist.
   const auto note = [&](std::size_t buffers) { peak_bytes_ = std::max(peak_bytes_, current_bytes() + buffers); };
   migrations_ += params_->migrate(exec, from, placement(), me_, *exchange_, note);
+  migrated_bytes_ = params_->last_migration_bytes();
   sync_->set_placement(placement());
   clock.end();
   account();

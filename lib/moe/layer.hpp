@@ -60,11 +60,11 @@ struct MicroBatchStats {
   std::vector<std::int64_t> gpu_load;  ///< token copies computed by each rank of the group
   std::int64_t total_copies = 0;       ///< copies computed in the group (after drops)
   std::int64_t max_load = 0;
-  double imbalance = 1.0;                   ///< max load / mean load
-  std::int64_t lower_bound = 0;             ///< scheduler's proven optimum (microep*), else 0
-  std::int64_t tokens_dropped = 0;          ///< copies dropped in the group (ep-capacity)
-  std::int64_t bytes_sent = 0;              ///< rank-local: dispatch + combine bytes to other ranks (forward)
-  std::int64_t rows_received = 0;           ///< rank-local: copies this rank computed
+  double imbalance = 1.0;           ///< max load / mean load
+  std::int64_t lower_bound = 0;     ///< scheduler's proven optimum (microep*), else 0
+  std::int64_t tokens_dropped = 0;  ///< copies dropped in the group (ep-capacity)
+  std::int64_t bytes_sent = 0;      ///< rank-local: dispatch + combine bytes to other ranks (forward; wire rows)
+  std::int64_t rows_received = 0;   ///< rank-local: copies this rank computed
   std::vector<std::int64_t> expert_copies;  ///< routed copies of each expert in the group (before drops)
 };
 
@@ -135,6 +135,12 @@ class MoELayer {
   std::size_t peak_bytes() const { return peak_bytes_; }
   std::int64_t optimizer_steps() const { return params_->steps(); }
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
+  /// Bytes of weights and optimizer state this rank received in the last step's migration (0 if none).
+  std::int64_t migrated_bytes() const { return migrated_bytes_; }
+  /// Communicators the gradient sync created for replica sets so far (re-placements reuse them).
+  std::int64_t replica_communicators_created() const;
+  /// True when the token rows travel as bf16 (precision bf16 and wire_precision auto).
+  bool wire_bf16() const { return wire_bf16_; }
   /// True once config.expert_gemm asked for grouped GEMMs and they ran as one GEMM per expert
   /// instead (no grouped BLAS on CPUs; cuBLAS rejects some precisions).
   bool grouped_gemm_fell_back() const;
@@ -163,6 +169,9 @@ class MoELayer {
  private:
   struct Impl;
   void plan_exchange();
+  /// One token exchange of fp32 rows `from` -> `to`: as they are, or as bf16 rows (wire_bf16_).
+  void exchange_rows(const ExecSpace& exec, const Kokkos::View<float**, TokenLayout, MemSpace>& from,
+                     const comm::ExchangeLayout& layout, const Kokkos::View<float**, TokenLayout, MemSpace>& to);
   void migrate(const ExecSpace& exec, const schedule::Placement& from);
   void materialize_zero_gradients(const ExecSpace& exec);
   void account();
@@ -180,9 +189,11 @@ class MoELayer {
   std::unique_ptr<Impl> impl_;                                      // per-micro-batch buffers and the exchange plan
   Kokkos::View<const int**, TokenLayout, MemSpace> given_choices_;  // set_next_choices, one forward
   std::int64_t migrations_ = 0;
+  std::int64_t migrated_bytes_ = 0;
   MicroBatchStats stats_;
   PhaseTimers timers_;
   bool time_phases_ = true;
+  bool wire_bf16_ = false;  // token rows travel as bf16 (precision bf16, wire_precision auto)
   std::vector<std::int64_t> iteration_loads_;
   std::size_t peak_bytes_ = 0;
 };

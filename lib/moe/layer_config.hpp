@@ -25,6 +25,12 @@ constexpr int w1_columns(Activation a, int ffn) { return a == Activation::swiglu
 enum class Precision { fp32, tf32, bf16 };
 constexpr NameTable<3> name_table(Precision) { return {"precision", {"fp32", "tf32", "bf16"}}; }
 
+/// Precision of the token rows on the wire (dispatch, combine and their backward exchanges):
+/// automatic = bf16 rows when the expert GEMMs are bf16 (they round their operands to bf16
+/// anyway; half the bytes), fp32 rows otherwise; fp32 = always fp32 rows.
+enum class WirePrecision { automatic, fp32 };
+constexpr NameTable<2> name_table(WirePrecision) { return {"wire precision", {"auto", "fp32"}}; }
+
 /// How the expert GEMMs are launched: one GEMM per expert slot, or one grouped GEMM per stage
 /// for all slots (expert_ffn.hpp; pays when experts have few tokens).
 enum class ExpertGemm { per_expert, grouped };
@@ -53,6 +59,7 @@ struct LayerConfig {
   Activation activation = Activation::gelu;
   Precision precision = Precision::fp32;  ///< expert GEMMs (the gate stays fp32)
   ExpertGemm expert_gemm = ExpertGemm::per_expert;
+  WirePrecision wire_precision = WirePrecision::automatic;  ///< token rows: bf16 for bf16 GEMMs, or always fp32
   bool renormalize = true;            ///< gate weights = chosen probabilities / their sum (else the raw softmax values)
   strategy::StrategyConfig strategy;  ///< kind, ep_size, capacity factor, re-placement interval, ...
   comm::Backend backend = comm::Backend::mpi;

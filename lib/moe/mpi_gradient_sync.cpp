@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The MPI backend of the gradient sync: non-blocking all-reduces, one communicator per distinct
-// replica set, GPU gradients staged through page-locked host copies kept between steps.
+// replica set (created by its members once, cached across re-placements), GPU gradients staged
+// through page-locked host copies kept between steps.
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -24,14 +27,18 @@ class MpiGradientSync final : public GradientSync {
 
   void set_placement(const schedule::Placement& p) override;
   void run(const ExecSpace& exec, const GradientViews& g) override;
+  std::int64_t communicators_created() const override { return created_; }
 
  private:
   const comm::Communicator& group_;
   const comm::Communicator* data_parallel_;
-  // One communicator per distinct replica set (size > 1); slot j of this rank uses
-  // replica_comms_[slot_comm_[j]] or nothing (-1).
-  std::vector<std::unique_ptr<comm::Communicator>> replica_comms_;
-  std::vector<int> slot_comm_;
+  // Communicators of the replica sets (size > 1) this rank belongs to, kept across
+  // re-placements; slot j of this rank sums over slot_comm_[j] (nullptr: not replicated).
+  static constexpr int kCreateTag = 7011;
+  static constexpr std::size_t kMaxCached = 64;
+  std::map<std::vector<int>, std::unique_ptr<comm::Communicator>> cache_;
+  std::vector<const comm::Communicator*> slot_comm_;
+  std::int64_t created_ = 0;
   // Host copies (page-locked) of the gradients (GPU builds), kept between steps: allocating
   // gigabytes of host memory every step costs more than the reduction.
   Kokkos::View<float**, TokenLayout, StagingSpace> gate_host_;
@@ -40,35 +47,42 @@ class MpiGradientSync final : public GradientSync {
 
 void MpiGradientSync::set_placement(const schedule::Placement& p) {
   const int me = group_.rank();
-  replica_comms_.clear();
-  slot_comm_.assign(static_cast<std::size_t>(p.slots_per_gpu), -1);
-  std::map<std::vector<int>, int> ids;  // replica set -> id, identical on every rank
-  std::vector<std::vector<int>> slot_experts(static_cast<std::size_t>(p.slots_per_gpu));
-  for (int e = 0; e < p.experts; ++e) slot_experts[static_cast<std::size_t>(p.slot_of(e))].push_back(e);
+  // This rank's replica set of each slot (empty: not replicated), and the distinct sets in the
+  // same order on every rank (std::map), so creations below never cross.
+  std::vector<std::vector<int>> slot_set(static_cast<std::size_t>(p.slots_per_gpu));
+  std::map<std::vector<int>, bool> sets;  // set -> used by this placement
   for (int j = 0; j < p.slots_per_gpu; ++j) {
-    int color = MPI_UNDEFINED;
-    for (int e : slot_experts[static_cast<std::size_t>(j)]) {
-      const auto& set = p.replicas(e);
-      if (set.size() < 2) continue;
-      const bool mine = std::binary_search(set.begin(), set.end(), me);
-      auto it = ids.find(set);
-      if (it != ids.end()) {
-        if (mine) slot_comm_[static_cast<std::size_t>(j)] = it->second;
-        continue;
-      }
-      const int id = static_cast<int>(ids.size());
-      ids.emplace(set, id);
-      replica_comms_.emplace_back();
-      if (mine) {
-        color = id;
-        slot_comm_[static_cast<std::size_t>(j)] = id;
-      }
-    }
-    // One split per slot index, on every rank, in slot order.
-    auto c = group_.split(color, me);
-    if (color != MPI_UNDEFINED)
-      replica_comms_[static_cast<std::size_t>(color)] = std::make_unique<comm::Communicator>(std::move(c));
+    const int e = p.expert(me, j);
+    if (e < 0 || p.replica_count(e) < 2) continue;
+    slot_set[static_cast<std::size_t>(j)] = p.replicas(e);
+    sets.emplace(p.replicas(e), true);
   }
+  // A set's communicator is created once, by its members only (MPI_Comm_create_group), and
+  // kept across re-placements: a re-placement creates only those of sets it has not seen, and
+  // ranks outside a set take no part. Every member of a set saw the same placements, so all
+  // agree whether it is cached; each rank creates its new sets in the global (map) order.
+  for (const auto& [set, used] : sets) {
+    (void)used;
+    if (cache_.count(set) != 0) continue;
+    MPI_Group world_group = MPI_GROUP_NULL, set_group = MPI_GROUP_NULL;
+    MICROMOE_CHECK_MPI(MPI_Comm_group(group_.get(), &world_group));
+    MICROMOE_CHECK_MPI(MPI_Group_incl(world_group, static_cast<int>(set.size()), set.data(), &set_group));
+    MPI_Comm created = MPI_COMM_NULL;
+    MICROMOE_CHECK_MPI(MPI_Comm_create_group(group_.get(), set_group, kCreateTag, &created));
+    MPI_Group_free(&set_group);
+    MPI_Group_free(&world_group);
+    cache_.emplace(set, std::make_unique<comm::Communicator>(comm::Communicator::adopt(created)));
+    ++created_;
+  }
+  // Bounded cache: past kMaxCached sets, those this placement does not use are freed (in map
+  // order; every member of a set decides alike, from the same placement history).
+  if (cache_.size() > kMaxCached)
+    for (auto it = cache_.begin(); it != cache_.end();)
+      it = sets.count(it->first) != 0 ? std::next(it) : cache_.erase(it);
+  slot_comm_.assign(static_cast<std::size_t>(p.slots_per_gpu), nullptr);
+  for (int j = 0; j < p.slots_per_gpu; ++j)
+    if (!slot_set[static_cast<std::size_t>(j)].empty())
+      slot_comm_[static_cast<std::size_t>(j)] = cache_.at(slot_set[static_cast<std::size_t>(j)]).get();
 }
 
 void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
@@ -92,12 +106,12 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   const bool every_slot = data_parallel_ != nullptr;
   const auto for_each_summed_run = [&](auto&& copy) {  // maximal runs [a, b) of summed slots
     for (int a = 0; a < S;) {
-      if (!every_slot && slot_comm_[static_cast<std::size_t>(a)] < 0) {
+      if (!every_slot && slot_comm_[static_cast<std::size_t>(a)] == nullptr) {
         ++a;
         continue;
       }
       int b = a + 1;
-      while (b < S && (every_slot || slot_comm_[static_cast<std::size_t>(b)] >= 0)) ++b;
+      while (b < S && (every_slot || slot_comm_[static_cast<std::size_t>(b)] != nullptr)) ++b;
       copy(std::make_pair(a, b));
       a = b;
     }
@@ -125,9 +139,9 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   if (group_.size() > 1) start(gate.data(), gate.span(), group_.get());
   const std::size_t slot1 = dev.w1.extent(1) * dev.w1.extent(2), slot2 = dev.w2.extent(1) * dev.w2.extent(2);
   for (int j = 0; j < S; ++j) {
-    const int c = slot_comm_[static_cast<std::size_t>(j)];
-    if (c < 0) continue;
-    const MPI_Comm mc = replica_comms_[static_cast<std::size_t>(c)]->get();
+    const comm::Communicator* c = slot_comm_[static_cast<std::size_t>(j)];
+    if (c == nullptr) continue;
+    const MPI_Comm mc = c->get();
     start(g1.data() + j * slot1, slot1, mc);
     start(g2.data() + j * slot2, slot2, mc);
   }

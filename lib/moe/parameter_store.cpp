@@ -212,6 +212,10 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     old_tensors.push_back(&w1_s2_);
     old_tensors.push_back(&w2_s2_);
   }
+  // With the slot count unchanged, a (gpu, slot) that keeps its expert keeps its tensors where
+  // they are: nothing is copied for it (sender and receiver decide alike, from the placements).
+  const bool in_place = from.slots_per_gpu == to.slots_per_gpu;
+  auto kept = [&](int g, int j) { return in_place && to.expert(g, j) >= 0 && from.expert(g, j) == to.expert(g, j); };
   std::int64_t width = 0;
   for (const Slots* t : old_tensors) width += static_cast<std::int64_t>(t->extent(1) * t->extent(2));
   std::vector<std::int64_t> send_counts(static_cast<std::size_t>(G), 0), recv_counts(static_cast<std::size_t>(G), 0);
@@ -219,14 +223,14 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
   for (int g = 0; g < G; ++g)
     for (int j = 0; j < to.slots_per_gpu; ++j) {
       const int e = to.expert(g, j);
-      if (e < 0 || source(g, e) != me) continue;
+      if (e < 0 || kept(g, j) || source(g, e) != me) continue;
       send_slots.push_back(from.slot_of(e));
       ++send_counts[static_cast<std::size_t>(g)];
     }
   for (int q = 0; q < G; ++q)
     for (int j = 0; j < to.slots_per_gpu; ++j) {
       const int e = to.expert(me, j);
-      if (e < 0 || source(me, e) != q) continue;
+      if (e < 0 || kept(me, j) || source(me, e) != q) continue;
       recv_slots.push_back(j);
       ++recv_counts[static_cast<std::size_t>(q)];
     }
@@ -251,8 +255,19 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     }
   }
   exchange.all_to_all_v(exec, send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
-  // New tensors for the new slot count; empty slots stay zero.
-  allocate_slots(to.slots_per_gpu);  // zeroed expert gradients and state (the gate's stay as they are)
+  if (in_place) {
+    // Slots left empty become zeros; expert gradients are zeros (stale ones already are).
+    for (int j = 0; j < to.slots_per_gpu; ++j)
+      if (to.expert(me, j) < 0 && from.expert(me, j) >= 0)
+        for (const Slots* t : old_tensors) Kokkos::deep_copy(exec, flat_slot(*t, j), 0.0f);
+    if (!gradients_stale()) {
+      Kokkos::deep_copy(exec, flat(dw1_), 0.0f);
+      Kokkos::deep_copy(exec, flat(dw2_), 0.0f);
+    }
+  } else {
+    // New tensors for the new slot count; empty slots stay zero.
+    allocate_slots(to.slots_per_gpu);  // zeroed expert gradients and state (the gate's stay as they are)
+  }
   std::vector<const Slots*> new_tensors{&w1_, &w2_, &w1_s1_, &w2_s1_};
   if (adam_) {
     new_tensors.push_back(&w1_s2_);
@@ -266,6 +281,8 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
       off += static_cast<std::int64_t>(dst.extent(0));
     }
   }
+  last_migration_bytes_ =
+      static_cast<std::int64_t>(recv_slots.size()) * width * static_cast<std::int64_t>(sizeof(float));
   compat::fence(exec, "micromoe::moe::migrated");  // the transfer buffers die here
   return moved;
 }

@@ -91,6 +91,9 @@ class ParameterStore {
   std::int64_t migrate(const ExecSpace& exec, const schedule::Placement& from, const schedule::Placement& to, int me,
                        comm::TokenExchange& exchange, const std::function<void(std::size_t)>& note_buffers);
 
+  /// Bytes of weights and optimizer state this rank received in the last migrate().
+  std::int64_t last_migration_bytes() const { return last_migration_bytes_; }
+
   /// Bytes held (parameters, gradients, optimizer state).
   std::size_t bytes() const;
 
@@ -102,6 +105,7 @@ class ParameterStore {
   Matrix wg_, dwg_, wg_s1_, wg_s2_;
   Slots w1_, w2_, dw1_, dw2_, w1_s1_, w2_s1_, w1_s2_, w2_s2_;
   std::int64_t steps_ = 0;
+  std::int64_t last_migration_bytes_ = 0;
   enum class Gradients { accumulating, zero, stale };
   Gradients gradients_ = Gradients::zero;
 };

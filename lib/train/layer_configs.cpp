@@ -16,6 +16,7 @@ std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, strat
     c.renormalize = config.model.renormalize;
     c.precision = config.model.precision;
     c.expert_gemm = config.model.expert_gemm;
+    c.wire_precision = config.model.wire_precision;
     c.strategy.kind = strategy;
     c.strategy.ep_size = config.parallel.ep_size;
     c.strategy.capacity_factor = config.parallel.capacity_factor;

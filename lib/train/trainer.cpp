@@ -114,6 +114,7 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
   const auto phase_times = record.field("phase_times"), bytes_sent = record.field("bytes_sent");
   const auto schedule_us = record.field("schedule_us"), loads = record.field("loads");
   const auto tokens_dropped = record.field("tokens_dropped"), expert_copies = record.field("expert_copies");
+  const auto migrated_bytes = record.field("migrated_bytes");
   std::vector<double> gathered(me == 0 ? static_cast<std::size_t>(record.size()) * R : 0);
 
   // Trace replay: each layer's routing of the micro-batch, set before the forward.
@@ -179,6 +180,7 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
         const auto phase = static_cast<moe::Phase>(p);
         record.at(phase_times, {p}) += stack.layer(l).timers().seconds(phase);
       }
+    for (int l = 0; l < L; ++l) record.at(migrated_bytes, {l}) = static_cast<double>(stack.layer(l).migrated_bytes());
 
     double total_squared_error = 0;
     MICROMOE_CHECK_MPI(MPI_Allreduce(&squared_error, &total_squared_error, 1, MPI_DOUBLE, MPI_SUM, world_.get()));

@@ -20,7 +20,16 @@ TEST(DeckRender, DefaultsRoundTrip) {
 
 TEST(DeckRender, EveryKeyChangedRoundTrips) {
   RunConfig c;
-  c.model = {96, 200, 32, 4, 3, moe::Activation::swiglu, false, moe::Precision::bf16, moe::ExpertGemm::grouped};
+  c.model = {96,
+             200,
+             32,
+             4,
+             3,
+             moe::Activation::swiglu,
+             false,
+             moe::Precision::bf16,
+             moe::ExpertGemm::grouped,
+             moe::WirePrecision::fp32};
   c.parallel.ep_size = 4;
   c.parallel.microep_group = 2;
   c.parallel.gpus_per_node = 8;
@@ -78,7 +87,8 @@ TEST(DeckSchema, EveryChoiceOfEveryEnumKeyRoundTrips) {
       EXPECT_EQ(key.get(c), value) << key.qualified() << " = " << choice;
     }
   }
-  EXPECT_EQ(enum_keys, 8);  // activation, precision, expert_gemm, placement, backend, kind, optimizer, strategies
+  EXPECT_EQ(enum_keys, 9);  // activation, precision, expert_gemm, wire_precision, placement, backend, kind, optimizer,
+                            // strategies
 }
 
 TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {

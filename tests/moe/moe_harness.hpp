@@ -58,7 +58,8 @@ struct Case {
   OptimizerConfig optimizer{};
   std::uint64_t seed = 7;
   Precision precision = Precision::fp32;
-  bool grouped = false;           ///< grouped expert GEMMs
+  bool grouped = false;                                     ///< grouped expert GEMMs
+  WirePrecision wire_precision = WirePrecision::automatic;  ///< token rows on the wire
   double tolerance = kTolerance;  ///< against the fp32 reference (bf16 / tf32: their rounding)
 };
 
@@ -100,6 +101,7 @@ inline LayerConfig config_of(const Case& c) {
   cfg.seed = c.seed;
   cfg.precision = c.precision;
   cfg.expert_gemm = c.grouped ? ExpertGemm::grouped : ExpertGemm::per_expert;
+  cfg.wire_precision = c.wire_precision;
   // The GPU runs select NCCL at one rank: MICROMOE_TEST_BACKEND=nccl.
   if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) cfg.backend = comm::parse_backend(b);
   return cfg;

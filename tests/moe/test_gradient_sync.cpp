@@ -90,5 +90,44 @@ TEST(GradientSync, SumsTheGateOverTheGroupAndEachSlotOverItsReplicas) {
   expect_sums(g, second, me, G);
 }
 
+// Re-placement must not rebuild what it already has: returning to a placement seen before
+// creates no communicator, and a new one only those of replica sets not seen yet (the MPI
+// backend; NCCL creates none at all). The sums stay right with the reused communicators.
+TEST(GradientSync, ReplacementReusesTheCommunicatorsOfKnownReplicaSets) {
+  comm::Communicator world(MPI_COMM_WORLD);
+  const int G = world.size(), me = world.rank();
+  comm::Backend backend = comm::Backend::mpi;
+  if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) backend = comm::parse_backend(b);
+  comm::TokenExchange exchange(world, backend);
+  const int S = G >= 2 ? 2 * E / G : E;
+  const schedule::Placement first = schedule::make_symmetric_placement(G, S, E, 1);
+  const schedule::Placement second = schedule::make_random_placement(G, S, E, 5);
+  auto sync = make_gradient_sync(backend, world, nullptr, exchange, {}, first);
+  const std::int64_t after_first = sync->communicators_created();
+  sync->set_placement(second);
+  const std::int64_t after_second = sync->communicators_created();
+  sync->set_placement(first);
+  sync->set_placement(second);
+  sync->set_placement(second);
+  EXPECT_EQ(sync->communicators_created(), after_second) << "known replica sets were created again";
+  if (backend == comm::Backend::mpi && G >= 2) {
+    EXPECT_GT(after_first, 0) << "two replicas per expert need a communicator";
+    // At most one per distinct replica set of this rank's slots.
+    EXPECT_LE(after_first, S);
+  } else {
+    EXPECT_EQ(after_second, 0);
+  }
+  const ExecSpace exec;
+  GradientViews g = filled(me, S);
+  sync->run(exec, g);
+  exec.fence();
+  expect_sums(g, second, me, G);
+  sync->set_placement(first);
+  g = filled(me, S);
+  sync->run(exec, g);
+  exec.fence();
+  expect_sums(g, first, me, G);
+}
+
 }  // namespace
 }  // namespace micromoe::moe

@@ -83,6 +83,37 @@ INSTANTIATE_TEST_SUITE_P(Strategies, Variants,
                          ::testing::Values(StrategyKind::ep, StrategyKind::microep, StrategyKind::microep_adaptive),
                          [](const auto& info) { return test_name(info.param); });
 
+// bf16 GEMMs put bf16 rows on the wire by default: the forward's exchanged bytes halve against
+// the same run with fp32 rows (model.wire_precision = "fp32"), both stay within bf16 rounding of
+// the fp32 reference (check_case), and the rows really are rounded (the expert outputs the
+// combine returns carry bf16 rounding the fp32-rows run does not have).
+TEST(Bf16Wire, Bf16RowsHalveTheBytesAndStayWithinBf16Rounding) {
+  for (const StrategyKind s : {StrategyKind::ep, StrategyKind::microep}) {
+    SCOPED_TRACE(to_string(s));
+    Case c;
+    c.strategy = s;
+    c.skew = true;
+    c.precision = Precision::bf16;
+    c.tolerance = 2e-2;
+    c.ep_size = ranks();  // experts split over the ranks: ep's copies must cross
+    const Outcome bf16_rows = check_case(c);
+    c.wire_precision = WirePrecision::fp32;
+    const Outcome fp32_rows = check_case(c);
+    EXPECT_EQ(2 * bf16_rows.stats.bytes_sent, fp32_rows.stats.bytes_sent);
+    if (ranks() > 1 && s == StrategyKind::ep)
+      EXPECT_GT(fp32_rows.stats.bytes_sent, 0) << "nothing crossed ranks: the test proves nothing";
+    if (!bf16_rows.y.empty()) EXPECT_FALSE(same_bits(bf16_rows.y, fp32_rows.y)) << "the rows were not rounded";
+  }
+  Case c;
+  c.precision = Precision::fp32;
+  comm::Communicator world(MPI_COMM_WORLD);
+  EXPECT_FALSE(MoELayer(config_of(c), world).wire_bf16()) << "fp32 GEMMs keep fp32 rows";
+  c.precision = Precision::bf16;
+  EXPECT_TRUE(MoELayer(config_of(c), world).wire_bf16());
+  c.wire_precision = WirePrecision::fp32;
+  EXPECT_FALSE(MoELayer(config_of(c), world).wire_bf16());
+}
+
 TEST(Bf16Training, AdamStepsKeepTheBf16WeightCopiesCurrent) {
   // Three optimizer steps: every forward must use the weights of the last step (stale bf16
   // copies would leave the outputs of steps 2 and 3 equal to step 1's).

@@ -148,5 +148,32 @@ TEST(ParameterStore, SgdStepAndMigrationCarryWeightsAndStateWithTheirExpert) {
   EXPECT_TRUE(all_equal(grads.w1, 0, grads.w1.size(), 0.0f)) << "expert gradients restart at zero";
 }
 
+// A re-placement that keeps the slot count leaves the experts that stay in their slot where
+// they are: the tensors are not re-allocated and only the moved slots travel (the transfer
+// buffers hold two rows each way, not four), so a migration costs its moved bytes.
+TEST(ParameterStore, MigrationCopiesOnlyTheSlotsWhoseExpertChanged) {
+  comm::Communicator self(MPI_COMM_SELF);
+  comm::TokenExchange exchange(self, comm::Backend::mpi);
+  ParameterStore p(H, F, F, E, S, OptimizerKind::sgd);
+  const ExecSpace exec;
+  const HostTensors w = by_expert(1.0f);
+  p.set(exec, w, identity, 0);
+  const float* w1_before = p.slots(Tensor::weights, 1).data();
+  const float* state_before = p.slots(Tensor::state1, 2).data();
+  const schedule::Placement swapped(1, S, E, {1, 0, 2, 3});  // experts 2 and 3 stay in slots 2 and 3
+  std::size_t noted = 0;
+  p.migrate(exec, identity, swapped, 0, exchange, [&](std::size_t b) { noted = b; });
+  EXPECT_EQ(p.slots(Tensor::weights, 1).data(), w1_before) << "weights re-allocated";
+  EXPECT_EQ(p.slots(Tensor::state1, 2).data(), state_before) << "optimizer state re-allocated";
+  const std::size_t row_bytes = 2 * (n1 + n2) * sizeof(float);  // weights and one sgd state
+  EXPECT_EQ(noted, 2 * 2 * row_bytes) << "two slots out, two in";
+  EXPECT_EQ(p.last_migration_bytes(), static_cast<std::int64_t>(2 * row_bytes));
+  const HostTensors after = p.local_by_expert(Tensor::weights, swapped, 0, false);
+  EXPECT_EQ(after.w1, w.w1);
+  EXPECT_EQ(after.w2, w.w2);
+  const HostSlots slots = p.local_slots(Tensor::weights);
+  EXPECT_TRUE(std::equal(slots.w1.begin(), slots.w1.begin() + n1, w.w1.begin() + n1)) << "slot 0 holds expert 1";
+}
+
 }  // namespace
 }  // namespace micromoe::moe

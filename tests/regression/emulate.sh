@@ -47,6 +47,8 @@ with h5py.File("e.h5") as f, h5py.File("again.h5") as g:
         assert np.array_equal(s["compute_time"][...], sec.max(axis=2)), n
         assert np.allclose(s["iteration_time"][...], s["compute_time"][...].sum(axis=1)), n
         assert np.all(sec[loads > 0] > 0), f"{n}: a rank with work took no time"
+        # gelu, H 16, F 32, Adam: W1 + W2 and m, v per moved copy, fp32
+        assert np.array_equal(s["migrated_bytes"][...], s["migrations"][...] * 2 * 16 * 32 * 3 * 4), n
         routed = loads.sum(axis=2) + s["tokens_dropped"][...]
         assert np.all(routed == R * T * K), (n, routed)
         assert np.allclose(s["imbalance"][...], loads.max(axis=2) / loads.mean(axis=2)), n
