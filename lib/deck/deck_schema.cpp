@@ -230,6 +230,11 @@ std::vector<KeySpec> build_schema() {
                       "verification dump: layer to dump (-1 = off; set together with dump_micro_batch)"));
   s.push_back(int_key("run", "dump_micro_batch", run, &R::dump_micro_batch, d.run.dump_micro_batch, -1, kMaxInt,
                       "verification dump: micro-batch to dump (-1 = off; set together with dump_layer)"));
+  s.push_back(int_key("run", "checkpoint_interval", run, &R::checkpoint_interval, d.run.checkpoint_interval, 0, kMaxInt,
+                      "write a checkpoint every this many iterations (0 = off; SIGTERM writes one anyway)"));
+  s.push_back(
+      bind_field("run", "checkpoint", run, &R::checkpoint, KeyType::string, DeckValue(d.run.checkpoint),
+                 "checkpoint path (\"\": the report's path with .h5 replaced by .ckpt.h5); see docs/restart.md"));
   return s;
 }
 

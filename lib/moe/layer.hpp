@@ -149,6 +149,16 @@ class MoELayer {
   /// This rank's per-slot expert tensors and its gate tensor.
   HostSlots local_slots(Tensor which) const;
   std::vector<float> local_gate(Tensor which) const;
+  /// Checkpoint/restart: the layer's host state (its strategy's, the optimizer's step count,
+  /// expert copies moved, peak memory) as a flat record; local_gate / local_slots give its
+  /// tensors.
+  std::vector<std::int64_t> save_state() const;
+  /// Restores a save_state record and this rank's tensors (weights, state1, state2) in a layer
+  /// made from the same config; gradients become zero. Every rank of the group calls it (the
+  /// gradient sync follows the restored placement). Throws std::invalid_argument for a record
+  /// or tensors that do not fit.
+  void restore_state(const ExecSpace& exec, const std::vector<std::int64_t>& state, const LocalTensors& weights,
+                     const LocalTensors& state1, const LocalTensors& state2);
   /// Experts chosen for the last forward's tokens, [T][k] (after balanced's override).
   std::vector<int> last_choices() const;
   /// Gate weights of those choices, [T][k] (drops keep their weight: see last_kept_copies()).
