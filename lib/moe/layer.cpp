@@ -367,7 +367,6 @@ std::vector<std::int64_t> MoELayer::save_state() const {
   strategy_->save_state(out);
   out.put(params_->steps());
   out.put(migrations_);
-  out.put(static_cast<std::int64_t>(peak_bytes_));
   return out.data();
 }
 
@@ -376,8 +375,8 @@ void MoELayer::restore_state(const ExecSpace& exec, const std::vector<std::int64
   StateReader in(state);
   const int slots_before = placement().slots_per_gpu;
   strategy_->load_state(in);
-  const std::int64_t steps = in.get(), migrations = in.get(), peak = in.get();
-  if (!in.done() || steps < 0 || migrations < 0 || peak < 0)
+  const std::int64_t steps = in.get(), migrations = in.get();
+  if (!in.done() || steps < 0 || migrations < 0)
     throw std::invalid_argument("layer state record does not fit the layer");
   if (placement().slots_per_gpu != slots_before)  // eplb's placements may differ in slot count
     ffn_ = std::make_unique<ExpertFFN>(placement().slots_per_gpu, H_, F_, config_.activation, config_.precision,
@@ -386,7 +385,6 @@ void MoELayer::restore_state(const ExecSpace& exec, const std::vector<std::int64
   ffn_->weights_changed();
   sync_->set_placement(placement());
   migrations_ = migrations;
-  peak_bytes_ = std::max(peak_bytes_, static_cast<std::size_t>(peak));
   account();
 }
 

@@ -3,7 +3,7 @@
 // deck_fingerprint, strategies, strategy_index, iteration, ...); /results/<strategy>: the
 // report's groups so far (datasets only); /state/layer_<l>: every rank's state record and
 // tensors, flat in rank order with <name>_offsets [R+1] (rank r's part: [offsets[r],
-// offsets[r+1])).
+// offsets[r+1])), and peak_bytes (a measurement, not state).
 #include "train/checkpoint.hpp"
 
 #include <fcntl.h>
@@ -183,6 +183,12 @@ void write_checkpoint(const std::string& path, const deck::RunConfig& config, co
       write_flat(group.id(), "record", all_records);
       write_flat(group.id(), "record_offsets", offsets);
     });
+    gather_ragged(world, std::vector<std::int64_t>{static_cast<std::int64_t>(layer.peak_bytes())}, all_records,
+                  offsets);
+    attempt([&] {
+      write_flat(group.id(), "peak_bytes", all_records);
+      write_flat(group.id(), "peak_bytes_offsets", offsets);
+    });
     for (const auto& [which, kind] : kKinds) {
       const auto slots = layer.local_slots(which);
       const std::pair<const char*, std::vector<float>> parts[] = {
@@ -300,7 +306,10 @@ void restore_stack(const std::string& path, MoEStack& stack, const comm::Communi
           tensors[k].slots.w1 = read_part<float>(group.id(), "w1_" + kind, me);
           tensors[k].slots.w2 = read_part<float>(group.id(), "w2_" + kind, me);
         }
+        const auto peak = read_part<std::int64_t>(group.id(), "peak_bytes", me);
+        if (peak.size() != 1 || peak[0] < 0) throw std::invalid_argument("peak_bytes holds no byte count");
         stack.layer(l).restore_state(exec, record, tensors[0], tensors[1], tensors[2]);
+        stack.layer(l).note_peak_bytes(static_cast<std::size_t>(peak[0]));
       }
       compat::fence(exec, "micromoe::restore_stack");
     } catch (const std::invalid_argument& e) {

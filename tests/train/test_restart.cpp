@@ -3,9 +3,9 @@
 // SIGTERM makes) at N/2 and restarted from its checkpoint give bit-identical reports (every
 // dataset but the timings: step_time, tokens_per_second, phase_times, schedule_us) and
 // bit-identical final checkpoints (weights, optimizer states, strategy state of every layer
-// and rank), for every strategy of the default deck (eplb and microep-adaptive re-place
-// before and after the stop) and for a trace workload. A restart that does not fit the deck,
-// or a file that is no checkpoint, is refused on every rank with nothing written.
+// and rank; their peak memory is a measurement), for every strategy of the default deck (eplb and microep-adaptive
+// re-place before and after the stop) and for a trace workload. A restart that does not fit the deck, or a file that is
+// no checkpoint, is refused on every rank with nothing written.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <unistd.h>
@@ -68,7 +68,9 @@ std::string test_directory(const comm::Communicator& world, const std::string& n
   return dir;
 }
 
-const std::set<std::string> kTimings = {"step_time", "tokens_per_second", "phase_times", "schedule_us"};
+// Measurements, not state: the timings, and the layers' peak memory (buffers restart empty).
+const std::set<std::string> kTimings = {"step_time",   "tokens_per_second", "phase_times",
+                                        "schedule_us", "peak_bytes",        "peak_bytes_offsets"};
 
 std::vector<std::string> children(hid_t group) {
   std::vector<std::string> names;
