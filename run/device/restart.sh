@@ -48,7 +48,7 @@ cd "$ROOT"
 # 2. The command line on the GPU: whole run vs SIGTERM + --restart (one rank).
 if (($(left) > 60)); then
   w=$OUT/cli && mkdir -p "$w"
-  deck="inputs/default.toml training.iterations=40 parallel.replace_interval=4 run.quiet=false"
+  deck="inputs/default.toml parallel.microep_group=1 training.iterations=40 parallel.replace_interval=4 run.quiet=false"
   timeout 60 "$APP" run $deck run.report="$w/A.h5" run.checkpoint="$w/A.ckpt.h5" > "$w/A.log" 2>&1
   log "cli whole run rc=$?"
   "$APP" run $deck run.report="$w/B.h5" run.checkpoint="$w/B.ckpt.h5" > "$w/B.log" 2>&1 &
