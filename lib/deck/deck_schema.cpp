@@ -259,6 +259,11 @@ std::vector<KeySpec> build_schema() {
                          DeckValue(d.cluster.fast_counts),
                          "simulate: draw each rank's per-expert counts from binomials instead of token by token "
                          "(approximate, for thousands of ranks)"));
+  s.push_back(int_key("run", "checkpoint_interval", run, &R::checkpoint_interval, d.run.checkpoint_interval, 0, kMaxInt,
+                      "write a checkpoint every this many iterations (0 = off; SIGTERM writes one anyway)"));
+  s.push_back(
+      bind_field("run", "checkpoint", run, &R::checkpoint, KeyType::string, DeckValue(d.run.checkpoint),
+                 "checkpoint path (\"\": the report's path with .h5 replaced by .ckpt.h5); see docs/restart.md"));
   return s;
 }
 

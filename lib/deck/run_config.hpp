@@ -78,6 +78,8 @@ struct RunSection {
   bool quiet = false;                         ///< no per-iteration progress lines
   int dump_layer = -1;                        ///< verification dump: layer, -1 = off
   int dump_micro_batch = -1;                  ///< verification dump: micro-batch, -1 = off
+  int checkpoint_interval = 0;  ///< checkpoint every this many iterations; 0 = off (SIGTERM still writes one)
+  std::string checkpoint;       ///< checkpoint path; empty: the report's with ".h5" -> ".ckpt.h5"
 };
 
 /// [cluster]: the machine `micromoe simulate` predicts for (docs/simulate.md). Bandwidths are

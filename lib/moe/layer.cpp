@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 #include "comm/collectives.hpp"
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
 #include "moe/bf16.hpp"
+#include "core/state_blob.hpp"
 #include "moe/exchange_plan.hpp"
 #include "moe/expert_ffn.hpp"
 #include "moe/gradient_sync.hpp"
@@ -383,6 +385,32 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
 void MoELayer::set_parameters(const ExecSpace& exec, const HostTensors& params) {
   params_->set(exec, params, placement(), me_);
   ffn_->weights_changed();
+}
+
+std::vector<std::int64_t> MoELayer::save_state() const {
+  StateWriter out;
+  strategy_->save_state(out);
+  out.put(params_->steps());
+  out.put(migrations_);
+  return out.data();
+}
+
+void MoELayer::restore_state(const ExecSpace& exec, const std::vector<std::int64_t>& state, const LocalTensors& weights,
+                             const LocalTensors& state1, const LocalTensors& state2) {
+  StateReader in(state);
+  const int slots_before = placement().slots_per_gpu;
+  strategy_->load_state(in);
+  const std::int64_t steps = in.get(), migrations = in.get();
+  if (!in.done() || steps < 0 || migrations < 0)
+    throw std::invalid_argument("layer state record does not fit the layer");
+  if (placement().slots_per_gpu != slots_before)  // eplb's placements may differ in slot count
+    ffn_ = std::make_unique<ExpertFFN>(placement().slots_per_gpu, H_, F_, config_.activation, config_.precision,
+                                       config_.expert_gemm == ExpertGemm::grouped);
+  params_->restore_local(exec, placement().slots_per_gpu, steps, weights, state1, state2);
+  ffn_->weights_changed();
+  sync_->set_placement(placement());
+  migrations_ = migrations;
+  account();
 }
 
 HostSlots MoELayer::local_slots(Tensor which) const { return params_->local_slots(which); }

@@ -29,6 +29,7 @@
 // Kokkos Kernels 3.x runs its GEMMs on the default instance: pass ExecSpace() there.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -133,6 +134,9 @@ class MoELayer {
   /// expert path).
   std::size_t current_bytes() const;
   std::size_t peak_bytes() const { return peak_bytes_; }
+  /// Restart: the peak measured before it (a measurement: buffers restart empty, so a restarted
+  /// run's later peak may differ from an uninterrupted run's by a few buffer sizes).
+  void note_peak_bytes(std::size_t bytes) { peak_bytes_ = std::max(peak_bytes_, bytes); }
   std::int64_t optimizer_steps() const { return params_->steps(); }
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
   /// Bytes of weights and optimizer state this rank received in the last step's migration (0 if none).
@@ -155,6 +159,15 @@ class MoELayer {
   /// This rank's per-slot expert tensors and its gate tensor.
   HostSlots local_slots(Tensor which) const;
   std::vector<float> local_gate(Tensor which) const;
+  /// Checkpoint/restart: the layer's host state (its strategy's, the optimizer's step count,
+  /// expert copies moved) as a flat record; local_gate / local_slots give its tensors.
+  std::vector<std::int64_t> save_state() const;
+  /// Restores a save_state record and this rank's tensors (weights, state1, state2) in a layer
+  /// made from the same config; gradients become zero. Every rank of the group calls it (the
+  /// gradient sync follows the restored placement). Throws std::invalid_argument for a record
+  /// or tensors that do not fit.
+  void restore_state(const ExecSpace& exec, const std::vector<std::int64_t>& state, const LocalTensors& weights,
+                     const LocalTensors& state1, const LocalTensors& state2);
   /// Experts chosen for the last forward's tokens, [T][k] (after balanced's override).
   std::vector<int> last_choices() const;
   /// Gate weights of those choices, [T][k] (drops keep their weight: see last_kept_copies()).

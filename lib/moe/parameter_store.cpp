@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "core/error.hpp"
@@ -157,6 +158,28 @@ void ParameterStore::optimizer_step(const ExecSpace& exec, const OptimizerConfig
 }
 
 // Stale gradients (after a step) read as the zeros they stand for, whatever their memory holds.
+void ParameterStore::restore_local(const ExecSpace& exec, int slots, std::int64_t steps, const LocalTensors& weights,
+                                   const LocalTensors& state1, const LocalTensors& state2) {
+  if (slots < 0) throw std::invalid_argument("checkpoint: negative slot count");
+  if (slots != S_) allocate_slots(slots);
+  const auto copy_in = [&](auto view, const std::vector<float>& values) {
+    auto host = Kokkos::create_mirror_view(view);
+    if (values.size() != host.span()) throw std::invalid_argument("checkpoint: a tensor of another size");
+    std::copy(values.begin(), values.end(), host.data());
+    Kokkos::deep_copy(exec, view, host);
+    exec.fence();  // host is a temporary
+  };
+  const std::pair<Tensor, const LocalTensors*> kinds[] = {
+      {Tensor::weights, &weights}, {Tensor::state1, &state1}, {Tensor::state2, &state2}};
+  for (const auto& [which, values] : kinds) {
+    copy_in(gate(which), values->gate);
+    copy_in(this->slots(which, 1), values->slots.w1);
+    copy_in(this->slots(which, 2), values->slots.w2);
+  }
+  zero_gradients(exec);
+  steps_ = steps;
+}
+
 HostSlots ParameterStore::local_slots(Tensor which) const {
   const bool zeros = which == Tensor::gradients && gradients_ == Gradients::stale;
   HostSlots out;

@@ -37,6 +37,12 @@ struct HostSlots {
   std::vector<float> w2;
 };
 
+/// One tensor kind of this rank as local_gate / local_slots return it (checkpoints).
+struct LocalTensors {
+  std::vector<float> gate;
+  HostSlots slots;
+};
+
 class ParameterStore {
  public:
   using Matrix = Kokkos::View<float**, TokenLayout, MemSpace>;
@@ -93,6 +99,11 @@ class ParameterStore {
 
   /// Bytes of weights and optimizer state this rank received in the last migrate().
   std::int64_t last_migration_bytes() const { return last_migration_bytes_; }
+  /// Restart: this rank's weights and optimizer states as local_gate / local_slots gave them,
+  /// for `slots` slots per rank (reallocated when that differs), and the step count; gradients
+  /// become zero. Throws std::invalid_argument for tensors of other sizes.
+  void restore_local(const ExecSpace& exec, int slots, std::int64_t steps, const LocalTensors& weights,
+                     const LocalTensors& state1, const LocalTensors& state2);
 
   /// Bytes held (parameters, gradients, optimizer state).
   std::size_t bytes() const;

@@ -80,6 +80,18 @@ const std::vector<double>& StrategyResults::float64(std::string_view dataset) co
   return values_of(*this, dataset, ElementType::float64).float64;
 }
 
+void StrategyResults::append(const StrategyResults& more) {
+  MICROMOE_REQUIRE(more.layers == layers && more.micro_batches == micro_batches && more.ranks == ranks &&
+                       more.experts == experts && more.datasets.size() == datasets.size(),
+                   "report group " + name + ": appended results of other extents");
+  for (std::size_t d = 0; d < datasets.size(); ++d) {
+    datasets[d].int64.insert(datasets[d].int64.end(), more.datasets[d].int64.begin(), more.datasets[d].int64.end());
+    datasets[d].float64.insert(datasets[d].float64.end(), more.datasets[d].float64.begin(),
+                               more.datasets[d].float64.end());
+  }
+  iterations += more.iterations;
+}
+
 void StrategyResults::truncate(int completed) {
   if (completed < 0 || completed >= iterations) return;
   const auto keep = [completed, this](auto& v) {

@@ -75,6 +75,8 @@ struct StrategyResults {
                static_cast<std::size_t>(ranks) +
            static_cast<std::size_t>(rank);
   }
+  /// Appends `more`'s iterations (its other extents are these results') after the last one.
+  void append(const StrategyResults& more);
   /// Keeps only the first `completed` iterations of every dataset (after a SIGTERM).
   void truncate(int completed);
   /// max / mean of loads over ranks in one cell (1 where no tokens).

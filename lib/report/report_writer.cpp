@@ -40,12 +40,7 @@ void write_dataset(hid_t group, const StrategyResults& r, const DatasetSpec& spe
   else
     h5::write_dataset(group, spec.name, dims, values.float64);
   auto d = h5::open_dataset(group, spec.name);
-  h5::write_attribute(d.id(), "unit", spec.unit);
-  std::vector<std::string> names;  // the reader's shapes come from here, not from its own tables
-  for (const Dim dim : spec.dims) names.emplace_back(dim_spec(dim).name);
-  h5::write_attribute(d.id(), "dims", names);
-  if (std::find(spec.dims.begin(), spec.dims.end(), Dim::phase) != spec.dims.end())
-    h5::write_attribute(d.id(), "phase_names", std::vector<std::string>(phase_names().begin(), phase_names().end()));
+  detail::write_dataset_attributes(d.id(), spec);
 }
 
 void write_strategy(hid_t file, const StrategyResults& r, const RunInfo& info, const StrategyResults* ep) {
@@ -55,9 +50,7 @@ void write_strategy(hid_t file, const StrategyResults& r, const RunInfo& info, c
   const auto& specs = report_datasets();
   for (std::size_t d = 0; d < specs.size(); ++d) write_dataset(group.id(), r, specs[d], r.datasets[d]);
 
-  const StrategySummary summary = summarize(r, info.warmup_iterations, ep);
-  for (const auto& attribute : report_group_attributes())
-    std::visit([&](auto value) { h5::write_attribute(group.id(), attribute.name, value); }, attribute.get(r, summary));
+  detail::write_group_attributes(group.id(), r, info, ep);
 }
 
 void write_file(const std::string& path, const RunInfo& info, const std::vector<StrategyResults>& strategies) {
@@ -65,28 +58,58 @@ void write_file(const std::string& path, const RunInfo& info, const std::vector<
   for (const auto& r : strategies)
     if (r.name == "ep") ep = &r;
 
+  auto file = detail::create_report_file(path);
+  std::vector<std::string> names;
+  for (const auto& r : strategies) names.push_back(r.name);
+  detail::write_run_group(file.id(), info, names);
+  for (const auto& r : strategies) write_strategy(file.id(), r, info, ep);
+  MICROMOE_CHECK_HDF5(H5Fflush(file.id(), H5F_SCOPE_GLOBAL));
+}
+
+}  // namespace
+
+namespace detail {
+
+h5::File create_report_file(const std::string& path) {
   auto fapl = h5::modern_format_fapl();
   auto file = h5::create_file(path, fapl.id());
   h5::write_attribute(file.id(), "format_version", kReportFormatVersion);
   h5::write_attribute(file.id(), "program", std::string("MicroMoE"));
-  {
-    auto run = h5::create_group(file.id(), "run");
-    const hid_t g = run.id();
-    std::set<std::string> build_keys;  // a repeated key gets a numbered name instead of failing the report
-    for (const auto& [key, value] : info.build_info) {
-      std::string name = "build." + key;
-      for (int n = 2; !build_keys.insert(name).second; ++n) name = "build." + key + "." + std::to_string(n);
-      h5::write_attribute(g, name, value);
-    }
-    std::vector<std::string> names;
-    for (const auto& r : strategies) names.push_back(r.name);
-    for (const auto& attribute : report_run_attributes())
-      std::visit([&](const auto& value) { h5::write_attribute(g, attribute.name, value); }, attribute.get(info, names));
-    h5::write_string_dataset(g, "hosts", info.hosts);
-  }
-  for (const auto& r : strategies) write_strategy(file.id(), r, info, ep);
-  MICROMOE_CHECK_HDF5(H5Fflush(file.id(), H5F_SCOPE_GLOBAL));
+  return file;
 }
+
+void write_dataset_attributes(hid_t dataset, const DatasetSpec& spec) {
+  h5::write_attribute(dataset, "unit", spec.unit);
+  std::vector<std::string> names;  // the reader's shapes come from here, not from its own tables
+  for (const Dim dim : spec.dims) names.emplace_back(dim_spec(dim).name);
+  h5::write_attribute(dataset, "dims", names);
+  if (std::find(spec.dims.begin(), spec.dims.end(), Dim::phase) != spec.dims.end())
+    h5::write_attribute(dataset, "phase_names", std::vector<std::string>(phase_names().begin(), phase_names().end()));
+}
+
+void write_group_attributes(hid_t group, const StrategyResults& r, const RunInfo& info, const StrategyResults* ep) {
+  const StrategySummary summary = summarize(r, info.warmup_iterations, ep);
+  for (const auto& attribute : report_group_attributes())
+    std::visit([&](auto value) { h5::write_attribute(group, attribute.name, value); }, attribute.get(r, summary));
+}
+
+void write_run_group(hid_t file, const RunInfo& info, const std::vector<std::string>& names) {
+  auto run = h5::create_group(file, "run");
+  const hid_t g = run.id();
+  std::set<std::string> build_keys;  // a repeated key gets a numbered name instead of failing the report
+  for (const auto& [key, value] : info.build_info) {
+    std::string name = "build." + key;
+    for (int n = 2; !build_keys.insert(name).second; ++n) name = "build." + key + "." + std::to_string(n);
+    h5::write_attribute(g, name, value);
+  }
+  for (const auto& attribute : report_run_attributes())
+    std::visit([&](const auto& value) { h5::write_attribute(g, attribute.name, value); }, attribute.get(info, names));
+  h5::write_string_dataset(g, "hosts", info.hosts);
+}
+
+}  // namespace detail
+
+namespace {
 
 void check_names(const std::string& path, const std::vector<StrategyResults>& strategies) {
   std::set<std::string> names;
@@ -109,29 +132,32 @@ std::string directory_problem(const std::string& directory) {
 
 }  // namespace
 
-void check_report_path(const std::string& path) {
-  const auto refuse = [&](const std::string& what, const std::string& problem,
-                          const char* fix = "create its directory, or set run.report to a writable path") {
-    throw InputError("[run] report: " + error_line(what) + ": " + problem + "; fix: " + fix);
+void check_report_path(const std::string& path) { check_output_path(path, "report"); }
+
+void check_output_path(const std::string& path, const std::string& key) {
+  const std::string create_fix = "create its directory, or set run." + key + " to a writable path";
+  const auto refuse = [&](const std::string& what, const std::string& problem, const std::string& fix) {
+    throw InputError("[run] " + key + ": " + error_line(what) + ": " + problem + "; fix: " + fix);
   };
-  const char* regular_fix = "set run.report to the name of a regular file (or of none yet), e.g. report.h5";
+  const std::string regular_fix =
+      "set run." + key + " to the name of a regular file (or of none yet), e.g. " + key + ".h5";
+  const std::string other_fix = "remove it, or set run." + key + " to another name";
   // Only a regular file (or nothing yet) is replaced: the rename at the end would otherwise
   // replace a device node or fail on a directory after the whole training.
   const std::string temporary = path + ".tmp";
   if (const auto problem = replaceable_file_problem(path); !problem.empty()) refuse(path, problem, regular_fix);
-  if (const auto problem = replaceable_file_problem(temporary); !problem.empty())
-    refuse(temporary, problem, "remove it, or set run.report to another name");
+  if (const auto problem = replaceable_file_problem(temporary); !problem.empty()) refuse(temporary, problem, other_fix);
   std::string directory = std::filesystem::path(path).parent_path().string();
   if (directory.empty()) directory = ".";
   if (const auto problem = directory_problem(directory); !problem.empty())
-    refuse("cannot create " + temporary, "directory " + directory + ": " + problem);
+    refuse("cannot create " + temporary, "directory " + directory + ": " + problem, create_fix);
   // The probe: a non-blocking open that neither follows a link nor waits on a FIFO made since.
   const int probe = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (probe < 0) refuse("cannot create " + temporary, std::strerror(errno));
+  if (probe < 0) refuse("cannot create " + temporary, std::strerror(errno), create_fix);
   struct stat info {};
   const bool regular = ::fstat(probe, &info) == 0 && S_ISREG(info.st_mode);
   ::close(probe);
-  if (!regular) refuse(temporary, "is not a regular file", "remove it, or set run.report to another name");
+  if (!regular) refuse(temporary, "is not a regular file", other_fix);
   std::remove(temporary.c_str());
 }
 

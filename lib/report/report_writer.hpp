@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "report/hdf5_handles.hpp"
 #include "report/report_data.hpp"
 
 namespace micromoe::report {
@@ -32,5 +33,21 @@ void write_file_atomically(const std::string& path, const std::function<void(con
 /// can be created (it is created and removed). Throws micromoe::InputError "[run] report: ...;
 /// fix: ..." otherwise. Call it on rank 0 and share the verdict.
 void check_report_path(const std::string& path);
+/// The same checks for another output file of the run, named `key` in the errors
+/// ("[run] checkpoint: ...").
+void check_output_path(const std::string& path, const std::string& key);
+
+/// The pieces of the layout that write_report and the streamed report (report_stream.hpp)
+/// share, so both write the same file.
+namespace detail {
+/// Creates `path` with the root attributes (format_version, program).
+h5::File create_report_file(const std::string& path);
+/// A dataset's unit, dims and (with a phase axis) phase_names attributes.
+void write_dataset_attributes(hid_t dataset, const DatasetSpec& spec);
+/// A strategy group's summary attributes, from `r`'s datasets (`ep`: the ep group, may be null).
+void write_group_attributes(hid_t group, const StrategyResults& r, const RunInfo& info, const StrategyResults* ep);
+/// The /run group: build information, run attributes (`names`: the strategy groups), hosts.
+void write_run_group(hid_t file, const RunInfo& info, const std::vector<std::string>& names);
+}  // namespace detail
 
 }  // namespace micromoe::report

@@ -175,6 +175,52 @@ void Solver::reset() {
   have_prev_ = false;
 }
 
+void Solver::save_warm_state(StateWriter& out) const {
+  out.put(critical_gpus_);
+  out.put(static_cast<std::int64_t>(history_.size()));
+  for (const auto& set : history_) {
+    out.put(set.gpus);
+    out.put(set.experts);
+  }
+  out.put(static_cast<std::int64_t>(history_next_));
+  out.put(prev_loads_);
+  out.put(x_);
+  out.put(gpu_load_);
+  out.put(have_prev_ ? 1 : 0);
+}
+
+void Solver::load_warm_state(StateReader& in) {
+  const auto in_range = [](const std::vector<int>& v, int n) {
+    return std::all_of(v.begin(), v.end(), [n](int i) { return i >= 0 && i < n; });
+  };
+  auto critical = in.get_vector<int>();
+  const std::int64_t sets = in.get();
+  if (!in_range(critical, G_) || sets < 0 || sets > static_cast<std::int64_t>(kHistory))
+    throw std::invalid_argument("solver warm state does not fit the placement");
+  std::vector<CriticalSet> history(static_cast<std::size_t>(sets));
+  for (auto& set : history) {
+    set.gpus = in.get_vector<int>();
+    set.experts = in.get_vector<int>();
+    if (!in_range(set.gpus, G_) || !in_range(set.experts, E_))
+      throw std::invalid_argument("solver warm state does not fit the placement");
+  }
+  const std::int64_t next = in.get();
+  auto prev = in.get_vector<std::int64_t>();
+  auto x = in.get_vector<std::int64_t>();
+  auto gpu_load = in.get_vector<std::int64_t>();
+  const std::int64_t have_prev = in.get();
+  if (next < 0 || next >= static_cast<std::int64_t>(kHistory) || prev.size() != prev_loads_.size() ||
+      x.size() != x_.size() || gpu_load.size() != gpu_load_.size())
+    throw std::invalid_argument("solver warm state does not fit the placement");
+  critical_gpus_ = std::move(critical);
+  history_ = std::move(history);
+  history_next_ = static_cast<std::size_t>(next);
+  prev_loads_ = std::move(prev);
+  x_ = std::move(x);
+  gpu_load_ = std::move(gpu_load);
+  have_prev_ = have_prev != 0;
+}
+
 std::int64_t Solver::cap(int g, std::int64_t level) const {
   if (!weighted_) return level;
   return static_cast<std::int64_t>(static_cast<__int128>(level) * w_[static_cast<std::size_t>(g)] / wmax_);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/state_blob.hpp"
 #include "schedule/placement.hpp"
 
 namespace micromoe::schedule {
@@ -126,6 +127,12 @@ class Solver {
 
   /// Forgets the warm-start state.
   void reset();
+  /// Checkpoint/restart: the warm-start state (critical sets, previous loads and plan), and its
+  /// restoration into a solver of the same placement and options, which then plans bit for bit
+  /// like the one saved. load_warm_state throws std::invalid_argument for a record that does
+  /// not fit this solver's sizes.
+  void save_warm_state(StateWriter& out) const;
+  void load_warm_state(StateReader& in);
 
   const Placement& placement() const { return placement_; }
   const SolverOptions& options() const { return options_; }

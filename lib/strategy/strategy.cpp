@@ -155,6 +155,14 @@ class LoadHistory {
     ++iterations_;
   }
   int iterations() const { return iterations_; }
+  void save(StateWriter& out) const {
+    out.put(sum_);
+    out.put(iterations_);
+  }
+  void load(StateReader& in) {
+    sum_ = in.get_vector<std::int64_t>();
+    iterations_ = in.get_int();
+  }
   /// The forecast (+1 per expert so unseen experts keep a replica weight) and a reset.
   std::vector<std::int64_t> take() {
     std::vector<std::int64_t> f = sum_;
@@ -240,6 +248,20 @@ class EplbStrategy : public Strategy {
     adopt(std::move(next));
     return true;
   }
+  void save_state(StateWriter& out) const override {
+    Strategy::save_state(out);
+    out.put(static_cast<std::int64_t>(replica_gpus_.size()));
+    for (const auto& gpus : replica_gpus_) out.put(gpus);
+    history_.save(out);
+  }
+  void load_state(StateReader& in) override {
+    Strategy::load_state(in);
+    const std::int64_t experts = in.get();
+    if (experts != experts_) throw std::invalid_argument("eplb state: another expert count");
+    replica_gpus_.assign(static_cast<std::size_t>(experts), {});
+    for (auto& gpus : replica_gpus_) gpus = in.get_vector<int>();
+    history_.load(in);
+  }
 
  private:
   schedule::EplbPlacement place(const std::vector<std::int64_t>& forecast) const {
@@ -294,6 +316,17 @@ class MicroEpStrategy : public Strategy {
     solver_ = make_solver();
     return true;
   }
+  void save_state(StateWriter& out) const override {
+    Strategy::save_state(out);
+    history_.save(out);
+    solver_->save_warm_state(out);
+  }
+  void load_state(StateReader& in) override {
+    Strategy::load_state(in);
+    history_.load(in);
+    solver_ = make_solver();  // for the restored placement
+    solver_->load_warm_state(in);
+  }
 
  private:
   /// The solver keeps tokens on their node among the optimal plans (not only in the routes).
@@ -313,6 +346,23 @@ class MicroEpStrategy : public Strategy {
 };
 
 }  // namespace
+
+void Strategy::save_state(StateWriter& out) const {
+  out.put(placement_.gpus);
+  out.put(placement_.slots_per_gpu);
+  out.put(placement_.experts);
+  out.put(placement_.expert_at);
+  out.put(last_migrations_);
+}
+
+void Strategy::load_state(StateReader& in) {
+  const int gpus = in.get_int(), slots = in.get_int(), experts = in.get_int();
+  auto expert_at = in.get_vector<int>();
+  if (gpus != placement_.gpus || experts != placement_.experts)
+    throw std::invalid_argument("strategy state: another group size or expert count");
+  placement_ = schedule::Placement(gpus, slots, experts, std::move(expert_at));  // validates
+  last_migrations_ = in.get();
+}
 
 int resolve_ep_size(const StrategyConfig& config, int gpus, int experts) {
   const int p = config.ep_size > 0 ? config.ep_size : gcd(gpus, experts);

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/state_blob.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/solver.hpp"
 #include "strategy/rank_routing.hpp"
@@ -99,6 +100,12 @@ class Strategy {
   }
   /// (gpu, expert) pairs new in the last placement change (weights moved).
   std::int64_t last_migrations() const { return last_migrations_; }
+  /// Checkpoint/restart: everything the strategy's later decisions depend on (placement, load
+  /// history, the solver's warm start), and its restoration into a strategy made from the same
+  /// config, which then decides bit for bit like the saved one. load_state throws
+  /// std::invalid_argument for a record that does not fit.
+  virtual void save_state(StateWriter& out) const;
+  virtual void load_state(StateReader& in);
 
  protected:
   schedule::Placement placement_;

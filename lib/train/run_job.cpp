@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <vector>
 
 #include "comm/verdict.hpp"
@@ -12,7 +13,9 @@
 #include "core/error.hpp"
 #include "core/thread_default.hpp"
 #include "deck/deck.hpp"
+#include "report/report_stream.hpp"
 #include "report/report_writer.hpp"
+#include "train/checkpoint.hpp"
 #include "train/progress.hpp"
 #include "train/stop_request.hpp"
 #include "train/trainer.hpp"
@@ -75,7 +78,7 @@ std::string summary_table(const std::vector<report::StrategyResults>& results, i
 }
 
 JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_line, const comm::Communicator& world,
-                   std::ostream& out) {
+                   std::ostream& out, const std::string& restart) {
   install_stop_handler();
   const bool root = world.rank() == 0;
   report::RunInfo info;
@@ -87,14 +90,19 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   info.start_time = report::utc_timestamp();
   info.warmup_iterations = resolved.training.warmup_iterations;
 
-  // An unwritable report path fails now, not after the training, on every rank.
+  // An unwritable report or checkpoint path fails now, not after the training, on every rank.
+  const std::string checkpoint = checkpoint_path(resolved);
   comm::agree_on_root(world, [&] {
     try {
       report::check_report_path(resolved.run.report);
+      report::check_output_path(checkpoint, "checkpoint");
     } catch (const std::exception& e) {
       throw InputError(e.what());
     }
   });
+  // A restart is checked on every rank before anything is written.
+  CheckpointPosition start;
+  if (!restart.empty()) start = check_checkpoint(restart, resolved, world);
 
   Trainer trainer(resolved, world);
   const long total =
@@ -104,7 +112,7 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
     out << "micromoe: " << world.size() << " ranks, " << resolved.run.strategies.size() << " strategies x "
         << resolved.training.iterations << " iterations, ep_size " << resolved.parallel.ep_size << ", MicroEP group "
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
-        << " ranks per node" << std::endl
+        << " ranks per node" << (restart.empty() ? "" : ", restarted from " + restart) << std::endl
         << "micromoe: " << thread_choice() << std::endl;
   if (root && !resolved.run.quiet && trainer.trace() != nullptr) {
     const auto& t = *trainer.trace();
@@ -118,12 +126,47 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
 
   if (root && trainer.trace() != nullptr) warn_about_trace(*trainer.trace(), resolved, world.size(), std::cerr);
 
-  std::vector<report::StrategyResults> results;
+  // Rank 0 streams the results into the report as they come (report_stream.hpp).
+  std::unique_ptr<report::ReportStream> stream;
+  comm::agree_on_root(world, [&] {
+    stream = std::make_unique<report::ReportStream>(resolved.run.report);
+    if (!restart.empty()) restore_results(restart, resolved, world.size(), *stream);
+  });
+  std::string stream_failure;  // rank 0: the first failed append; the run stops, the job fails
   JobOutcome outcome;
-  for (const auto kind : resolved.run.strategies) {
-    auto run = trainer.train(kind, progress);
-    info.iterations_completed = run.results.iterations;
-    results.push_back(std::move(run.results));
+  const auto strategies = resolved.run.strategies;
+  for (std::size_t s = static_cast<std::size_t>(start.strategy); s < strategies.size(); ++s) {
+    const bool resumed = !restart.empty() && s == static_cast<std::size_t>(start.strategy);
+    if (resumed && start.iteration >= resolved.training.iterations) continue;  // complete in the checkpoint
+    TrainOptions options;
+    if (resumed) {
+      options.first_iteration = start.iteration;
+      options.restore = [&](MoEStack& stack) { restore_stack(restart, stack, world); };
+    }
+    report::StrategyResults dims;
+    dims.name = to_string(strategies[s]);
+    dims.trace_replayed = trainer.replays_trace(strategies[s]);
+    dims.resize(0, resolved.model.layers, resolved.training.micro_batches, world.size(), resolved.model.experts);
+    comm::agree_on_root(world, [&] {
+      if (!resumed || stream->groups().empty() || stream->groups().back().dims.name != dims.name)
+        stream->begin_strategy(dims);
+    });
+    options.append = [&](const report::StrategyResults& window) {
+      try {
+        stream->append(window);
+        return true;
+      } catch (const std::exception& e) {
+        stream_failure = e.what();
+        return false;
+      }
+    };
+    options.checkpoint = [&, s](MoEStack& stack, int completed) {
+      write_checkpoint(checkpoint, resolved, world, stack, {static_cast<int>(s), completed}, stream.get());
+    };
+    options.checkpoint_interval = resolved.run.checkpoint_interval;
+    auto run = trainer.train(strategies[s], progress, options);
+    if (root) stream->set_peak_memory(dims.name, run.results.peak_memory_bytes);
+    info.iterations_completed = run.iterations_completed;
     if (run.truncated) {
       outcome.truncated = true;
       break;
@@ -134,16 +177,20 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   outcome.report_path = resolved.run.report;
 
   // Rank 0 writes; everyone learns whether it worked, so the job fails (or not) as a whole.
+  std::vector<report::StrategyResults> summaries;
   comm::agree_on_root(world, [&] {
     try {
-      report::write_report(outcome.report_path, info, results);
+      if (!stream_failure.empty()) throw Error(stream_failure);
+      summaries = stream->summaries();
+      stream->commit(info);
     } catch (const std::exception& e) {
+      stream.reset();  // the temporary file goes
       throw Error("writing the report " + outcome.report_path + " failed: " + e.what());
     }
   });
   if (root) {
-    out << "\n" << summary_table(results, resolved.training.warmup_iterations) << "\n";
-    for (const auto& r : results)
+    out << "\n" << summary_table(summaries, resolved.training.warmup_iterations) << "\n";
+    for (const auto& r : summaries)
       if (trainer.trace() != nullptr && !r.trace_replayed)
         out << r.name << ": forced uniform routing, not the trace (the ideal to compare with)\n\n";
     out << "report: " << outcome.report_path << (outcome.truncated ? " (truncated by SIGTERM)" : "") << std::endl;

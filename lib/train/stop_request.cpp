@@ -29,8 +29,8 @@ void install_stop_handler() {
 
 bool stop_requested_locally() { return g_stop != 0; }
 
-bool stop_requested(MPI_Comm comm) {
-  int local = g_stop != 0 ? 1 : 0, any = 0;
+bool stop_requested(MPI_Comm comm, bool also) {
+  int local = g_stop != 0 || also ? 1 : 0, any = 0;
   MICROMOE_CHECK_MPI(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm));
   return any != 0;
 }

@@ -14,9 +14,10 @@ void install_stop_handler();
 /// True once this process received SIGTERM/SIGINT (async-signal-safe flag).
 bool stop_requested_locally();
 
-/// Collective over `comm`: true on every rank when any rank received the signal, so all ranks
-/// leave the training loop at the same iteration.
-bool stop_requested(MPI_Comm comm);
+/// Collective over `comm`: true on every rank when any rank received the signal (or passed
+/// `also`: a failure of its own that ends the run), so all ranks leave the training loop at the
+/// same iteration.
+bool stop_requested(MPI_Comm comm, bool also = false);
 
 /// Test hook: behave as if the signal had arrived (or clear it).
 void set_stop_requested_for_testing(bool value);

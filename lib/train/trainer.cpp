@@ -84,7 +84,7 @@ Trainer::Trainer(const deck::RunConfig& config, const comm::Communicator& world)
     });
 }
 
-StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& progress) {
+StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& progress, const TrainOptions& options) {
   const auto& c = config_;
   const int R = world_.size(), me = world_.rank();
   const int L = c.model.layers, M = c.training.micro_batches, T = c.training.tokens_per_micro_batch;
@@ -95,11 +95,14 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
   workload::SyntheticWorkload data(synthetic_config(c));
   const workload::TeacherMoE teacher(H, c.model.experts, c.workload.teacher_rank, c.training.seed ^ 0x7eac4e5ULL);
 
+  if (options.restore) options.restore(stack);
+
   StrategyRun run;
-  auto& res = run.results;
+  auto& res = run.results;  // rank 0 keeps the iterations here unless options.append takes them
   res.name = to_string(strategy);
   const int E = c.model.experts;
-  res.resize(me == 0 ? I : 0, L, M, R, E);
+  res.resize(0, L, M, R, E);             // grows by one iteration at a time: nothing reserved for `iterations`
+  report::StrategyResults window = res;  // rank 0: this iteration's results
 
   RowMatrix<float> x("micromoe::Trainer::x", T, H), target("micromoe::Trainer::target", T, H);
   RowMatrix<float> dh("micromoe::Trainer::dh", T, H);
@@ -121,7 +124,7 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
   const int K = c.model.top_k;
   std::vector<Kokkos::View<int**, TokenLayout, MemSpace>> replay;
   const bool forced_balance = strategy == strategy::StrategyKind::balanced;
-  res.trace_replayed = trace_ != nullptr && !forced_balance;
+  res.trace_replayed = replays_trace(strategy);
   if (trace_)
     for (int l = 0; l < L; ++l) replay.emplace_back("micromoe::Trainer::trace_choices", T, K);
   const auto set_trace_choices = [&](int it, int mb) {
@@ -136,8 +139,8 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
     }
   };
 
-  int completed = 0;
-  for (int it = 0; it < I; ++it) {
+  int completed = options.first_iteration;
+  for (int it = options.first_iteration; it < I; ++it) {
     for (int l = 0; l < L; ++l) stack.layer(l).reset_timers();
     record.clear();
     double squared_error = 0;
@@ -187,33 +190,40 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
     record.at(loss, {}) = 0.5 * total_squared_error / tokens_per_iteration;  // the same on every rank
     MICROMOE_CHECK_MPI(MPI_Gather(record.data(), record.size(), MPI_DOUBLE, gathered.data(), record.size(), MPI_DOUBLE,
                                   0, world_.get()));
+    bool append_failed = false;
     if (me == 0) {
-      report::combine_records(gathered, it, res);
-      const double step = res.float64("step_time")[static_cast<std::size_t>(it)];
-      auto& tokens_per_second = res.float64("tokens_per_second")[static_cast<std::size_t>(it)];
+      window.resize(1, L, M, R, E);
+      report::combine_records(gathered, 0, window);
+      const double step = window.float64("step_time")[0];
+      auto& tokens_per_second = window.float64("tokens_per_second")[0];
       tokens_per_second = step > 0 ? tokens_per_iteration / step : 0.0;
+      window.compute_imbalance();
       double iteration_imbalance = 1.0;  // worst layer and micro-batch, over all ranks
       for (int l = 0; l < L; ++l)
         for (int mb = 0; mb < M; ++mb)
-          iteration_imbalance = std::max(iteration_imbalance, res.load_imbalance(it, l, mb));
-      progress.iteration({res.name, it, I, res.float64("loss")[static_cast<std::size_t>(it)], step, tokens_per_second,
-                          iteration_imbalance});
+          iteration_imbalance = std::max(iteration_imbalance, window.load_imbalance(0, l, mb));
+      progress.iteration({res.name, it, I, window.float64("loss")[0], step, tokens_per_second, iteration_imbalance});
+      if (options.append)
+        append_failed = !options.append(window);
+      else
+        res.append(window);
     }
     completed = it + 1;
-    if (stop_requested(world_.get())) {
+    const bool stop = stop_requested(world_.get(), append_failed);
+    if (options.checkpoint && !append_failed &&
+        ((options.checkpoint_interval > 0 && completed % options.checkpoint_interval == 0) || (stop && completed < I)))
+      options.checkpoint(stack, completed);
+    if (stop) {
       run.truncated = completed < I;
       break;
     }
   }
+  run.iterations_completed = completed;
 
   std::int64_t peak = 0, max_peak = 0;
   for (int l = 0; l < L; ++l) peak += static_cast<std::int64_t>(stack.layer(l).peak_bytes());
   MICROMOE_CHECK_MPI(MPI_Reduce(&peak, &max_peak, 1, MPI_INT64_T, MPI_MAX, 0, world_.get()));
-  if (me == 0) {
-    res.compute_imbalance();
-    res.peak_memory_bytes = max_peak;
-    if (completed < I) res.truncate(completed);
-  }
+  if (me == 0) res.peak_memory_bytes = max_peak;
   return run;
 }
 

@@ -46,6 +46,8 @@ TEST(DeckRender, EveryKeyChangedRoundTrips) {
   c.run.dump_layer = 2;
   c.run.dump_micro_batch = 1;
   c.cluster = {4, 900.5, 2.5, 25.0, 7.25, 4, "cal/h200 \"x\".h5", true};
+  c.run.checkpoint_interval = 5;
+  c.run.checkpoint = "ck\tpt.h5";
   for (const auto& key : deck_schema())
     EXPECT_NE(key.get(c), key.get(RunConfig{})) << key.qualified() << " is not changed by this test";
   const std::string text = render_deck(c);
