@@ -13,8 +13,8 @@
 //                                             every --switch-every micro-batches
 // Options: --d 2|4 (replicas per expert of ep: G = d * P; default both), --gpus 8,16,32,64,
 // --oracle-search N (local-search moves of the oracle, default 100), --max-migrations N
-// (microep-adaptive, 0: G*S/4), --min-replicas N (its floor, default 2), --micro-batches N, --switch-every N, --zipf s
-// (synthetic).
+// (microep-adaptive, 0: its default G*S/2), --min-replicas N (its floor, default 2), --micro-batches N, --switch-every
+// N, --zipf s (synthetic).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -304,7 +304,7 @@ class MicroEpStrategy : public Strategy {
     opt.adaptive.min_replicas = schedule::adaptive_floor(placement_.gpus, placement_.slots_per_gpu, placement_.experts,
                                                          cfg_.adaptive_min_replicas);
     opt.max_migrations = cfg_.adaptive_max_migrations > 0 ? cfg_.adaptive_max_migrations
-                                                          : std::max(1, placement_.gpus * placement_.slots_per_gpu / 4);
+                                                          : std::max(1, placement_.gpus * placement_.slots_per_gpu / 2);
     auto next = schedule::make_bounded_replacement(placement_, forecast_.forecast(), opt);
     if (next.placement == placement_ || next.forecast_max_load >= next.current_max_load) return false;
     last_migrations_ = count_migrations(placement_, next.placement);

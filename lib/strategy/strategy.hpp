@@ -45,7 +45,7 @@ struct StrategyConfig {
   int adaptive_search_iterations = 400;  ///< microep-adaptive local search
   int adaptive_min_replicas =
       2;  ///< microep-adaptive: replica floor of every expert where memory allows (adaptive_floor)
-  int adaptive_max_migrations = 0;         ///< microep-adaptive: copies moved per re-placement; 0: G*S/4
+  int adaptive_max_migrations = 0;         ///< microep-adaptive: copies moved per re-placement; 0: G*S/2
   double adaptive_recent_weight = 0.5;     ///< microep-adaptive: EWMA weight of the newest iteration's shares
   double adaptive_shift_threshold = 1.10;  ///< microep-adaptive: proven optimum / mean above which a shift is declared
 };
