@@ -288,7 +288,8 @@ class MicroEpStrategy : public Strategy {
   std::int64_t shifts_detected() const override { return detector_.shifts(); }
   /// Re-places every K iterations, or after an iteration with a detected shift (its recent
   /// forecast then restarts from this iteration), from the hedged forecast; keeps the current
-  /// placement unless the new one lowers the forecast's exact optimum.
+  /// placement when the new one raises the forecast's exact optimum (an early one: unless it
+  /// lowers it).
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
     if (!adaptive_) return false;
     forecast_.add(loads);
@@ -296,7 +297,8 @@ class MicroEpStrategy : public Strategy {
     const bool shift = detector_.pending();
     detector_.clear();
     if (shift) forecast_.restart_recent(loads);
-    if (since_replacement_ < cfg_.replace_interval && !shift) return false;
+    const bool scheduled = since_replacement_ >= cfg_.replace_interval;
+    if (!scheduled && !shift) return false;
     since_replacement_ = 0;
     schedule::ReplacementOptions opt;
     opt.adaptive.seed = cfg_.seed;
@@ -306,7 +308,10 @@ class MicroEpStrategy : public Strategy {
     opt.max_migrations = cfg_.adaptive_max_migrations > 0 ? cfg_.adaptive_max_migrations
                                                           : std::max(1, placement_.gpus * placement_.slots_per_gpu / 2);
     auto next = schedule::make_bounded_replacement(placement_, forecast_.forecast(), opt);
-    if (next.placement == placement_ || next.forecast_max_load >= next.current_max_load) return false;
+    // An early (shift) re-placement must lower the forecast's optimum; a scheduled one may keep it.
+    if (next.placement == placement_ || next.forecast_max_load > next.current_max_load ||
+        (!scheduled && next.forecast_max_load == next.current_max_load))
+      return false;
     last_migrations_ = count_migrations(placement_, next.placement);
     placement_ = std::move(next.placement);
     solver_ = make_solver();
