@@ -205,7 +205,7 @@ def _number(value, digits=3):
 
 def summary_rows(report):
     """One dict per strategy: strategy, median and mean step time (s), tokens/s, mean/max imbalance, speed-up over ep,
-    dropped tokens, mean scheduler time (us). Undefined values are None."""
+    dropped tokens, mean scheduler time (us), mean schedule and memory bounds. Undefined values are None."""
     rows = []
     for s in report.strategies:
         get = s.summary.get
@@ -225,6 +225,9 @@ def summary_rows(report):
             "speedup_over_ep": defined("speedup_over_ep"),
             "dropped_tokens": s.dropped_tokens,
             "mean_schedule_us": defined("mean_schedule_us"),
+            # The bounds (reports before them lack the attributes): 0 = no solver ran, shown as "-".
+            "mean_schedule_bound": defined("mean_schedule_bound") or None,
+            "mean_memory_bound": defined("mean_memory_bound"),
         })
     return rows
 
@@ -246,15 +249,17 @@ def run_description(report):
 def markdown_table(report):
     """The summary table as Markdown (with a line on truncation, when the run was cut short)."""
     lines = ["| strategy | iterations | median step time (s) | mean step time (s) | tokens/s | mean imbalance | "
-             "max imbalance | speed-up over ep | dropped tokens | mean schedule time (us) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "max imbalance | speed-up over ep | dropped tokens | mean schedule time (us) | schedule bound | "
+             "memory bound |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in summary_rows(report):
         speedup = "-" if r["speedup_over_ep"] is None else f"{r['speedup_over_ep']:.2f}x"
         lines.append(f"| {r['strategy']} | {r['iterations']} | {_number(r['median_step_time'], 4)} | "
                      f"{_number(r['mean_step_time'], 4)} | "
                      f"{_number(r['tokens_per_second'], 0)} | {_number(r['mean_imbalance'])} | "
                      f"{_number(r['max_imbalance'])} | {speedup} | {r['dropped_tokens']:,} | "
-                     f"{_number(r['mean_schedule_us'], 1)} |")
+                     f"{_number(r['mean_schedule_us'], 1)} | {_number(r['mean_schedule_bound'])} | "
+                     f"{_number(r['mean_memory_bound'])} |")
     text = "\n".join(lines) + "\n"
     if report.truncated:
         text += ("\n**Truncated run** (stopped by SIGTERM after "

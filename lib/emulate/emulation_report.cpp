@@ -32,6 +32,7 @@ void write_strategy(hid_t file, const StrategyResult& r) {
   dataset(g, "imbalance", Dims{I, M}, r.imbalance, "1");
   dataset(g, "tokens_dropped", Dims{I, M}, r.dropped, "tokens");
   dataset(g, "lower_bound", Dims{I, M}, r.lower_bound, "tokens");
+  dataset(g, "memory_bound", Dims{I, M}, r.memory_bound, "1");
   dataset(g, "iteration_time", Dims{I}, r.iteration_time, "s");
   dataset(g, "migrations", Dims{I}, r.migrations, "experts");
   dataset(g, "migrated_bytes", Dims{I}, r.migrated_bytes, "bytes");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "schedule/adaptive.hpp"
 #include "train/layer_configs.hpp"
 
 namespace micromoe::emulate {
@@ -64,6 +65,7 @@ StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout
   plan.loads.assign(plan.rows.size(), 0);
   plan.dropped.assign(static_cast<std::size_t>(I) * M, 0);
   plan.lower_bound.assign(plan.dropped.size(), 0);
+  plan.memory_bound.assign(plan.dropped.size(), 0.0);
   plan.migrations.assign(static_cast<std::size_t>(I), 0);
 
   const bool forced = groups.front()->forced_balance();
@@ -88,6 +90,8 @@ StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout
         plan.dropped[im] += routing.dropped;
         plan.lower_bound[im] = std::max(plan.lower_bound[im], routing.lower_bound);
         const auto loads = c.expert_loads();
+        plan.memory_bound[im] = std::max(
+            plan.memory_bound[im], schedule::memory_bound_imbalance(loads, G, strategy.placement().slots_per_gpu));
         for (int e = 0; e < E; ++e) iteration_loads[static_cast<std::size_t>(e)] += loads[static_cast<std::size_t>(e)];
       }
     // The layer sums the loads over data-parallel groups, so every group re-places alike.

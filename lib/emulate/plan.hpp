@@ -38,6 +38,7 @@ struct StrategyPlan {
   std::vector<std::int64_t> dropped;      ///< [i][m]: copies dropped, all groups (ep-capacity)
   std::vector<std::int64_t> migrations;   ///< [i]: expert copies moved after the iteration, all groups
   std::vector<std::int64_t> lower_bound;  ///< [i][m]: max over groups of the scheduler's optimum (0: none)
+  std::vector<double> memory_bound;       ///< [i][m]: max over groups of schedule::memory_bound_imbalance
 
   std::size_t cell(int iteration, int micro_batch, int rank) const {
     return (static_cast<std::size_t>(iteration) * micro_batches + micro_batch) * ranks + rank;

@@ -32,6 +32,7 @@ StrategyResult summarize(const StrategyPlan& plan, std::vector<double> seconds, 
   r.loads = plan.loads;
   r.dropped = plan.dropped;
   r.lower_bound = plan.lower_bound;
+  r.memory_bound = plan.memory_bound;
   r.migrations = plan.migrations;
   const int I = r.iterations, M = r.micro_batches, R = r.ranks;
   r.compute_time.assign(static_cast<std::size_t>(I) * M, 0.0);

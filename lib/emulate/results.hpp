@@ -23,6 +23,7 @@ struct StrategyResult {
   std::vector<double> imbalance;             ///< max over ranks / mean over ranks of loads (1 when empty)
   std::vector<std::int64_t> dropped;         ///< copies dropped (ep-capacity)
   std::vector<std::int64_t> lower_bound;     ///< the scheduler's optimum max load (max over groups; 0: none)
+  std::vector<double> memory_bound;          ///< schedule::memory_bound_imbalance (max over groups)
   std::vector<double> iteration_time;        ///< [I] sum over micro-batches of compute_time
   std::vector<std::int64_t> migrations;      ///< [I] expert copies moved after the iteration
   std::vector<std::int64_t> migrated_bytes;  ///< [I] weights and optimizer state those copies carry

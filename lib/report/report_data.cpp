@@ -149,6 +149,7 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   StrategySummary s;
   s.peak_memory_bytes = r.peak_memory_bytes;
   for (auto d : r.int64("tokens_dropped")) s.tokens_dropped += d;
+  for (auto m : r.int64("migrations")) s.migrations += m;
   if (r.iterations <= 0) return s;
   const int first = warmup_iterations < r.iterations ? std::max(warmup_iterations, 0) : 0;
   s.measured_iterations = r.iterations - first;
@@ -156,6 +157,8 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   const auto& tokens_per_second = r.float64("tokens_per_second");
   const auto& imbalance = r.float64("imbalance");
   const auto& schedule_us = r.float64("schedule_us");
+  const auto& schedule_bound = r.float64("schedule_bound");
+  const auto& memory_bound = r.float64("memory_bound");
   double time = 0, tokens = 0;
   for (int i = first; i < r.iterations; ++i) {
     time += step_time[static_cast<std::size_t>(i)];
@@ -169,18 +172,22 @@ StrategySummary summarize(const StrategyResults& r, int warmup_iterations, const
   s.tokens_per_second = time > 0 ? tokens / time : 0.0;
   const std::size_t begin = r.index(first, 0, 0);
   const std::size_t end = r.index(r.iterations, 0, 0);
-  double sum = 0, max = 0, sched = 0;
+  double sum = 0, max = 0, sched = 0, sched_bound = 0, mem_bound = 0;
   for (std::size_t c = begin; c < end; ++c) {
     sum += imbalance[c];
     max = std::max(max, imbalance[c]);
     sched += schedule_us[c];
+    sched_bound += schedule_bound[c];
+    mem_bound += memory_bound[c];
   }
   const double cells = static_cast<double>(end - begin);
   s.mean_imbalance = sum / cells;
   s.max_imbalance = max;
   s.mean_schedule_us = sched / cells;
+  s.mean_schedule_bound = sched_bound / cells;
+  s.mean_memory_bound = mem_bound / cells;
   for (double* v : {&s.mean_step_time, &s.median_step_time, &s.tokens_per_second, &s.mean_imbalance, &s.max_imbalance,
-                    &s.mean_schedule_us})
+                    &s.mean_schedule_us, &s.mean_schedule_bound, &s.mean_memory_bound})
     if (!std::isfinite(*v)) *v = -1;  // summaries are never NaN: -1 = undefined
   if (ep && ep != &r) {
     const StrategySummary base = summarize(*ep, warmup_iterations, nullptr);

@@ -97,6 +97,9 @@ struct StrategySummary {
   double mean_imbalance = -1;
   double max_imbalance = -1;
   double mean_schedule_us = -1;
+  double mean_schedule_bound = -1;  ///< mean of schedule_bound (the placement's proven optimum / mean)
+  double mean_memory_bound = -1;    ///< mean of memory_bound (the best any placement of this memory reaches)
+  std::int64_t migrations = 0;      ///< expert copies moved over the whole run
   double speedup_over_ep = -1;      ///< ep's median step time / this one's; -1 without an ep group
   std::int64_t tokens_dropped = 0;  ///< total over the whole run
   std::int64_t peak_memory_bytes = 0;

@@ -34,7 +34,8 @@ class ReportStream {
   void set_peak_memory(const std::string& name, std::int64_t bytes);
 
   /// The groups so far, in run order, holding only what their summaries need (step_time,
-  /// tokens_per_second, imbalance, schedule_us, tokens_dropped, read back from the file).
+  /// tokens_per_second, imbalance, schedule_us, tokens_dropped, schedule_bound, memory_bound,
+  /// migrations: kSummaryDatasets, read back from the file).
   std::vector<StrategyResults> summaries() const;
   /// Groups so far, in run order, their rows, and their peak memory.
   struct Group {

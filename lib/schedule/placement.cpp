@@ -339,7 +339,7 @@ bool more_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
 // Packs experts with counts d (modified when they must shrink) into `bins` slot indices of
 // capacity G; returns bin of each listed expert. Free positions go to the hottest experts of the bin.
 std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
-                            const std::vector<std::int64_t>& loads) {
+                            const std::vector<std::int64_t>& loads, int floor = 1) {
   std::vector<int> order = list;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
@@ -350,10 +350,35 @@ std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::
   std::vector<int> room(static_cast<std::size_t>(bins), G);
   std::vector<int> bin(d.size(), -1);
   for (int e : order) {
+    auto& de = d[static_cast<std::size_t>(e)];
+    const int need = std::min(de, floor);
     int jb = 0;
     for (int j = 1; j < bins; ++j)
       if (room[static_cast<std::size_t>(j)] > room[static_cast<std::size_t>(jb)]) jb = j;
-    auto& de = d[static_cast<std::size_t>(e)];
+    if (room[static_cast<std::size_t>(jb)] < need) {
+      // Keep the floor: the bin that can free most room by taking replicas above the floor.
+      std::vector<int> spare(room);
+      for (int x : list)
+        if (bin[static_cast<std::size_t>(x)] >= 0)
+          spare[static_cast<std::size_t>(bin[static_cast<std::size_t>(x)])] +=
+              std::max(0, d[static_cast<std::size_t>(x)] - floor);
+      for (int j = 0; j < bins; ++j)
+        if (spare[static_cast<std::size_t>(j)] > spare[static_cast<std::size_t>(jb)]) jb = j;
+    }
+    // Take replicas above the floor from the bin's expert that loses least per replica.
+    while (room[static_cast<std::size_t>(jb)] < need) {
+      int give = -1;
+      for (int x : list) {
+        const auto xi = static_cast<std::size_t>(x);
+        if (bin[xi] != jb || d[xi] <= floor) continue;
+        if (give < 0 || more_per_replica(loads[static_cast<std::size_t>(give)], d[static_cast<std::size_t>(give)] - 1,
+                                         loads[xi], d[xi] - 1))
+          give = x;
+      }
+      if (give < 0) break;
+      --d[static_cast<std::size_t>(give)];
+      ++room[static_cast<std::size_t>(jb)];
+    }
     de = std::min(de, room[static_cast<std::size_t>(jb)]);
     if (de < 1) fail("adaptive: no room left for expert " + str(e) + " (more experts than slots)");
     room[static_cast<std::size_t>(jb)] -= de;
@@ -418,6 +443,13 @@ void assign_slot(int G, int S, int j, std::vector<int> members, const std::vecto
 
 }  // namespace
 
+int replica_floor(int gpus, int slots_per_gpu, int experts, int min_replicas) {
+  int f = std::max(1, std::min(min_replicas, gpus));
+  // E experts of f replicas each pack into S slot indices of G positions only if floor(G/f)*S >= E.
+  while (f > 1 && static_cast<std::int64_t>(gpus / f) * slots_per_gpu < experts) --f;
+  return f;
+}
+
 AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std::vector<std::int64_t>& forecast_loads,
                                           const Placement* current, const AdaptiveOptions& options) {
   const int G = gpus, S = slots_per_gpu, E = static_cast<int>(forecast_loads.size());
@@ -430,8 +462,9 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
     fail("adaptive: the current placement has a different shape");
   const auto& L = forecast_loads;
 
-  // 1. Replica counts: greedy on load per replica.
-  std::vector<int> d(static_cast<std::size_t>(E), 1);
+  // 1. Replica counts: the floor, then greedy on load per replica.
+  const int floor = replica_floor(G, S, E, options.min_replicas);
+  std::vector<int> d(static_cast<std::size_t>(E), floor);
   {
     auto worse = [&](int a, int b) {  // priority-queue order: true when a ranks below b
       const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
@@ -442,8 +475,8 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
     };
     std::priority_queue<int, std::vector<int>, decltype(worse)> pq(worse);
     for (int e = 0; e < E; ++e)
-      if (G > 1) pq.push(e);
-    std::int64_t left = static_cast<std::int64_t>(G) * S - E;
+      if (floor < G) pq.push(e);
+    std::int64_t left = static_cast<std::int64_t>(G) * S - static_cast<std::int64_t>(floor) * E;
     while (left > 0 && !pq.empty()) {
       const int e = pq.top();
       pq.pop();
@@ -455,7 +488,7 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
   // 2. Slot indices.
   std::vector<int> all(static_cast<std::size_t>(E));
   std::iota(all.begin(), all.end(), 0);
-  const std::vector<int> bin = pack_slots(G, S, all, d, L);
+  const std::vector<int> bin = pack_slots(G, S, all, d, L, floor);
   // 3. GPUs: start from the current placement, then a seeded local search.
   std::vector<std::vector<int>> preferred;
   if (current) {

@@ -103,14 +103,25 @@ struct AdaptivePlacement {
 struct AdaptiveOptions {
   std::uint64_t seed = 0;
   int search_iterations = 400;  ///< seeded local-search moves (each one exact solve of the forecast)
+  /// Replicas every expert keeps at least (replica_floor: lowered where the memory does not
+  /// allow it): 2 lets an expert that turns hot spread over two GPUs at once.
+  int min_replicas = 1;
 };
 
+/// The replica floor the adaptive placement keeps for `min_replicas`: capped at G and lowered
+/// until E experts of that many replicas pack into S slot indices of G positions
+/// (floor(G / f) * S >= E); at least 1.
+int replica_floor(int gpus, int slots_per_gpu, int experts, int min_replicas);
+
 /// Asymmetric placement for a forecast load per expert (e.g. a moving average of past counts).
-/// 1. Replica counts: every expert gets one; the remaining G*S - E replicas go one at a time to
-///    the expert with the largest forecast load per replica (ties: lower id), at most G each.
+/// 1. Replica counts: every expert gets the floor (options.min_replicas, see there); the remaining
+///    G*S - floor*E replicas go one at a time to the expert with the largest forecast load per
+///    replica (ties: lower id), at most G each.
 /// 2. Slots: experts (descending d_e) are packed into the S slot indices, each slot index holding
 ///    a set of experts whose replica counts sum to at most G; an expert that fits nowhere has its
-///    count reduced; free positions left at the end go back to the hottest experts that fit.
+///    count reduced (first taking replicas above the floor from the slot index's coldest expert
+///    per replica, so the floor holds); free positions left at the end go back to the hottest
+///    experts that fit.
 /// 3. GPUs: inside each slot index, the GPU sets start from `current` where possible (fewer
 ///    migrations), then a seeded local search swaps GPUs between experts of a slot, keeping a
 ///    move when the exact optimum max load for the forecast (the maximum induced density,

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "schedule/adaptive.hpp"
 #include "schedule/eplb.hpp"
 #include "schedule/rank_routes.hpp"
 #include "schedule/routes.hpp"
@@ -281,7 +282,10 @@ class EplbStrategy : public Strategy {
 class MicroEpStrategy : public Strategy {
  public:
   MicroEpStrategy(const StrategyConfig& cfg, int gpus, int experts, int ep_size, bool adaptive)
-      : cfg_(cfg), adaptive_(adaptive) {
+      : cfg_(cfg),
+        adaptive_(adaptive),
+        forecast_(experts, cfg.adaptive_recent_weight),
+        detector_(schedule::ShiftOptions{cfg.adaptive_shift_threshold, 1.05}) {
     placement_ = schedule::make_shuffled_placement(cfg.placement, gpus, experts / ep_size, experts, cfg.seed);
     gpus_per_node_ = cfg.gpus_per_node > 0 ? cfg.gpus_per_node : gpus;
     solver_ = make_solver();
@@ -292,6 +296,7 @@ class MicroEpStrategy : public Strategy {
     const auto routes = schedule::build_routes(placement_, c, plan_, gpus_per_node_);
     from_routes(routes, c, placement_.gpus, out);
     out.lower_bound = plan_.lower_bound;
+    watch(c);
   }
   void route_rank(const schedule::CountMatrix& c, int gpu, RankRouting& out) override {
     solver_->solve(c, plan_);
@@ -300,17 +305,35 @@ class MicroEpStrategy : public Strategy {
                                 sums.empty() ? nullptr : sums.data());
     from_rank_routes(rank_routes_, c, plan_.gpu_load, out);
     out.lower_bound = plan_.lower_bound;
+    watch(c);
   }
+  std::int64_t shifts_detected() const override { return detector_.shifts(); }
+  /// Re-places every K iterations, or after an iteration with a detected shift (its recent
+  /// forecast then restarts from this iteration), from the hedged forecast; keeps the current
+  /// placement when the new one raises the forecast's exact optimum (an early one: unless it
+  /// lowers it).
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
     if (!adaptive_) return false;
-    history_.add(loads);
-    if (history_.iterations() < cfg_.replace_interval) return false;
-    schedule::AdaptiveOptions opt;
-    opt.seed = cfg_.seed;
-    opt.search_iterations = cfg_.adaptive_search_iterations;
-    auto next =
-        schedule::make_adaptive_placement(placement_.gpus, placement_.slots_per_gpu, history_.take(), &placement_, opt);
-    if (next.placement == placement_) return false;
+    forecast_.add(loads);
+    ++since_replacement_;
+    const bool shift = detector_.pending();
+    detector_.clear();
+    if (shift) forecast_.restart_recent(loads);
+    const bool scheduled = since_replacement_ >= cfg_.replace_interval;
+    if (!scheduled && !shift) return false;
+    since_replacement_ = 0;
+    schedule::ReplacementOptions opt;
+    opt.adaptive.seed = cfg_.seed;
+    opt.adaptive.search_iterations = cfg_.adaptive_search_iterations;
+    opt.adaptive.min_replicas = schedule::adaptive_floor(placement_.gpus, placement_.slots_per_gpu, placement_.experts,
+                                                         cfg_.adaptive_min_replicas);
+    opt.max_migrations = cfg_.adaptive_max_migrations > 0 ? cfg_.adaptive_max_migrations
+                                                          : std::max(1, placement_.gpus * placement_.slots_per_gpu / 2);
+    auto next = schedule::make_bounded_replacement(placement_, forecast_.forecast(), opt);
+    // An early (shift) re-placement must lower the forecast's optimum; a scheduled one may keep it.
+    if (next.placement == placement_ || next.forecast_max_load > next.current_max_load ||
+        (!scheduled && next.forecast_max_load == next.current_max_load))
+      return false;
     last_migrations_ = count_migrations(placement_, next.placement);
     placement_ = std::move(next.placement);
     solver_ = make_solver();
@@ -318,17 +341,26 @@ class MicroEpStrategy : public Strategy {
   }
   void save_state(StateWriter& out) const override {
     Strategy::save_state(out);
-    history_.save(out);
+    forecast_.save(out);
+    detector_.save(out);
+    out.put(since_replacement_);
     solver_->save_warm_state(out);
   }
   void load_state(StateReader& in) override {
     Strategy::load_state(in);
-    history_.load(in);
+    forecast_.load(in);
+    detector_.load(in);
+    since_replacement_ = in.get_int();
     solver_ = make_solver();  // for the restored placement
     solver_->load_warm_state(in);
   }
 
  private:
+  /// microep-adaptive: the shift detector sees every micro-batch's proven optimum.
+  void watch(const schedule::CountMatrix& c) {
+    if (adaptive_) detector_.observe(plan_.lower_bound, c.expert_loads(), placement_.gpus, placement_.slots_per_gpu);
+  }
+
   /// The solver keeps tokens on their node among the optimal plans (not only in the routes).
   std::unique_ptr<schedule::Solver> make_solver() const {
     schedule::SolverOptions options;
@@ -342,7 +374,9 @@ class MicroEpStrategy : public Strategy {
   std::unique_ptr<schedule::Solver> solver_;
   schedule::Plan plan_;
   schedule::RankRoutes rank_routes_;
-  LoadHistory history_;
+  schedule::HedgedForecast forecast_;
+  schedule::ShiftDetector detector_;
+  int since_replacement_ = 0;
 };
 
 }  // namespace

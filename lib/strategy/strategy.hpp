@@ -12,8 +12,10 @@
 //                    re-balanced every K iterations from the load history, copies split evenly
 //                    over each expert's replicas.
 //   microep          symmetric (or random) shuffled placement + the exact scheduler every micro-batch.
-//   microep-adaptive microep + asymmetric re-placement from the forecast every K iterations
-//                    (the layer migrates weights and optimizer state).
+//   microep-adaptive microep + asymmetric re-placement from a hedged forecast every K iterations,
+//                    or after the iteration in which a shift was detected (schedule/adaptive.hpp);
+//                    every expert keeps >= 2 replicas where memory allows, copies moved per
+//                    re-placement are bounded (the layer migrates weights and optimizer state).
 //   balanced         force-balanced routing: top-k replaced by round-robin experts (math changes).
 #pragma once
 
@@ -42,6 +44,11 @@ struct StrategyConfig {
   std::uint64_t seed = 0;                                                  ///< placement seeds
   int gpus_per_node = 0;                 ///< locality order of routes; 0: all GPUs on one node
   int adaptive_search_iterations = 400;  ///< microep-adaptive local search
+  int adaptive_min_replicas =
+      2;  ///< microep-adaptive: replica floor of every expert where memory allows (adaptive_floor)
+  int adaptive_max_migrations = 0;         ///< microep-adaptive: copies moved per re-placement; 0: G*S/2
+  double adaptive_recent_weight = 0.5;     ///< microep-adaptive: EWMA weight of the newest iteration's shares
+  double adaptive_shift_threshold = 1.10;  ///< microep-adaptive: proven optimum / mean above which a shift is declared
 };
 
 /// The routing of one micro-batch: for every (source s, expert e) the first kept(s, e) of s's
@@ -106,6 +113,8 @@ class Strategy {
   /// std::invalid_argument for a record that does not fit.
   virtual void save_state(StateWriter& out) const;
   virtual void load_state(StateReader& in);
+  /// Micro-batches detected as load shifts so far (microep-adaptive; 0 for the others).
+  virtual std::int64_t shifts_detected() const { return 0; }
 
  protected:
   schedule::Placement placement_;

@@ -62,16 +62,20 @@ std::string summary_table(const std::vector<report::StrategyResults>& results, i
   for (const auto& r : results)
     if (r.name == "ep") ep = &r;
   std::string table =
-      "| strategy | median step time | tokens/s | mean imbalance | max imbalance | speed-up over ep | dropped |\n"
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+      "| strategy | median step time | tokens/s | mean imbalance | max imbalance | speed-up over ep | dropped | "
+      "schedule bound | memory bound | migrations |\n"
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : results) {
     const auto s = report::summarize(r, warmup_iterations, ep);
     char row[320];
     char speedup[32] = "n/a";
     if (s.speedup_over_ep > 0) std::snprintf(speedup, sizeof speedup, "%.3f", s.speedup_over_ep);
-    std::snprintf(row, sizeof row, "| %s | %s | %.4g | %.3f | %.3f | %s | %lld |\n", r.name.c_str(),
+    char sched[32] = "n/a";  // only strategies with a solver prove an optimum
+    if (s.mean_schedule_bound > 0) std::snprintf(sched, sizeof sched, "%.3f", s.mean_schedule_bound);
+    std::snprintf(row, sizeof row, "| %s | %s | %.4g | %.3f | %.3f | %s | %lld | %s | %.3f | %lld |\n", r.name.c_str(),
                   format_duration(s.median_step_time).c_str(), s.tokens_per_second, s.mean_imbalance, s.max_imbalance,
-                  speedup, static_cast<long long>(s.tokens_dropped));
+                  speedup, static_cast<long long>(s.tokens_dropped), sched, s.mean_memory_bound,
+                  static_cast<long long>(s.migrations));
     table += row;
   }
   return table;

@@ -10,6 +10,7 @@
 #include "core/kokkos_compat.hpp"
 #include "moe/dump.hpp"
 #include "report/rank_record.hpp"
+#include "schedule/adaptive.hpp"
 #include "train/layer_configs.hpp"
 #include "train/moe_stack.hpp"
 #include "train/stop_request.hpp"
@@ -118,6 +119,8 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
   const auto schedule_us = record.field("schedule_us"), loads = record.field("loads");
   const auto tokens_dropped = record.field("tokens_dropped"), expert_copies = record.field("expert_copies");
   const auto migrated_bytes = record.field("migrated_bytes");
+  const auto schedule_bound = record.field("schedule_bound"), memory_bound = record.field("memory_bound");
+  const auto migrations = record.field("migrations");
   std::vector<double> gathered(me == 0 ? static_cast<std::size_t>(record.size()) * R : 0);
 
   // Trace replay: each layer's routing of the micro-batch, set before the forward.
@@ -166,6 +169,11 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
         for (int e = 0; e < E; ++e)
           record.at(expert_copies, {l, mb, e}) =
               group_.rank() == 0 ? static_cast<double>(s.expert_copies[static_cast<std::size_t>(e)]) : 0.0;
+        // The bounds of the micro-batch: the same on every rank of the group.
+        const double mean = static_cast<double>(s.total_copies) / static_cast<double>(s.gpu_load.size());
+        record.at(schedule_bound, {l, mb}) = mean > 0 ? static_cast<double>(s.lower_bound) / mean : 0.0;
+        record.at(memory_bound, {l, mb}) = schedule::memory_bound_imbalance(
+            s.expert_copies, static_cast<int>(s.gpu_load.size()), stack.layer(l).placement().slots_per_gpu);
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
       stack.backward(exec, dh);
@@ -175,7 +183,11 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
                               t.dx, {c.run.dump_layer, it, mb});
       }
     }
+    std::int64_t moved_before = 0, moved_after = 0;
+    for (int l = 0; l < L; ++l) moved_before += stack.layer(l).migrations();
     stack.step(exec);
+    for (int l = 0; l < L; ++l) moved_after += stack.layer(l).migrations();
+    record.at(migrations, {}) = group_.rank() == 0 ? static_cast<double>(moved_after - moved_before) : 0.0;
     compat::fence(exec, "micromoe::Trainer::iteration_end");
     record.at(step_time, {}) = now_seconds() - start;
     for (int l = 0; l < L; ++l)

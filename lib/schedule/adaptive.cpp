@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "schedule/adaptive.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <queue>
+#include <stdexcept>
+#include <string>
+
+#include "schedule/solver.hpp"
+
+namespace micromoe::schedule {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("adaptive: " + what); }
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+std::int64_t optimum(const Placement& p, const std::vector<std::int64_t>& loads) {
+  SolverOptions o;
+  o.locality = false;
+  o.warm_start = false;
+  o.dense_tokens = false;
+  Solver solver(p, o);
+  return solver.solve_loads(loads).max_load;
+}
+
+std::int64_t count_new_pairs(const Placement& from, const std::vector<int>& at, int G, int S) {
+  std::int64_t m = 0;
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < S; ++j) {
+      const int e = at[static_cast<std::size_t>(g) * S + j];
+      if (e < 0) continue;
+      const auto& reps = from.replicas(e);
+      if (!std::binary_search(reps.begin(), reps.end(), g)) ++m;
+    }
+  return m;
+}
+
+// a/da < b/db, exactly.
+bool less_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
+  return static_cast<__int128>(a) * db < static_cast<__int128>(b) * da;
+}
+
+}  // namespace
+
+// ---- Memory bound ------------------------------------------------------------------------------
+
+std::int64_t memory_bound(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu) {
+  const int E = static_cast<int>(loads.size());
+  if (gpus < 1 || slots_per_gpu < 1 || E < 1) fail("memory bound: gpus, slots and experts must be >= 1");
+  const std::int64_t slots = static_cast<std::int64_t>(gpus) * slots_per_gpu;
+  if (slots < E) fail("memory bound: " + std::to_string(E) + " experts do not fit " + std::to_string(slots) + " slots");
+  std::int64_t total = 0;
+  for (auto l : loads) {
+    if (l < 0) fail("memory bound: a negative load");
+    total += l;
+  }
+  // Greedy: the expert with the largest ceil(L/d) gets the next spare replica (ties: lower id).
+  std::vector<int> d(static_cast<std::size_t>(E), 1);
+  auto key = [&](int e) { return ceil_div(loads[static_cast<std::size_t>(e)], d[static_cast<std::size_t>(e)]); };
+  auto below = [&](int a, int b) {  // priority order: true when a ranks below b
+    const std::int64_t ka = key(a), kb = key(b);
+    return ka != kb ? ka < kb : a > b;
+  };
+  std::priority_queue<int, std::vector<int>, decltype(below)> pq(below);
+  for (int e = 0; e < E; ++e) pq.push(e);
+  for (std::int64_t spare = slots - E; spare > 0; --spare) {
+    const int e = pq.top();
+    if (d[static_cast<std::size_t>(e)] >= gpus || key(e) <= 1) break;  // the maximum cannot drop further
+    pq.pop();
+    ++d[static_cast<std::size_t>(e)];
+    pq.push(e);
+  }
+  return std::max(ceil_div(total, gpus), key(pq.top()));
+}
+
+double memory_bound_imbalance(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu) {
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  const std::int64_t b = memory_bound(loads, gpus, slots_per_gpu);
+  return total > 0 ? static_cast<double>(b) * gpus / static_cast<double>(total) : 1.0;
+}
+
+// ---- Forecast ----------------------------------------------------------------------------------
+
+HedgedForecast::HedgedForecast(int experts, double recent_weight)
+    : weight_(recent_weight),
+      recent_(static_cast<std::size_t>(std::max(experts, 0)), 0.0),
+      sum_(static_cast<std::size_t>(std::max(experts, 0)), 0.0) {
+  if (!(recent_weight > 0.0 && recent_weight <= 1.0)) fail("forecast: recent_weight must be in (0, 1]");
+}
+
+void HedgedForecast::add(const std::vector<std::int64_t>& loads) {
+  if (loads.size() != recent_.size()) fail("forecast: loads size differs from the expert count");
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  if (total <= 0) return;
+  for (std::size_t e = 0; e < loads.size(); ++e) {
+    const double share = static_cast<double>(loads[e]) / static_cast<double>(total);
+    recent_[e] = observations_ == 0 ? share : (1.0 - weight_) * recent_[e] + weight_ * share;
+    sum_[e] += share;
+  }
+  ++observations_;
+}
+
+void HedgedForecast::restart_recent(const std::vector<std::int64_t>& loads) {
+  if (loads.size() != recent_.size()) fail("forecast: loads size differs from the expert count");
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  if (total <= 0) return;
+  for (std::size_t e = 0; e < loads.size(); ++e)
+    recent_[e] = static_cast<double>(loads[e]) / static_cast<double>(total);
+}
+
+std::vector<double> HedgedForecast::longrun() const {
+  std::vector<double> m(sum_.size(), 0.0);
+  if (observations_ > 0)
+    for (std::size_t e = 0; e < m.size(); ++e) m[e] = sum_[e] / observations_;
+  return m;
+}
+
+std::vector<std::int64_t> HedgedForecast::forecast(std::int64_t scale) const {
+  const auto mean = longrun();
+  std::vector<std::int64_t> f(recent_.size(), 1);
+  for (std::size_t e = 0; e < f.size(); ++e)
+    f[e] += static_cast<std::int64_t>(std::llround(static_cast<double>(scale) * std::max(recent_[e], mean[e])));
+  return f;
+}
+
+// ---- Shift detector ----------------------------------------------------------------------------
+
+bool ShiftDetector::observe(std::int64_t optimum_load, const std::vector<std::int64_t>& loads, int gpus,
+                            int slots_per_gpu) {
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  if (total <= 0 || optimum_load <= 0) return false;
+  const double imbalance = static_cast<double>(optimum_load) * gpus / static_cast<double>(total);
+  if (imbalance <= options_.threshold) return false;
+  if (static_cast<double>(optimum_load) <=
+      options_.margin * static_cast<double>(memory_bound(loads, gpus, slots_per_gpu)))
+    return false;
+  pending_ = true;
+  ++shifts_;
+  return true;
+}
+
+int adaptive_floor(int gpus, int slots_per_gpu, int experts, int min_replicas) {
+  int f = std::max(1, min_replicas);
+  const std::int64_t slots = static_cast<std::int64_t>(gpus) * slots_per_gpu;
+  while (f > 1 && 2 * (slots - static_cast<std::int64_t>(f) * experts) < experts) --f;
+  return replica_floor(gpus, slots_per_gpu, experts, f);
+}
+
+// ---- Bounded re-placement ----------------------------------------------------------------------
+
+Replacement make_bounded_replacement(const Placement& current, const std::vector<std::int64_t>& forecast,
+                                     const ReplacementOptions& options) {
+  const int G = current.gpus, S = current.slots_per_gpu, E = current.experts;
+  if (forecast.size() != static_cast<std::size_t>(E)) fail("re-placement: forecast size differs from the experts");
+  Replacement out;
+  out.current_max_load = optimum(current, forecast);
+  AdaptivePlacement fresh = make_adaptive_placement(G, S, forecast, &current, options.adaptive);
+  if (options.max_migrations <= 0 || fresh.migrations <= options.max_migrations) {
+    out.placement = std::move(fresh.placement);
+    out.migrations = fresh.migrations;
+    out.forecast_max_load = fresh.forecast_max_load;
+    out.fresh = true;
+    return out;
+  }
+  // Single-copy moves from the current placement, within each slot index (same-slot rule).
+  const int floor = replica_floor(G, S, E, options.adaptive.min_replicas);
+  const auto& L = forecast;
+  std::vector<int> at = current.expert_at;
+  std::vector<int> d(static_cast<std::size_t>(E), 0), slot(static_cast<std::size_t>(E), -1);
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < S; ++j) {
+      const int e = at[static_cast<std::size_t>(g) * S + j];
+      if (e < 0) continue;
+      ++d[static_cast<std::size_t>(e)];
+      slot[static_cast<std::size_t>(e)] = j;
+    }
+  std::vector<double> share(static_cast<std::size_t>(G));
+  std::int64_t moved = 0;
+  // A move adds at most one new pair; the step cap only guards against moves that undo others.
+  for (std::int64_t step = 0; moved < options.max_migrations && step < 4 * options.max_migrations + G * S; ++step) {
+    // The receiving expert: largest forecast load per replica among those with a donor.
+    int best_b = -1, best_a = -2;  // best_a: donor expert, -1 = an empty position
+    for (int j = 0; j < S; ++j) {
+      int b = -1, a = -2;
+      bool empty = false;
+      for (int g = 0; g < G; ++g) empty = empty || at[static_cast<std::size_t>(g) * S + j] < 0;
+      for (int e = 0; e < E; ++e) {
+        const auto ei = static_cast<std::size_t>(e);
+        if (slot[ei] != j || d[ei] >= G) continue;
+        if (b < 0 || less_per_replica(L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)], L[ei], d[ei]))
+          b = e;
+      }
+      if (b < 0) continue;
+      if (empty) {
+        a = -1;
+      } else {
+        for (int e = 0; e < E; ++e) {
+          const auto ei = static_cast<std::size_t>(e);
+          if (slot[ei] != j || e == b || d[ei] <= floor) continue;
+          if (a < 0 ||
+              less_per_replica(L[ei], d[ei] - 1, L[static_cast<std::size_t>(a)], d[static_cast<std::size_t>(a)] - 1))
+            a = e;
+        }
+        // Only a move that lowers the pair's largest load per replica.
+        if (a < 0 || !less_per_replica(L[static_cast<std::size_t>(a)], d[static_cast<std::size_t>(a)] - 1,
+                                       L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)]))
+          continue;
+      }
+      if (best_b < 0 || less_per_replica(L[static_cast<std::size_t>(best_b)], d[static_cast<std::size_t>(best_b)],
+                                         L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)])) {
+        best_b = b;
+        best_a = a;
+      }
+    }
+    if (best_b < 0) break;
+    // The position: the donor's (or an empty one) on the GPU with the least forecast share.
+    std::fill(share.begin(), share.end(), 0.0);
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < S; ++j) {
+        const int e = at[static_cast<std::size_t>(g) * S + j];
+        if (e >= 0)
+          share[static_cast<std::size_t>(g)] +=
+              static_cast<double>(L[static_cast<std::size_t>(e)]) / d[static_cast<std::size_t>(e)];
+      }
+    const int j = slot[static_cast<std::size_t>(best_b)];
+    int pick = -1;
+    for (int g = 0; g < G; ++g) {
+      const int here = at[static_cast<std::size_t>(g) * S + j];
+      if (best_a == -1 ? here >= 0 : here != best_a) continue;
+      if (pick < 0 || share[static_cast<std::size_t>(g)] < share[static_cast<std::size_t>(pick)]) pick = g;
+    }
+    if (best_a >= 0) --d[static_cast<std::size_t>(best_a)];
+    ++d[static_cast<std::size_t>(best_b)];
+    at[static_cast<std::size_t>(pick) * S + j] = best_b;
+    moved = count_new_pairs(current, at, G, S);
+  }
+  out.placement = Placement(G, S, E, std::move(at));
+  out.migrations = moved;
+  out.forecast_max_load = optimum(out.placement, forecast);
+  return out;
+}
+
+namespace {
+
+std::vector<std::int64_t> bits_of(const std::vector<double>& values) {
+  std::vector<std::int64_t> bits(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) std::memcpy(&bits[i], &values[i], sizeof(double));
+  return bits;
+}
+
+std::vector<double> doubles_of(const std::vector<std::int64_t>& bits) {
+  std::vector<double> values(bits.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) std::memcpy(&values[i], &bits[i], sizeof(double));
+  return values;
+}
+
+}  // namespace
+
+void HedgedForecast::save(StateWriter& out) const {
+  out.put(observations_);
+  out.put(bits_of(recent_));
+  out.put(bits_of(sum_));
+}
+
+void HedgedForecast::load(StateReader& in) {
+  const int observations = in.get_int();
+  auto recent = doubles_of(in.get_vector<std::int64_t>());
+  auto sum = doubles_of(in.get_vector<std::int64_t>());
+  if (!recent.empty() && recent.size() != recent_.size())
+    throw std::invalid_argument("adaptive forecast state: another expert count");
+  observations_ = observations;
+  recent_ = std::move(recent);
+  sum_ = std::move(sum);
+}
+
+}  // namespace micromoe::schedule

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The parts of microep-adaptive that make it survive load shifts: a forecast that hedges
+// between the recent and the long-run load, a shift detector on the scheduler's proven optimum,
+// a re-placement with a bounded number of expert copies moved, and the memory bound (the best
+// max load any placement of the same memory could reach), which the detector and the report use.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/state_blob.hpp"
+#include "schedule/placement.hpp"
+
+namespace micromoe::schedule {
+
+/// The best max GPU load any placement of E = loads.size() experts on G GPUs with S slots each
+/// can reach for `loads` (a lower bound for every placement of this memory, the same-slot rule
+/// not even required):
+///   B = max( ceil(T / G),  min over d of max_e ceil(L_e / d_e) ),   T = sum_e L_e,
+/// d ranging over replica counts with 1 <= d_e <= G and sum_e d_e <= G * S. An expert with d_e
+/// replicas puts at least ceil(L_e / d_e) copies on one of its GPUs; the inner minimum is
+/// exact by the greedy that gives each spare replica to the expert with the largest
+/// ceil(L_e / d_e). Throws std::invalid_argument for G*S < E or a negative load.
+std::int64_t memory_bound(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
+/// memory_bound as an imbalance: B / (T / G); 1 when T = 0.
+double memory_bound_imbalance(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
+
+/// Forecast of the next loads that hedges between the recent and the long-run load: every
+/// observation (an iteration's loads) is turned into shares s_e = L_e / T; the forecast share of
+/// expert e is max(recent_e, longrun_e), recent an EWMA of the shares (weight `recent_weight` on
+/// the newest) and longrun their mean over all observations. An expert that is hot now or was hot
+/// on average keeps the replicas of its larger share, so a load that shifts back (or a recent
+/// burst that fades) finds replicas in place. Doubles in a fixed order: identical on every rank.
+class HedgedForecast {
+ public:
+  explicit HedgedForecast(int experts = 0, double recent_weight = 0.5);
+  /// Adds one observation (loads.size() must equal the expert count; an all-zero one is ignored).
+  void add(const std::vector<std::int64_t>& loads);
+  /// After a detected shift: the recent part restarts from this observation alone (the long-run
+  /// mean keeps its history).
+  void restart_recent(const std::vector<std::int64_t>& loads);
+  int observations() const { return observations_; }
+  /// Hedged shares scaled to integers: round(scale * max(recent_e, longrun_e)) + 1 (the +1 keeps
+  /// an unseen expert's weight positive). All 1 before any observation.
+  std::vector<std::int64_t> forecast(std::int64_t scale = std::int64_t{1} << 24) const;
+  const std::vector<double>& recent() const { return recent_; }
+  /// The long-run mean share of every expert.
+  std::vector<double> longrun() const;
+  /// Checkpoint/restart: the whole state, doubles bit for bit.
+  void save(StateWriter& out) const;
+  void load(StateReader& in);
+
+ private:
+  double weight_;
+  int observations_ = 0;
+  std::vector<double> recent_, sum_;
+};
+
+/// Shift detection: a micro-batch is a shift when the scheduler's proven optimum on the current
+/// placement is above `threshold` times the mean load and above `margin` times the memory bound
+/// of its loads (a re-placement could help: the replica counts, not the memory, limit it).
+struct ShiftOptions {
+  double threshold = 1.10;
+  double margin = 1.05;
+};
+
+class ShiftDetector {
+ public:
+  explicit ShiftDetector(ShiftOptions options = {}) : options_(options) {}
+  /// One micro-batch: `optimum` is the max load the scheduler proved optimal for `loads` on a
+  /// placement of G GPUs with S slots each. Returns true (and sets pending()) for a shift.
+  bool observe(std::int64_t optimum, const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
+  bool pending() const { return pending_; }
+  void clear() { pending_ = false; }
+  std::int64_t shifts() const { return shifts_; }  ///< micro-batches detected as shifts so far
+  void save(StateWriter& out) const {
+    out.put(pending_ ? 1 : 0);
+    out.put(shifts_);
+  }
+  void load(StateReader& in) {
+    pending_ = in.get() != 0;
+    shifts_ = in.get();
+  }
+
+ private:
+  ShiftOptions options_;
+  bool pending_ = false;
+  std::int64_t shifts_ = 0;
+};
+
+/// The replica floor microep-adaptive asks for: `min_replicas` lowered (to 1 at least) while it
+/// would leave fewer than E/2 spare replicas (G*S - f*E < E/2) for the hot experts; then
+/// replica_floor's packing cap. At the memory of d = 2 (G*S = 2E) the floor is 1: two replicas
+/// each would leave nothing to adapt with.
+int adaptive_floor(int gpus, int slots_per_gpu, int experts, int min_replicas);
+
+/// Options of make_bounded_replacement.
+struct ReplacementOptions {
+  AdaptiveOptions adaptive;  ///< of the fresh placement (min_replicas: the floor, kept by every move)
+  int max_migrations = 0;    ///< expert copies moved at most per re-placement (<= 0: unbounded)
+};
+
+/// Result of make_bounded_replacement.
+struct Replacement {
+  Placement placement;
+  std::int64_t migrations = 0;         ///< (gpu, expert) pairs new vs the current placement
+  std::int64_t forecast_max_load = 0;  ///< exact optimum for the forecast on `placement`
+  std::int64_t current_max_load = 0;   ///< exact optimum for the forecast on the current placement
+  bool fresh = false;                  ///< the fresh adaptive placement fitted the migration budget
+};
+
+/// The re-placement of microep-adaptive. The fresh adaptive placement for `forecast` (started
+/// from `current`) when it moves at most max_migrations expert copies; otherwise at most
+/// max_migrations single-copy moves from `current`, each giving one position of a slot index to
+/// the expert of that slot index with the largest forecast load per replica, taken from the
+/// expert there with the smallest load per remaining replica above the floor (or an empty
+/// position), on the GPU with the least forecast share, while that lowers the pair's largest
+/// load per replica. Deterministic. Callers keep `current` when forecast_max_load is not below
+/// current_max_load.
+Replacement make_bounded_replacement(const Placement& current, const std::vector<std::int64_t>& forecast,
+                                     const ReplacementOptions& options);
+
+}  // namespace micromoe::schedule

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// microep-adaptive through the distributed layer under a synthetic domain switch: 75% of the
+// tokens go to expert 0, then abruptly to expert 7 (cold until then). The re-placement period is
+// long (50 iterations), so only the shift detector can re-place early: the imbalance must be
+// back near 1 (or near the memory bound) within K micro-batches of the switch, every expert keeps
+// the replica floor (schedule::adaptive_floor) after every step, and every rank holds the same
+// placement and the same statistics.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "moe_harness.hpp"
+#include "schedule/adaptive.hpp"
+
+namespace micromoe::moe::testing {
+namespace {
+
+constexpr int kRecoverWithin = 2;  // K: micro-batches after the switch until the imbalance is back
+
+/// Top-1 choices of this rank's tokens: 3 in 4 go to `hot`, the rest round robin over the others.
+Kokkos::View<int**, TokenLayout, MemSpace> choices(int tokens, int first_token, int experts, int hot) {
+  Kokkos::View<int**, TokenLayout, MemSpace> v("micromoe::test::shift_choices", tokens, 1);
+  auto h = Kokkos::create_mirror_view(v);
+  for (int t = 0; t < tokens; ++t) {
+    const int g = first_token + t;  // global token index: the mix does not depend on the rank count
+    const int other = (hot + 1 + (g / 4) % (experts - 1)) % experts;
+    h(t, 0) = g % 4 != 3 ? hot : other;
+  }
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
+/// The same value on every rank?
+bool same_on_all_ranks(std::int64_t v) {
+  std::int64_t lo = v, hi = v;
+  MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  return lo == hi;
+}
+
+std::int64_t fingerprint(const schedule::Placement& p) {
+  std::int64_t h = 1469598103934665603LL;
+  for (int e : p.expert_at) h = (h ^ (e + 2)) * 1099511628211LL;
+  return h;
+}
+
+TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
+  const int G = ranks(), r = rank();
+  Case c;
+  c.strategy = StrategyKind::microep_adaptive;
+  c.experts = 8;
+  c.top_k = 1;
+  c.ep_size = -1;  // G / 2: two replicas per expert at the start (at 2 ranks every expert is on both)
+  c.tokens = 40;
+  c.replace_interval = 50;  // never within the test: only a detected shift re-places
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.lr = 0.01f;
+  comm::Communicator world(MPI_COMM_WORLD);
+  MoELayer layer(config_of(c), world);
+  const Data d = make_data(c, G, 0);
+  const ExecSpace exec;
+  layer.set_parameters(exec, d.params);
+  const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
+  const int floor = schedule::adaptive_floor(G, S, E, 2);
+  const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+  const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+  const int before = 4, after = 6;
+  std::int64_t migrations_before_switch = 0;
+  for (int step = 0; step < before + after; ++step) {
+    const int hot = step < before ? 0 : 7;
+    layer.set_next_choices(choices(static_cast<int>(d.count[r]), static_cast<int>(d.first[r]), E, hot));
+    layer.forward(exec, x);
+    layer.backward(exec, dy);
+    const auto& s = layer.last_stats();
+    const std::string what = "step " + std::to_string(step) + " (hot expert " + std::to_string(hot) + ")";
+    EXPECT_EQ(s.max_load, s.lower_bound) << what << ": the schedule is not the proven optimum";
+    EXPECT_TRUE(same_on_all_ranks(s.max_load)) << what;
+    const int since_switch = step - before;
+    if (since_switch >= kRecoverWithin || (step >= 1 && step < before)) {
+      // Recovered: within 10% of the mean (or one copy above it: integral loads), or of the
+      // memory bound where no placement of this memory could do better.
+      const double mean = static_cast<double>(s.total_copies) / G;
+      const auto bound = static_cast<double>(schedule::memory_bound(s.expert_copies, G, S));
+      EXPECT_LE(static_cast<double>(s.max_load), std::max({1.10 * mean, std::ceil(mean) + 1, 1.10 * bound})) << what;
+    }
+    layer.step(exec);
+    if (step == before - 1) migrations_before_switch = layer.migrations();
+    const auto& p = layer.placement();
+    for (int e = 0; e < E; ++e) EXPECT_GE(p.replica_count(e), floor) << what << ": expert " << e;
+    EXPECT_TRUE(same_on_all_ranks(fingerprint(p))) << what << ": the ranks hold different placements";
+  }
+  // Expert 7 was cold when it turned hot: at 4 ranks it needs three of the four GPUs, which
+  // only an early re-placement (K = 50) gives it.
+  if (G >= 4) {
+    EXPECT_GT(layer.migrations(), migrations_before_switch) << "no early re-placement after the switch";
+    EXPECT_GE(layer.placement().replica_count(7), 3);
+  }
+}
+
+}  // namespace
+}  // namespace micromoe::moe::testing

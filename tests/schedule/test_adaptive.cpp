@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// microep-adaptive's parts: the memory bound on hand-computed cases (and below every placement's
+// optimum), the hedged forecast, the shift detector, the replica floor, the bounded re-placement.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "schedule/adaptive.hpp"
+#include "schedule/placement.hpp"
+#include "schedule/rng.hpp"
+#include "schedule/solver.hpp"
+
+namespace ms = micromoe::schedule;
+
+namespace {
+
+// Zipf(1) (or Zipf(2) when `square`) over the experts, the hottest at index `shift`.
+std::vector<std::int64_t> zipf_loads(int E, int shift, bool square = false, std::int64_t scale = 1000000) {
+  std::vector<std::int64_t> f(static_cast<std::size_t>(E));
+  for (int e = 0; e < E; ++e) f[static_cast<std::size_t>((e + shift) % E)] = scale / (e + 1) / (square ? e + 1 : 1);
+  return f;
+}
+
+int min_replicas(const ms::Placement& p) {
+  int m = p.gpus;
+  for (int e = 0; e < p.experts; ++e) m = std::min(m, p.replica_count(e));
+  return m;
+}
+
+}  // namespace
+
+TEST(MemoryBound, HandComputedCases) {
+  // 16 copies on 2 GPUs: the mean 8 binds; expert 0 (10) on both GPUs gives 5.
+  EXPECT_EQ(ms::memory_bound({10, 2, 2, 2}, 2, 3), 8);
+  EXPECT_DOUBLE_EQ(ms::memory_bound_imbalance({10, 2, 2, 2}, 2, 3), 1.0);
+  // 4 slots for 3 experts: one spare replica goes to expert 0: ceil(12 / 2) = 6 > ceil(18 / 4) = 5.
+  EXPECT_EQ(ms::memory_bound({12, 3, 3}, 4, 1), 6);
+  EXPECT_NEAR(ms::memory_bound_imbalance({12, 3, 3}, 4, 1), 6.0 / 4.5, 1e-12);
+  // Replicas are capped at G: 9 copies on 4 GPUs, ceil(9 / 4) = 3.
+  EXPECT_EQ(ms::memory_bound({9, 0, 0, 0}, 4, 2), 3);
+  // No spare slot: the hottest expert alone, 100.
+  EXPECT_EQ(ms::memory_bound({100, 1}, 2, 1), 100);
+  // 3 GPUs x 2 slots, {30, 20, 10}: the 3 spares give d = {3, 2, 1} (10 each), but the mean 20 binds.
+  EXPECT_EQ(ms::memory_bound({30, 20, 10}, 3, 2), 20);
+  // 6 GPUs x 1 slot, {30, 20, 10}: d = {3, 2, 1} -> max(10, 10, 10) = 10 = ceil(60 / 6).
+  EXPECT_EQ(ms::memory_bound({30, 20, 10}, 6, 1), 10);
+  // 5 GPUs x 1 slot, {30, 20, 10}: 2 spares -> d = {2, 2, 1} -> 15 (d = {3, 1, 1} gives 20).
+  EXPECT_EQ(ms::memory_bound({30, 20, 10}, 5, 1), 15);
+  EXPECT_EQ(ms::memory_bound({0, 0}, 2, 1), 0);
+  EXPECT_DOUBLE_EQ(ms::memory_bound_imbalance({0, 0}, 2, 1), 1.0);
+  EXPECT_THROW(ms::memory_bound({1, 1, 1}, 1, 2), std::invalid_argument);
+  EXPECT_THROW(ms::memory_bound({1, -1}, 2, 1), std::invalid_argument);
+}
+
+TEST(MemoryBound, IsBelowEveryPlacementsOptimum) {
+  ms::Rng rng(3);
+  for (int t = 0; t < 40; ++t) {
+    const int G = 2 + static_cast<int>(rng.below(8)), S = 1 + static_cast<int>(rng.below(4));
+    const int E = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(G * S)));
+    std::vector<std::int64_t> loads(static_cast<std::size_t>(E));
+    for (auto& l : loads) l = static_cast<std::int64_t>(rng.below(4) ? rng.below(5000) : 0);
+    const std::int64_t bound = ms::memory_bound(loads, G, S);
+    ms::AdaptiveOptions o;
+    o.seed = static_cast<std::uint64_t>(t);
+    o.search_iterations = 50;
+    const auto fitted = ms::make_adaptive_placement(G, S, loads, nullptr, o);  // fitted to these very loads
+    ms::Solver solver(fitted.placement);
+    EXPECT_GE(solver.solve_loads(loads).max_load, bound) << "G " << G << " S " << S << " E " << E;
+  }
+}
+
+TEST(HedgedForecast, MixesRecentAndLongRunShares) {
+  ms::HedgedForecast f(4, 0.5);
+  EXPECT_EQ(f.forecast(100), (std::vector<std::int64_t>{1, 1, 1, 1}));  // nothing seen: all alike
+  f.add({100, 0, 0, 0});
+  f.add({0, 0, 0, 0});  // an empty iteration is ignored
+  EXPECT_EQ(f.observations(), 1);
+  f.add({0, 100, 0, 0});
+  f.add({0, 50, 0, 0});
+  // recent: 1 -> 0.5 -> 0.25 for expert 0, 0 -> 0.5 -> 0.75 for expert 1; long-run 1/3 and 2/3.
+  EXPECT_DOUBLE_EQ(f.recent()[0], 0.25);
+  EXPECT_DOUBLE_EQ(f.recent()[1], 0.75);
+  EXPECT_NEAR(f.longrun()[0], 1.0 / 3, 1e-15);
+  EXPECT_NEAR(f.longrun()[1], 2.0 / 3, 1e-15);
+  // The hedge: max(recent, long-run) = 1/3 and 3/4, scaled, +1.
+  EXPECT_EQ(f.forecast(1200), (std::vector<std::int64_t>{401, 901, 1, 1}));
+  // After a shift the recent part is this observation alone; the long run keeps its history.
+  f.restart_recent({0, 0, 10, 30});
+  EXPECT_EQ(f.forecast(1200), (std::vector<std::int64_t>{401, 801, 301, 901}));
+  EXPECT_THROW(f.add({1, 2}), std::invalid_argument);
+  EXPECT_THROW(ms::HedgedForecast(4, 0.0), std::invalid_argument);
+}
+
+TEST(ShiftDetector, FlagsOnlyWhatAReplacementCouldFix) {
+  ms::ShiftDetector d;  // threshold 1.10, margin 1.05
+  // Mean 40: an optimum of 40 or 44 (1.10) is no shift.
+  EXPECT_FALSE(d.observe(40, {40, 40, 40, 40}, 4, 2));
+  EXPECT_FALSE(d.observe(44, {40, 40, 40, 40}, 4, 2));
+  EXPECT_FALSE(d.pending());
+  // 60 (1.5): the memory bound is 40, so a re-placement could reach it.
+  EXPECT_TRUE(d.observe(60, {40, 40, 40, 40}, 4, 2));
+  EXPECT_TRUE(d.pending());
+  d.clear();
+  EXPECT_FALSE(d.pending());
+  // All copies on one expert: with 4 spare replicas the bound is 160 / 4 = 40, so 80 is a shift...
+  EXPECT_TRUE(d.observe(80, {160, 0, 0, 0}, 4, 2));
+  // ...and 42 is within 5% of the bound: nothing to gain.
+  d.clear();
+  EXPECT_FALSE(d.observe(42, {160, 0, 0, 0}, 4, 2));
+  // One slot per GPU (no spare replica): 160 is the bound itself, not a shift.
+  EXPECT_FALSE(d.observe(160, {160, 0, 0, 0}, 4, 1));
+  EXPECT_EQ(d.shifts(), 2);
+}
+
+TEST(AdaptiveFloor, EveryExpertKeepsTwoReplicasWhereMemoryAllows) {
+  EXPECT_EQ(ms::replica_floor(8, 8, 32, 2), 2);
+  EXPECT_EQ(ms::replica_floor(8, 4, 32, 2), 1);  // G*S = E: one replica each
+  EXPECT_EQ(ms::replica_floor(3, 2, 3, 2), 1);   // 3 experts of 2 do not pack into 2 slot indices of 3
+  EXPECT_EQ(ms::replica_floor(1, 4, 2, 2), 1);   // one GPU
+  // Skewed forecasts on many shapes: the floor holds, the hot experts get the rest.
+  ms::Rng rng(5);
+  for (int t = 0; t < 60; ++t) {
+    const int G = 2 + static_cast<int>(rng.below(15)), S = 1 + static_cast<int>(rng.below(8));
+    const int E = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(G * S)));
+    ms::AdaptiveOptions o;
+    o.min_replicas = 2;
+    o.search_iterations = 20;
+    const auto f = zipf_loads(E, t);
+    const auto a = ms::make_adaptive_placement(G, S, f, nullptr, o);
+    EXPECT_GE(min_replicas(a.placement), ms::replica_floor(G, S, E, 2)) << "G " << G << " S " << S << " E " << E;
+  }
+  // 8 GPUs x 8 slots, 16 experts: 2 each, the 32 spare replicas by load per replica. The hottest
+  // (30% of the copies, 2.4 GPUs' worth) needs at least 3; the forecast is then balanced.
+  ms::AdaptiveOptions o;
+  o.min_replicas = 2;
+  const auto f = zipf_loads(16, 0);
+  const auto a = ms::make_adaptive_placement(8, 8, f, nullptr, o);
+  EXPECT_EQ(min_replicas(a.placement), 2);
+  EXPECT_GE(a.placement.replica_count(0), 3);
+  EXPECT_LE(a.forecast_max_load, a.forecast_lower_bound + 1);
+  // Without the floor the cold experts keep one replica: the floor costs the hot ones replicas.
+  const auto one = ms::make_adaptive_placement(8, 8, f);
+  EXPECT_EQ(min_replicas(one.placement), 1);
+}
+
+TEST(BoundedReplacement, MovesAtMostTheBudgetAndKeepsTheFloor) {
+  const int G = 16, S = 8, E = 32;
+  const ms::Placement current = ms::make_symmetric_placement(G, S, E);  // 4 replicas each
+  const auto forecast = zipf_loads(E, 5, true);  // the hottest: 61% of the copies, 4 replicas are not enough
+  ms::ReplacementOptions o;
+  o.adaptive.min_replicas = 2;
+  o.adaptive.search_iterations = 100;
+  const auto unbounded = ms::make_bounded_replacement(current, forecast, o);
+  EXPECT_TRUE(unbounded.fresh);
+  EXPECT_LT(unbounded.forecast_max_load, unbounded.current_max_load);
+  ASSERT_GT(unbounded.migrations, 6);
+  for (int budget : {1, 3, 6}) {
+    o.max_migrations = budget;
+    const auto r = ms::make_bounded_replacement(current, forecast, o);
+    EXPECT_FALSE(r.fresh);
+    EXPECT_LE(r.migrations, budget);
+    EXPECT_GT(r.migrations, 0);
+    r.placement.validate();
+    EXPECT_GE(min_replicas(r.placement), 2);
+    EXPECT_LT(r.forecast_max_load, r.current_max_load) << "budget " << budget;
+    std::int64_t counted = 0;  // the reported migrations are the new (gpu, expert) pairs
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < S; ++j) {
+        const int e = r.placement.expert(g, j);
+        const auto& reps = current.replicas(e);
+        counted += e >= 0 && !std::binary_search(reps.begin(), reps.end(), g);
+      }
+    EXPECT_EQ(counted, r.migrations);
+    EXPECT_EQ(ms::make_bounded_replacement(current, forecast, o).placement, r.placement);  // deterministic
+  }
+  // More budget never does worse on the forecast here.
+  o.max_migrations = 2;
+  const auto small = ms::make_bounded_replacement(current, forecast, o);
+  o.max_migrations = 6;
+  EXPECT_LE(ms::make_bounded_replacement(current, forecast, o).forecast_max_load, small.forecast_max_load);
+}
