@@ -230,6 +230,9 @@ std::vector<KeySpec> build_schema() {
                       "verification dump: layer to dump (-1 = off; set together with dump_micro_batch)"));
   s.push_back(int_key("run", "dump_micro_batch", run, &R::dump_micro_batch, d.run.dump_micro_batch, -1, kMaxInt,
                       "verification dump: micro-batch to dump (-1 = off; set together with dump_layer)"));
+  s.push_back(enum_key("run", "memory_check", run, &R::memory_check, d.run.memory_check,
+                       "a deck whose per-rank memory estimate exceeds what a rank has: error = refuse it (exit 2), "
+                       "warn = say so and run, off = do not compare (docs/memory.md)"));
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "budget/memory_check.hpp"
 #include "comm/backend.hpp"
 #include "moe/layer_config.hpp"
 #include "schedule/placement.hpp"
@@ -77,6 +78,8 @@ struct RunSection {
   bool quiet = false;                         ///< no per-iteration progress lines
   int dump_layer = -1;                        ///< verification dump: layer, -1 = off
   int dump_micro_batch = -1;                  ///< verification dump: micro-batch, -1 = off
+  /// A deck whose memory estimate exceeds what a rank has: refused, warned about, or not compared.
+  budget::MemoryCheck memory_check = budget::MemoryCheck::error;
 };
 
 /// A whole deck. Default-constructed = the deck with every default.

@@ -4,8 +4,10 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <iostream>
 #include <vector>
 
+#include "budget/memory_budget.hpp"
 #include "comm/verdict.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
@@ -77,6 +79,12 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
     }
   });
 
+  // A deck that needs more memory than a rank has is refused before anything is allocated.
+  const auto memory = budget::check_memory(resolved, world.size(), world);
+  if (root && memory.exceeded)
+    std::cerr << "micromoe: warning: the deck may need more memory than a rank has (run.memory_check = \"warn\")"
+              << std::endl;
+
   Trainer trainer(resolved, world);
   const long total =
       static_cast<long>(resolved.training.iterations) * static_cast<long>(resolved.run.strategies.size());
@@ -85,7 +93,8 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
     out << "micromoe: " << world.size() << " ranks, " << resolved.run.strategies.size() << " strategies x "
         << resolved.training.iterations << " iterations, ep_size " << resolved.parallel.ep_size << ", MicroEP group "
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
-        << " ranks per node" << std::endl;
+        << " ranks per node" << std::endl
+        << "micromoe: " << memory.line << std::endl;
 
   std::vector<report::StrategyResults> results;
   JobOutcome outcome;

@@ -36,6 +36,7 @@ TEST(DeckRender, EveryKeyChangedRoundTrips) {
   c.run.quiet = true;
   c.run.dump_layer = 2;
   c.run.dump_micro_batch = 1;
+  c.run.memory_check = budget::MemoryCheck::warn;
   for (const auto& key : deck_schema())
     EXPECT_NE(key.get(c), key.get(RunConfig{})) << key.qualified() << " is not changed by this test";
   const std::string text = render_deck(c);
@@ -77,7 +78,8 @@ TEST(DeckSchema, EveryChoiceOfEveryEnumKeyRoundTrips) {
       EXPECT_EQ(key.get(c), value) << key.qualified() << " = " << choice;
     }
   }
-  EXPECT_EQ(enum_keys, 8);  // activation, precision, expert_gemm, placement, backend, kind, optimizer, strategies
+  EXPECT_EQ(enum_keys, 9);  // activation, precision, expert_gemm, placement, backend, kind, optimizer, strategies,
+                            // memory_check
 }
 
 TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {
