@@ -18,7 +18,7 @@ std::string format_bytes(CheckedSize bytes) {
   if (u == 0)
     std::snprintf(text, sizeof text, "%lld B", static_cast<long long>(bytes.value()));
   else
-    std::snprintf(text, sizeof text, "%.3g %s", v, units[u]);
+    std::snprintf(text, sizeof text, v < 1000.0 ? "%.3g %s" : "%.0f %s", v, units[u]);
   return text;
 }
 
