@@ -154,6 +154,19 @@ TEST(SizeLimits, RefusesIntCountsPastIntMax) {
   EXPECT_NE(error.find("2147483647"), std::string::npos) << error;
 }
 
+TEST(SizeLimits, RefusesSizesPast64BitsWhateverTheMemoryCheck) {
+  deck::RunConfig c;  // results of 2^31 - 1 iterations x 1024 layers x 65536 micro-batches x 4096 experts
+  c.training.iterations = 2147483647;
+  c.model.layers = 1024;
+  c.training.micro_batches = 65536;
+  c.model.experts = 4096;
+  c.model.top_k = 1;
+  c.run.memory_check = MemoryCheck::off;
+  const std::string error = limit_error(deck::resolve_layout(c, 1), 1);
+  EXPECT_NE(error.find("more than 2^63"), std::string::npos) << error;
+  EXPECT_NE(error.find("training.iterations"), std::string::npos) << error;
+}
+
 TEST(SizeLimits, TheDefaultDeckFits) { EXPECT_EQ(limit_error(deck::resolve_layout(deck::RunConfig{}, 4), 4), ""); }
 
 TEST(ViewLimits, ThreeRuntimeExtentsAreLimitedTo32BitsBeforeKokkos5) {
