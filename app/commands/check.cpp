@@ -3,7 +3,6 @@
 // estimate included) and print the effective deck (every default filled in) and, as a comment,
 // the memory a rank needs and has.
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <iostream>
 #include <limits>
 
@@ -32,11 +31,9 @@ class CheckCommand final : public Command {
   int run(const Invocation& job) override {
     const int ranks = ranks_ > 0 ? ranks_ : job.world.size();
     const auto resolved = deck_.read(job.world, ranks);
-    // With --ranks, this machine stands for one node of that job: its ranks per node share it.
-    const int node_ranks =
-        ranks_ > 0 ? (resolved.parallel.gpus_per_node > 0 ? std::min(ranks_, resolved.parallel.gpus_per_node) : ranks_)
-                   : 0;
-    const auto memory = budget::check_memory(resolved, ranks, job.world, node_ranks);
+    // --ranks N other than this job's size describes another job: its machines are not this one.
+    const bool this_job = ranks == job.world.size();
+    const auto memory = budget::check_memory(resolved, ranks, job.world, this_job);
     if (job.root()) std::cout << deck::render_deck(resolved, true) << "\n# " << memory.line << "\n";
     return 0;
   }

@@ -20,8 +20,8 @@ struct MemoryAvailable {
 /// The node's MemAvailable in bytes, -1 when unknown.
 std::int64_t host_memory_available();
 
-/// Collective over `world`. `node_ranks` > 0 overrides the ranks per node (`check --ranks N`
-/// asks about a job that is not this one).
+/// Collective over `world`. `node_ranks` > 0 overrides the ranks per node found by the MPI
+/// shared-memory split.
 MemoryAvailable memory_available(const comm::Communicator& world, int node_ranks = 0);
 
 }  // namespace micromoe::budget

@@ -38,6 +38,7 @@ std::string describe(const MemoryBudget& b) {
   std::string line = "memory per rank (upper bound): ";
   line += e.unified ? "host " + format_bytes(e.host) + " (CPU build: device buffers included)"
                     : "host " + format_bytes(e.host) + ", device " + format_bytes(e.device);
+  if (!b.compared) return line + "; not compared with this machine (--ranks describes another job)";
   line += "; available: host ";
   line += a.host >= 0 ? share(a.host, a.node_ranks, "MemAvailable") : std::string("unknown");
   if (!e.unified)
@@ -48,10 +49,15 @@ std::string describe(const MemoryBudget& b) {
 
 }  // namespace
 
-MemoryBudget check_memory(const deck::RunConfig& resolved, int ranks, const comm::Communicator& world, int node_ranks) {
+MemoryBudget check_memory(const deck::RunConfig& resolved, int ranks, const comm::Communicator& world, bool compare) {
   MemoryBudget b;
   b.estimate = estimate_memory(resolved, ranks);
-  const MemoryAvailable mine = memory_available(world, node_ranks);
+  if (!compare) {
+    b.compared = false;
+    b.line = describe(b);
+    return b;
+  }
+  const MemoryAvailable mine = memory_available(world);
   const std::string problem = shortfall(b.estimate, mine, world.rank());
   const MemoryCheck mode = resolved.run.memory_check;
   if (mode == MemoryCheck::error)

@@ -16,14 +16,16 @@ namespace micromoe::budget {
 struct MemoryBudget {
   MemoryEstimate estimate;
   MemoryAvailable available;  ///< the least any rank has (host and device separately)
-  bool exceeded = false;      ///< some rank has less than the estimate (memory_check warn or off)
+  bool exceeded = false;      ///< some rank has less than the estimate (memory_check warn)
+  bool compared = true;       ///< false: the estimate alone (`check --ranks N` for another job)
   std::string line;           ///< "memory per rank: ..." for the run header and `check`
 };
 
 /// Collective over `world`. With run.memory_check = error, a deck that needs more than some rank
 /// has throws InputError on every rank (the lowest such rank's numbers, naming the deck keys of
-/// the largest buffers). `node_ranks` > 0: ranks per node to assume (`check --ranks`).
+/// the largest buffers). `compare` false: the estimate alone, no comparison (`check --ranks N`
+/// on a machine that is not the job's).
 MemoryBudget check_memory(const deck::RunConfig& resolved, int ranks, const comm::Communicator& world,
-                          int node_ranks = 0);
+                          bool compare = true);
 
 }  // namespace micromoe::budget

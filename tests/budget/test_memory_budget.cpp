@@ -65,6 +65,14 @@ TEST(MemoryBudget, WarnRunsAnywayAndOffDoesNotCompare) {
   EXPECT_GT(off.estimate.host.value() + off.estimate.device.value(), std::int64_t{1} << 40);
 }
 
+TEST(MemoryBudget, AnotherJobsLayoutIsEstimatedNotCompared) {
+  const comm::Communicator world(MPI_COMM_WORLD);
+  const auto b = check_memory(huge_deck(MemoryCheck::error), world.size(), world, false);
+  EXPECT_FALSE(b.compared);
+  EXPECT_FALSE(b.exceeded);
+  EXPECT_NE(b.line.find("not compared"), std::string::npos) << b.line;
+}
+
 TEST(MemoryBudget, RanksPerNodeDivideTheHostMemory) {
   const comm::Communicator world(MPI_COMM_WORLD);
   const auto one = memory_available(world, 1), eight = memory_available(world, 8);
