@@ -135,6 +135,15 @@ std::vector<Buffer> rank_buffers(const deck::RunConfig& c, int ranks, StrategyKi
     add("bf16 copies of expert operands", received + ", model.hidden, model.ffn, model.precision",
         {recv_rows, s.H + s.F + std::max(s.H, s.F1)}, 2, 1, dev, L);
   }
+  if (MICROMOE_ENABLE_CUDA && c.parallel.backend == comm::Backend::nccl && s.G > 1) {
+    // nccl_gradient_sync.cpp: the other replicas' parts of one slot's gradient (eplb and
+    // microep-adaptive may replicate an expert on every rank of the group; the others d times).
+    const std::int64_t others =
+        kind == StrategyKind::eplb || kind == StrategyKind::microep_adaptive ? s.G - 1 : c.parallel.microep_group - 1;
+    if (others > 0)
+      add("NCCL replica-sum scratch", w1_keys + ", parallel.backend", {others, s.H * std::max(s.F1, s.F)}, 4, 1, dev,
+          L);
+  }
   if (MICROMOE_ENABLE_CUDA) add("cuBLAS workspace", "model.layers", {std::int64_t{64} << 20}, 1, 1, dev, L);
   if (s.migrates)  // one layer migrates at a time: send and receive every slot's weights and states
     add("migration buffers", w1_keys + ", training.optimizer", {s.S, (s.H * s.F1 + s.F * s.H) * (1 + states)}, 4, 2,
