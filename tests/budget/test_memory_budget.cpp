@@ -62,7 +62,7 @@ TEST(MemoryBudget, WarnRunsAnywayAndOffDoesNotCompare) {
   EXPECT_NE(warned.line.find("MORE THAN AVAILABLE"), std::string::npos) << warned.line;
   const auto off = check_memory(huge_deck(MemoryCheck::off), world.size(), world);
   EXPECT_FALSE(off.exceeded);
-  EXPECT_GT(off.estimate.host.value() + off.estimate.device.value(), std::int64_t{1} << 40);
+  EXPECT_GT(off.estimate.host.value() + off.estimate.device.value(), static_cast<std::int64_t>(1) << 40);
 }
 
 TEST(MemoryBudget, AnotherJobsLayoutIsEstimatedNotCompared) {
