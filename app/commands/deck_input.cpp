@@ -3,6 +3,7 @@
 
 #include <exception>
 
+#include "budget/size_limits.hpp"
 #include "comm/verdict.hpp"
 #include "core/error.hpp"
 #include "deck/deck.hpp"
@@ -14,6 +15,7 @@ deck::RunConfig DeckInput::read(const comm::Communicator& world, int ranks) cons
   comm::agree_on_every_rank(world, [&] {
     try {
       resolved = deck::resolve_layout(deck::parse_deck(path, overrides), ranks);
+      budget::check_size_limits(resolved, ranks);  // before anything is sized from the deck
     } catch (const std::exception& e) {
       throw InputError(e.what());  // whatever the reader raised, the deck is at fault
     }

@@ -15,9 +15,9 @@ struct DeckInput {
   std::string path;                    ///< the TOML deck
   std::vector<std::string> overrides;  ///< section.key=value, checked like deck keys
 
-  /// Collective over `world`: every rank reads the deck and resolves its layout for `ranks`
-  /// ranks. Any problem on any rank throws InputError on every rank, with the message of the
-  /// lowest rank that failed (reported once, by rank 0).
+  /// Collective over `world`: every rank reads the deck, resolves its layout for `ranks`
+  /// ranks and checks its sizes against what Views and int counts can hold (budget/size_limits). Any problem on any
+  /// rank throws InputError on every rank, with the message of the lowest rank that failed (reported once, by rank 0).
   deck::RunConfig read(const comm::Communicator& world, int ranks) const;
 };
 

@@ -264,6 +264,9 @@ std::vector<KeySpec> build_schema() {
   s.push_back(
       bind_field("run", "checkpoint", run, &R::checkpoint, KeyType::string, DeckValue(d.run.checkpoint),
                  "checkpoint path (\"\": the report's path with .h5 replaced by .ckpt.h5); see docs/restart.md"));
+  s.push_back(enum_key("run", "memory_check", run, &R::memory_check, d.run.memory_check,
+                       "a deck whose per-rank memory estimate exceeds what a rank has: error = refuse it (exit 2), "
+                       "warn = say so and run, off = do not compare (docs/memory.md)"));
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "budget/memory_check.hpp"
 #include "comm/backend.hpp"
 #include "moe/layer_config.hpp"
 #include "schedule/placement.hpp"
@@ -80,6 +81,8 @@ struct RunSection {
   int dump_micro_batch = -1;                  ///< verification dump: micro-batch, -1 = off
   int checkpoint_interval = 0;  ///< checkpoint every this many iterations; 0 = off (SIGTERM still writes one)
   std::string checkpoint;       ///< checkpoint path; empty: the report's with ".h5" -> ".ckpt.h5"
+  /// A deck whose memory estimate exceeds what a rank has: refused, warned about, or not compared.
+  budget::MemoryCheck memory_check = budget::MemoryCheck::error;
 };
 
 /// [cluster]: the machine `micromoe simulate` predicts for (docs/simulate.md). Bandwidths are

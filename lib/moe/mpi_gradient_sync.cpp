@@ -130,11 +130,12 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   // sets overlap instead of running one after another; they are still issued in slot order.
   std::vector<MPI_Request> requests;
   const auto start = [&](float* data, std::size_t n, MPI_Comm comm) {
-    if (n == 0) return;
-    MICROMOE_REQUIRE(n <= static_cast<std::size_t>(INT_MAX), "gradient block too large for one MPI call");
-    requests.emplace_back();
-    MICROMOE_CHECK_MPI(
-        MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, comm, &requests.back()));
+    // A slot of more than INT_MAX values (H x F1 can be) goes in INT_MAX pieces.
+    for (std::size_t done = 0; done < n; done += static_cast<std::size_t>(INT_MAX)) {
+      const int piece = static_cast<int>(std::min<std::size_t>(n - done, INT_MAX));
+      requests.emplace_back();
+      MICROMOE_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data + done, piece, MPI_FLOAT, MPI_SUM, comm, &requests.back()));
+    }
   };
   if (group_.size() > 1) start(gate.data(), gate.span(), group_.get());
   const std::size_t slot1 = dev.w1.extent(1) * dev.w1.extent(2), slot2 = dev.w2.extent(1) * dev.w2.extent(2);

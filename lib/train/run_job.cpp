@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "budget/memory_budget.hpp"
 #include "comm/verdict.hpp"
 #include "core/build_info.hpp"
 #include "core/error.hpp"
@@ -108,6 +109,12 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
   CheckpointPosition start;
   if (!restart.empty()) start = check_checkpoint(restart, resolved, world);
 
+  // A deck that needs more memory than a rank has is refused before anything is allocated.
+  const auto memory = budget::check_memory(resolved, world.size(), world);
+  if (root && memory.exceeded)
+    std::cerr << "micromoe: warning: the deck may need more memory than a rank has (run.memory_check = \"warn\")"
+              << std::endl;
+
   Trainer trainer(resolved, world);
   const long total =
       static_cast<long>(resolved.training.iterations) * static_cast<long>(resolved.run.strategies.size());
@@ -117,7 +124,8 @@ JobOutcome run_job(const deck::RunConfig& resolved, const std::string& command_l
         << resolved.training.iterations << " iterations, ep_size " << resolved.parallel.ep_size << ", MicroEP group "
         << resolved.parallel.ep_size * resolved.parallel.microep_group << ", " << trainer.gpus_per_node()
         << " ranks per node" << (restart.empty() ? "" : ", restarted from " + restart) << std::endl
-        << "micromoe: " << thread_choice() << std::endl;
+        << "micromoe: " << thread_choice() << std::endl
+        << "micromoe: " << memory.line << std::endl;
   if (root && !resolved.run.quiet && trainer.trace() != nullptr) {
     const auto& t = *trainer.trace();
     out << "micromoe: trace " << t.iterations << " iterations x " << t.layers << " layers x " << t.micro_batches

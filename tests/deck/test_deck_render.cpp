@@ -48,6 +48,7 @@ TEST(DeckRender, EveryKeyChangedRoundTrips) {
   c.cluster = {4, 900.5, 2.5, 25.0, 7.25, 4, "cal/h200 \"x\".h5", true};
   c.run.checkpoint_interval = 5;
   c.run.checkpoint = "ck\tpt.h5";
+  c.run.memory_check = budget::MemoryCheck::warn;
   for (const auto& key : deck_schema())
     EXPECT_NE(key.get(c), key.get(RunConfig{})) << key.qualified() << " is not changed by this test";
   const std::string text = render_deck(c);
@@ -89,8 +90,8 @@ TEST(DeckSchema, EveryChoiceOfEveryEnumKeyRoundTrips) {
       EXPECT_EQ(key.get(c), value) << key.qualified() << " = " << choice;
     }
   }
-  EXPECT_EQ(enum_keys, 9);  // activation, precision, expert_gemm, wire_precision, placement, backend, kind, optimizer,
-                            // strategies
+  EXPECT_EQ(enum_keys, 10);  // activation, precision, expert_gemm, wire_precision, placement, backend, kind,
+                             // optimizer, strategies, memory_check
 }
 
 TEST(DeckSchema, KeysAreUniqueAndInKnownSections) {

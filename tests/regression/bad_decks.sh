@@ -14,7 +14,8 @@ expect_error() {
   local out rc
   # $LAUNCH (optional) runs each rank through a wrapper, e.g. one that gives each rank its own
   # working directory.
-  out=$(timeout -k 10 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" $LAUNCH "$MICROMOE" run "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
+  # $COMMAND (default run) may be check or emulate.
+  out=$(timeout -k 10 120 "$MPIEXEC" $MPIEXEC_FLAGS -n "$ranks" $LAUNCH "$MICROMOE" ${COMMAND:-run} "$1" run.report=should_not_exist.h5 "${@:2}" 2>&1)
   rc=$?
   if ((rc != 2)); then
     echo "FAIL: exit $rc for '$*' (expected 2 and an error mentioning '$needle')"; echo "$out" | cut -c1-300 | head -5
@@ -103,6 +104,28 @@ LAUNCH=$work/per_rank_dir.sh expect_error 4 "trace local.csv" "$work/local_trace
 mv rank0/local.csv rank3/local.csv  # now rank 0 fails and rank 3 could read it
 LAUNCH=$work/per_rank_dir.sh expect_error 4 "trace local.csv" "$work/local_trace.toml"
 LAUNCH=$work/per_rank_dir.sh expect_error 2 "local_deck.toml" local_deck.toml
+
+# Sizes past what the machine or the libraries can hold (issue 18 item 1), refused before
+# anything is allocated, by check and by run, on 1 and 2 ranks: a weight tensor past a 3-D
+# View's 32-bit extents (16 slots x 2048 x 262144 = 2^33 elements), exchanges past MPI's int
+# counts (2 ranks; on 1 rank the same deck needs terabytes), more host memory than any rank has
+# (a micro-batch of 2^20 tokens of width 8192). Results stream to the report, so 2^31 - 1
+# iterations (run until the time limit) cost no memory: check accepts them.
+: >sizes.toml
+for ranks in 1 2; do
+  for command in check run; do
+    COMMAND=$command expect_error $ranks "model.hidden, model.ffn" sizes.toml model.hidden=2048 model.ffn=262144
+    COMMAND=$command expect_error $ranks "tokens_per_micro_batch" sizes.toml \
+      training.tokens_per_micro_batch=16777216 model.top_k=64 model.experts=64
+    COMMAND=$command expect_error $ranks "of host memory" sizes.toml training.tokens_per_micro_batch=1048576 \
+      model.hidden=8192
+  done
+done
+if ! out=$(timeout -k 10 120 "$MICROMOE" check sizes.toml training.iterations=2147483647 2>&1); then
+  echo "FAIL: check refused training.iterations=2147483647 (results stream to the report):"; echo "$out" | tail -n 3
+  failures=$((failures + 1))
+fi
+COMMAND=emulate expect_error 1 "model.hidden, model.ffn" sizes.toml model.hidden=2048 model.ffn=262144 --ranks 1
 
 # The nccl backend: absent from CPU builds; with NCCL, two ranks on one GPU (NCCL refuses them)
 # are named before NCCL's own initialisation fails.
