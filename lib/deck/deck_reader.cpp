@@ -17,10 +17,13 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 #include "core/file_kind.hpp"
 #include "core/nearest_name.hpp"
 #include "deck/deck.hpp"
+#include "deck/deck_limits.hpp"
 #include "deck/deck_schema.hpp"
+#include "deck/toml_guard.hpp"
 
 namespace micromoe::deck {
 namespace {
@@ -141,7 +144,27 @@ std::string suggest_key(const std::string& section, const std::string& name) {
   return "fix: did you mean '" + best + "' in [" + find_key_section(best) + "]?";
 }
 
-[[noreturn]] void fail(const std::string& where, const std::string& message) { throw InputError(where + message); }
+/// Every reader error: one printable line of bounded length, whatever input it echoes.
+[[noreturn]] void fail(const std::string& where, const std::string& message) {
+  throw InputError(error_line(where + message));
+}
+
+/// TOML text -> table, refusing first what toml++ must not see (deck/toml_guard.hpp).
+toml::table parse_toml(const std::string& text, const std::string& name, const std::string& where) {
+  if (text.size() > kMaxDeckBytes)
+    fail(where, "is " + std::to_string(text.size()) + " bytes, more than a deck may have (" +
+                    std::to_string(kMaxDeckBytes) + "); fix: name the deck file (TOML), not a data file");
+  if (const auto guard = toml_guard(text); !guard.problem.empty())
+    fail(where, "not valid TOML: " + guard.problem + " (line " + std::to_string(guard.line) + ", column " +
+                    std::to_string(guard.column) + "); fix: correct the TOML syntax there");
+  try {
+    return toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    fail(where, "not valid TOML: " + std::string(e.description()) + " (line " + std::to_string(begin.line) +
+                    ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
+  }
+}
 
 /// Stores a converted value after its range check.
 void store(RunConfig& config, const KeySpec& key, const DeckValue& value, const std::string& where) {
@@ -169,30 +192,26 @@ RunConfig defaults() {
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    throw InputError("deck " + path + ": is a directory; fix: name the deck file, e.g. " +
-                     (std::filesystem::path(path) / "default.toml").string());
+    fail("deck " + path + ": ",
+         "is a directory; fix: name the deck file, e.g. " + (std::filesystem::path(path) / "default.toml").string());
   // Only a regular file: a FIFO would block the open forever, a device (/dev/zero) never ends.
   if (const auto problem = non_regular_file_problem(path); !problem.empty())
-    throw InputError("deck " + path + ": cannot read: " + problem + "; fix: name a deck file (TOML)");
+    fail("deck " + path + ": ", "cannot read: " + problem + "; fix: name a deck file (TOML)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw InputError("deck " + path + ": cannot open: " + std::strerror(errno) +
-                     "; fix: check the path (relative paths start at the current directory)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_deck_text(text.str(), path, overrides);
+    fail("deck " + path + ": ", std::string("cannot open: ") + std::strerror(errno) +
+                                    "; fix: check the path (relative paths start at the current directory)");
+  // At most one byte more than a deck may have: parse_deck_text names the size problem, and a
+  // huge file is never read whole.
+  std::string text(kMaxDeckBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_deck_text(text, path, overrides);
 }
 
 RunConfig parse_deck_text(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
   const std::string where = "deck " + name + ": ";
-  toml::table table;
-  try {
-    table = toml::parse(text, name);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    fail(where, "not valid TOML: " + std::string(e.description()) + " (line " + std::to_string(begin.line) +
-                    ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
-  }
+  const toml::table table = parse_toml(text, name, where);
 
   // Every entry with its position, checked in file order so the first problem in the file is reported.
   struct Entry {
@@ -246,8 +265,12 @@ RunConfig parse_deck_text(const std::string& text, const std::string& name, cons
 }
 
 void apply_override(RunConfig& config, const std::string& override_text) {
-  const std::string where = "override '" + override_text + "': ";
+  const std::string where =
+      "override '" + override_text.substr(0, 80) + (override_text.size() > 80 ? "...'" : "'") + ": ";
   const std::string syntax = "; fix: write section.key=value, e.g. training.iterations=10";
+  if (override_text.size() > kMaxOverrideBytes)
+    fail(where, "is " + std::to_string(override_text.size()) + " bytes long, more than an override may have (" +
+                    std::to_string(kMaxOverrideBytes) + ")" + syntax);
   const auto eq = override_text.find('=');
   if (eq == std::string::npos) fail(where, "no '='" + syntax);
   const std::string lhs = trim(override_text.substr(0, eq));
@@ -268,8 +291,8 @@ void apply_override(RunConfig& config, const std::string& override_text) {
   std::optional<toml::table> parsed;
   if (!raw.empty()) {
     try {
-      parsed = toml::parse("value = " + raw);
-    } catch (const toml::parse_error&) {
+      parsed = parse_toml("value = " + raw, "override", where);
+    } catch (const InputError&) {
     }
   }
   const toml::node* node = parsed ? parsed->get("value") : nullptr;

@@ -7,6 +7,7 @@
 #include "comm/backend.hpp"
 #include "core/build_config.hpp"
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 #include "deck/deck.hpp"
 
 namespace micromoe::deck {
@@ -27,7 +28,7 @@ class Checker {
   /// Throws "deck SOURCE: [section] key: problem; fix: fix" unless `ok`.
   void require(bool ok, const std::string& section, const std::string& key, const std::string& problem,
                const std::string& fix) const {
-    if (!ok) throw InputError(where_ + "[" + section + "] " + key + ": " + problem + "; fix: " + fix);
+    if (!ok) throw InputError(error_line(where_ + "[" + section + "] " + key + ": " + problem + "; fix: " + fix));
   }
 
  private:
@@ -43,7 +44,7 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
   const auto& m = r.model;
   const auto& t = r.training;
   const std::string ranks_text = std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s");
-  if (ranks < 1) throw InputError("deck " + config.source + ": a run needs at least one rank");
+  if (ranks < 1) throw InputError(error_line("deck " + config.source + ": a run needs at least one rank"));
 
   // ---- layout: ep_size x (ranks / ep_size), MicroEP groups of d EP groups ----
   if (p.ep_size == 0 && p.microep_group == 0) {
