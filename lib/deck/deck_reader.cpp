@@ -136,13 +136,17 @@ std::string find_key_section(const std::string& name) {
 std::string suggest_key(const std::string& section, const std::string& name) {
   for (const auto& key : deck_schema())
     if (key.name == name && key.section != section)
-      return "fix: '" + name + "' belongs in [" + key.section + "]; move it there";
+      return "fix: '" + name + "' belongs in [" + key.section + "]; move it there";  // a schema name: short
   if (!section.empty()) return "fix: did you mean '" + nearest_name(name, keys_of(section)) + "'?";
   std::vector<std::string> all;
   for (const auto& key : deck_schema()) all.push_back(key.name);
   const std::string best = nearest_name(name, all);
   return "fix: did you mean '" + best + "' in [" + find_key_section(best) + "]?";
 }
+
+/// At most the first 64 bytes of a name echoed in a message (then "..."), so the problem and its
+/// fix stay on the bounded line.
+std::string excerpt(const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; }
 
 /// Every reader error: one printable line of bounded length, whatever input it echoes.
 [[noreturn]] void fail(const std::string& where, const std::string& message) {
@@ -242,13 +246,14 @@ RunConfig parse_deck_text(const std::string& text, const std::string& name, cons
     const std::string at = e.line > 0 ? "deck " + name + ":" + std::to_string(e.line) + ": " : where;
     if (e.key.empty()) {
       if (!e.node->is_table())
-        fail(at, "key '" + e.section + "' is outside any section; " + suggest_key("", e.section));
+        fail(at, "key '" + excerpt(e.section) + "' is outside any section; " + suggest_key("", e.section));
       if (std::find(sections.begin(), sections.end(), e.section) == sections.end())
-        fail(at, "unknown section [" + e.section + "]; fix: did you mean [" + nearest_name(e.section, sections) + "]?");
+        fail(at, "unknown section [" + excerpt(e.section) + "]; fix: did you mean [" +
+                     nearest_name(e.section, sections) + "]?");
       continue;
     }
     const KeySpec* key = find_key(e.section, e.key);
-    if (!key) fail(at, "[" + e.section + "] unknown key '" + e.key + "'; " + suggest_key(e.section, e.key));
+    if (!key) fail(at, "[" + e.section + "] unknown key '" + excerpt(e.key) + "'; " + suggest_key(e.section, e.key));
     std::string problem;
     const DeckValue value = convert(*key, *e.node, problem);
     if (!problem.empty()) fail(at, "[" + e.section + "] " + e.key + ": " + problem);
@@ -277,15 +282,16 @@ void apply_override(RunConfig& config, const std::string& override_text) {
   const std::string raw = trim(override_text.substr(eq + 1));
   const auto dot = lhs.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == lhs.size() || lhs.find('.', dot + 1) != std::string::npos)
-    fail(where, "'" + lhs + "' is not section.key" + syntax);
+    fail(where, "'" + excerpt(lhs) + "' is not section.key" + syntax);
   if (raw.find_first_of("\r\n") != std::string::npos) fail(where, "the value spans lines" + syntax);
   const std::string section = lhs.substr(0, dot);
   const std::string name = lhs.substr(dot + 1);
   const auto& sections = deck_sections();
   if (std::find(sections.begin(), sections.end(), section) == sections.end())
-    fail(where, "unknown section [" + section + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
+    fail(where,
+         "unknown section [" + excerpt(section) + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
   const KeySpec* key = find_key(section, name);
-  if (!key) fail(where, "[" + section + "] unknown key '" + name + "'; " + suggest_key(section, name));
+  if (!key) fail(where, "[" + section + "] unknown key '" + excerpt(name) + "'; " + suggest_key(section, name));
 
   // The value as TOML; strings, enum values and lists may also be written bare.
   std::optional<toml::table> parsed;
@@ -316,7 +322,7 @@ void apply_override(RunConfig& config, const std::string& override_text) {
     }
     value = items;
   } else if (!node) {
-    fail(where, "[" + section + "] " + name + ": expected " + type_name(key->type) + ", got '" + raw +
+    fail(where, "[" + section + "] " + name + ": expected " + type_name(key->type) + ", got '" + excerpt(raw) +
                     "'; fix: write " + lhs + "=" + to_toml(key->default_value) + " (a value in " +
                     describe_range(*key) + ")");
   } else {

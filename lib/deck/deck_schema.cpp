@@ -378,6 +378,10 @@ std::string utf8_problem(const std::string& text) {
   return {};
 }
 
+/// At most the first 64 bytes of a value echoed in a message (then "..."), so the problem and its
+/// fix stay on the bounded line.
+std::string excerpt(const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; }
+
 /// Why `text` is too long for a deck string (a path or a name), or empty.
 std::string length_problem(const std::string& text) {
   if (text.size() <= kMaxStringBytes) return {};
@@ -427,14 +431,14 @@ std::string range_problem(const KeySpec& key, const DeckValue& value) {
     case KeyType::enumeration: {
       const auto& v = std::get<std::string>(value);
       if (std::find(key.choices.begin(), key.choices.end(), v) != key.choices.end()) return {};
-      return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+      return quote(excerpt(v)) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
              quote(nearest_name(v, key.choices)) + "?";
     }
     case KeyType::string_list: {
       if (key.choices.empty()) return {};
       for (const auto& v : std::get<std::vector<std::string>>(value))
         if (std::find(key.choices.begin(), key.choices.end(), v) == key.choices.end())
-          return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+          return quote(excerpt(v)) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
                  quote(nearest_name(v, key.choices)) + "?";
       return {};
     }
