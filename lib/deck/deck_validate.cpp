@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <set>
+#include <vector>
 
 #include "comm/backend.hpp"
 #include "core/build_config.hpp"
@@ -13,12 +14,18 @@
 namespace micromoe::deck {
 namespace {
 
-/// Divisors of n, ascending (at most the first 16).
+/// Divisors of n, ascending (at most the first 16). Trial division up to sqrt(n) only: n may be a
+/// user's `--ranks` (a prime near 2^31 took seconds when every i <= n was tried).
 std::string divisors(int n) {
+  std::vector<int> small, large;  // i <= sqrt(n), and n / i
+  for (int i = 1; static_cast<long long>(i) * i <= n; ++i)
+    if (n % i == 0) {
+      small.push_back(i);
+      if (i != n / i) large.push_back(n / i);
+    }
+  small.insert(small.end(), large.rbegin(), large.rend());
   std::string out;
-  int listed = 0;
-  for (int i = 1; i <= n && listed < 16; ++i)
-    if (n % i == 0) out += (listed++ ? ", " : "") + std::to_string(i);
+  for (std::size_t k = 0; k < small.size() && k < 16; ++k) out += (k ? ", " : "") + std::to_string(small[k]);
   return out;
 }
 

@@ -4,6 +4,7 @@
 // key), while the same bytes inside strings and comments stay allowed.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -113,6 +114,15 @@ TEST(DeckLimits, EveryMessageIsOneBoundedLineWhateverItEchoes) {
   expect_bounded_error([&] { parse("", {"model." + long_name + "=1"}); }, "unknown key");
   expect_bounded_error([&] { parse("[model]\nactivation = \"" + long_name + "\"\n"); }, "is not one of");
   expect_bounded_error([&] { parse("[model]\nhidden = t\nrue\n"); }, "not valid TOML");
+}
+
+TEST(DeckLimits, DivisorHintsAreQuickForAnyRankCount) {
+  RunConfig c = parse("[parallel]\nep_size = 8\n");
+  // 2^31 - 1 is prime: the hint lists its two divisors without trying every number below it.
+  const auto start = std::chrono::steady_clock::now();
+  expect_input_error([&] { resolve_layout(c, 2147483647); }, {"set ep_size to one of 1, 2147483647,"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  expect_input_error([&] { resolve_layout(c, 36); }, {"set ep_size to one of 1, 2, 3, 4, 6, 9, 12, 18, 36,"});
 }
 
 TEST(TomlGuard, ReportsLineAndColumn) {
