@@ -2,6 +2,8 @@
 // The main of a fuzz target's replay test in ordinary builds: feeds every file under the given
 // files or folders (corpus and regressions) to LLVMFuzzerTestOneInput once, as libFuzzer
 // would. A property the target checks aborts the test. No files at all is a failure too.
+// A folder named "open" holds inputs that still fail in a parser another branch fixes
+// (fuzz/regressions/*/open/README.md): skipped, and counted, until moved up one folder.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +35,7 @@ int replay(const std::filesystem::path& file) {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
-  int files = 0, failures = 0;
+  int files = 0, failures = 0, open = 0;
   for (int i = 1; i < argc; ++i) {
     const fs::path root(argv[i]);
     if (fs::is_regular_file(root)) {
@@ -43,14 +45,20 @@ int main(int argc, char** argv) {
     }
     if (!fs::is_directory(root)) continue;  // a target without regressions yet
     std::vector<fs::path> paths;
-    for (const auto& entry : fs::recursive_directory_iterator(root))
-      if (entry.is_regular_file() && entry.path().filename().string()[0] != '.') paths.push_back(entry.path());
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+      if (it->is_directory() && it->path().filename() == "open") {
+        for (const auto& entry : fs::directory_iterator(it->path())) open += entry.path().extension() != ".md" ? 1 : 0;
+        it.disable_recursion_pending();
+      } else if (it->is_regular_file() && it->path().filename().string()[0] != '.' && it->path().extension() != ".md") {
+        paths.push_back(it->path());
+      }
+    }
     std::sort(paths.begin(), paths.end());
     for (const auto& path : paths) {
       failures += replay(path);
       ++files;
     }
   }
-  std::printf("replay: %d inputs, %d unreadable\n", files, failures);
+  std::printf("replay: %d inputs, %d unreadable, %d open (not replayed)\n", files, failures, open);
   return files == 0 || failures > 0 ? 1 : 0;
 }
