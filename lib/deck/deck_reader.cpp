@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // parse_deck / apply_override: TOML -> RunConfig with per-key checks against the schema.
+// toml++ 3.3 (header-only, included only here) comes in the same way in every build: its internal
+// assertions are compiled out everywhere: under NDEBUG, TOML_ASSERT_ASSUME becomes __builtin_assume on clang,
+// and some of those assumptions are false for malformed input (libFuzzer found "b=[}" and a
+// table header without a key), which lets the optimiser drop toml++'s own error handling. With
+// TOML_ASSERT empty and NDEBUG unset here, every build runs what a gcc release build runs: the
+// assumption is neither asserted nor assumed, and toml++ reports the syntax error.
+#pragma push_macro("NDEBUG")
+#undef NDEBUG
+#define TOML_ASSERT(expr) static_assert(true)
 // toml++ 3.4+ ships toml.hpp; 3.3 (Debian 12) only toml.h.
 #if __has_include(<toml++/toml.hpp>)
 #include <toml++/toml.hpp>
 #else
 #include <toml++/toml.h>
 #endif
+#pragma pop_macro("NDEBUG")
 
 #include <algorithm>
 #include <cerrno>
