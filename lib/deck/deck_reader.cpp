@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // parse_deck / apply_override: TOML -> RunConfig with per-key checks against the schema.
+// toml++ 3.3 (header-only, included only here) comes in the same way in every build: its internal
+// assertions are compiled out everywhere: under NDEBUG, TOML_ASSERT_ASSUME becomes __builtin_assume on clang,
+// and some of those assumptions are false for malformed input (libFuzzer found "b=[}" and a
+// table header without a key), which lets the optimiser drop toml++'s own error handling. With
+// TOML_ASSERT empty and NDEBUG unset here, every build runs what a gcc release build runs: the
+// assumption is neither asserted nor assumed, and toml++ reports the syntax error.
+#pragma push_macro("NDEBUG")
+#undef NDEBUG
+#define TOML_ASSERT(expr) static_assert(true)
 // toml++ 3.4+ ships toml.hpp; 3.3 (Debian 12) only toml.h.
 #if __has_include(<toml++/toml.hpp>)
 #include <toml++/toml.hpp>
 #else
 #include <toml++/toml.h>
 #endif
+#pragma pop_macro("NDEBUG")
 
 #include <algorithm>
 #include <cerrno>
@@ -17,10 +27,13 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 #include "core/file_kind.hpp"
 #include "core/nearest_name.hpp"
 #include "deck/deck.hpp"
+#include "deck/deck_limits.hpp"
 #include "deck/deck_schema.hpp"
+#include "deck/toml_guard.hpp"
 
 namespace micromoe::deck {
 namespace {
@@ -133,7 +146,7 @@ std::string find_key_section(const std::string& name) {
 std::string suggest_key(const std::string& section, const std::string& name) {
   for (const auto& key : deck_schema())
     if (key.name == name && key.section != section)
-      return "fix: '" + name + "' belongs in [" + key.section + "]; move it there";
+      return "fix: '" + name + "' belongs in [" + key.section + "]; move it there";  // a schema name: short
   if (!section.empty()) return "fix: did you mean '" + nearest_name(name, keys_of(section)) + "'?";
   std::vector<std::string> all;
   for (const auto& key : deck_schema()) all.push_back(key.name);
@@ -141,7 +154,31 @@ std::string suggest_key(const std::string& section, const std::string& name) {
   return "fix: did you mean '" + best + "' in [" + find_key_section(best) + "]?";
 }
 
-[[noreturn]] void fail(const std::string& where, const std::string& message) { throw InputError(where + message); }
+/// At most the first 64 bytes of a name echoed in a message (then "..."), so the problem and its
+/// fix stay on the bounded line.
+std::string excerpt(const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; }
+
+/// Every reader error: one printable line of bounded length, whatever input it echoes.
+[[noreturn]] void fail(const std::string& where, const std::string& message) {
+  throw InputError(error_line(where + message));
+}
+
+/// TOML text -> table, refusing first what toml++ must not see (deck/toml_guard.hpp).
+toml::table parse_toml(const std::string& text, const std::string& name, const std::string& where) {
+  if (text.size() > kMaxDeckBytes)
+    fail(where, "is " + std::to_string(text.size()) + " bytes, more than a deck may have (" +
+                    std::to_string(kMaxDeckBytes) + "); fix: name the deck file (TOML), not a data file");
+  if (const auto guard = toml_guard(text); !guard.problem.empty())
+    fail(where, "not valid TOML: " + guard.problem + " (line " + std::to_string(guard.line) + ", column " +
+                    std::to_string(guard.column) + "); fix: correct the TOML syntax there");
+  try {
+    return toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    fail(where, "not valid TOML: " + std::string(e.description()) + " (line " + std::to_string(begin.line) +
+                    ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
+  }
+}
 
 /// Stores a converted value after its range check.
 void store(RunConfig& config, const KeySpec& key, const DeckValue& value, const std::string& where) {
@@ -169,30 +206,26 @@ RunConfig defaults() {
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    throw InputError("deck " + path + ": is a directory; fix: name the deck file, e.g. " +
-                     (std::filesystem::path(path) / "default.toml").string());
+    fail("deck " + path + ": ",
+         "is a directory; fix: name the deck file, e.g. " + (std::filesystem::path(path) / "default.toml").string());
   // Only a regular file: a FIFO would block the open forever, a device (/dev/zero) never ends.
   if (const auto problem = non_regular_file_problem(path); !problem.empty())
-    throw InputError("deck " + path + ": cannot read: " + problem + "; fix: name a deck file (TOML)");
+    fail("deck " + path + ": ", "cannot read: " + problem + "; fix: name a deck file (TOML)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw InputError("deck " + path + ": cannot open: " + std::strerror(errno) +
-                     "; fix: check the path (relative paths start at the current directory)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_deck_text(text.str(), path, overrides);
+    fail("deck " + path + ": ", std::string("cannot open: ") + std::strerror(errno) +
+                                    "; fix: check the path (relative paths start at the current directory)");
+  // At most one byte more than a deck may have: parse_deck_text names the size problem, and a
+  // huge file is never read whole.
+  std::string text(kMaxDeckBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_deck_text(text, path, overrides);
 }
 
 RunConfig parse_deck_text(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
   const std::string where = "deck " + name + ": ";
-  toml::table table;
-  try {
-    table = toml::parse(text, name);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    fail(where, "not valid TOML: " + std::string(e.description()) + " (line " + std::to_string(begin.line) +
-                    ", column " + std::to_string(begin.column) + "); fix: correct the TOML syntax there");
-  }
+  const toml::table table = parse_toml(text, name, where);
 
   // Every entry with its position, checked in file order so the first problem in the file is reported.
   struct Entry {
@@ -223,13 +256,14 @@ RunConfig parse_deck_text(const std::string& text, const std::string& name, cons
     const std::string at = e.line > 0 ? "deck " + name + ":" + std::to_string(e.line) + ": " : where;
     if (e.key.empty()) {
       if (!e.node->is_table())
-        fail(at, "key '" + e.section + "' is outside any section; " + suggest_key("", e.section));
+        fail(at, "key '" + excerpt(e.section) + "' is outside any section; " + suggest_key("", e.section));
       if (std::find(sections.begin(), sections.end(), e.section) == sections.end())
-        fail(at, "unknown section [" + e.section + "]; fix: did you mean [" + nearest_name(e.section, sections) + "]?");
+        fail(at, "unknown section [" + excerpt(e.section) + "]; fix: did you mean [" +
+                     nearest_name(e.section, sections) + "]?");
       continue;
     }
     const KeySpec* key = find_key(e.section, e.key);
-    if (!key) fail(at, "[" + e.section + "] unknown key '" + e.key + "'; " + suggest_key(e.section, e.key));
+    if (!key) fail(at, "[" + e.section + "] unknown key '" + excerpt(e.key) + "'; " + suggest_key(e.section, e.key));
     std::string problem;
     const DeckValue value = convert(*key, *e.node, problem);
     if (!problem.empty()) fail(at, "[" + e.section + "] " + e.key + ": " + problem);
@@ -246,30 +280,35 @@ RunConfig parse_deck_text(const std::string& text, const std::string& name, cons
 }
 
 void apply_override(RunConfig& config, const std::string& override_text) {
-  const std::string where = "override '" + override_text + "': ";
+  const std::string where =
+      "override '" + override_text.substr(0, 80) + (override_text.size() > 80 ? "...'" : "'") + ": ";
   const std::string syntax = "; fix: write section.key=value, e.g. training.iterations=10";
+  if (override_text.size() > kMaxOverrideBytes)
+    fail(where, "is " + std::to_string(override_text.size()) + " bytes long, more than an override may have (" +
+                    std::to_string(kMaxOverrideBytes) + ")" + syntax);
   const auto eq = override_text.find('=');
   if (eq == std::string::npos) fail(where, "no '='" + syntax);
   const std::string lhs = trim(override_text.substr(0, eq));
   const std::string raw = trim(override_text.substr(eq + 1));
   const auto dot = lhs.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == lhs.size() || lhs.find('.', dot + 1) != std::string::npos)
-    fail(where, "'" + lhs + "' is not section.key" + syntax);
+    fail(where, "'" + excerpt(lhs) + "' is not section.key" + syntax);
   if (raw.find_first_of("\r\n") != std::string::npos) fail(where, "the value spans lines" + syntax);
   const std::string section = lhs.substr(0, dot);
   const std::string name = lhs.substr(dot + 1);
   const auto& sections = deck_sections();
   if (std::find(sections.begin(), sections.end(), section) == sections.end())
-    fail(where, "unknown section [" + section + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
+    fail(where,
+         "unknown section [" + excerpt(section) + "]; fix: did you mean [" + nearest_name(section, sections) + "]?");
   const KeySpec* key = find_key(section, name);
-  if (!key) fail(where, "[" + section + "] unknown key '" + name + "'; " + suggest_key(section, name));
+  if (!key) fail(where, "[" + section + "] unknown key '" + excerpt(name) + "'; " + suggest_key(section, name));
 
   // The value as TOML; strings, enum values and lists may also be written bare.
   std::optional<toml::table> parsed;
   if (!raw.empty()) {
     try {
-      parsed = toml::parse("value = " + raw);
-    } catch (const toml::parse_error&) {
+      parsed = parse_toml("value = " + raw, "override", where);
+    } catch (const InputError&) {
     }
   }
   const toml::node* node = parsed ? parsed->get("value") : nullptr;
@@ -293,7 +332,7 @@ void apply_override(RunConfig& config, const std::string& override_text) {
     }
     value = items;
   } else if (!node) {
-    fail(where, "[" + section + "] " + name + ": expected " + type_name(key->type) + ", got '" + raw +
+    fail(where, "[" + section + "] " + name + ": expected " + type_name(key->type) + ", got '" + excerpt(raw) +
                     "'; fix: write " + lhs + "=" + to_toml(key->default_value) + " (a value in " +
                     describe_range(*key) + ")");
   } else {

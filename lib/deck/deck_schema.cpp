@@ -12,6 +12,7 @@
 
 #include "core/nearest_name.hpp"
 #include "core/parse_enum.hpp"
+#include "deck/deck_limits.hpp"
 
 namespace micromoe::deck {
 namespace {
@@ -380,14 +381,69 @@ std::string nul_problem(const std::string& text) {
   return "contains a NUL character at byte " + std::to_string(at) + "; fix: remove it";
 }
 
+/// Why `text` is not UTF-8 (TOML text is; a deck string must render back to valid TOML), or empty.
+std::string utf8_problem(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (c < 0x80) {
+      length = 1;
+      code = c;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+      code = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      code = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      code = c & 0x07u;
+    }
+    bool ok = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; ok && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      ok = (next & 0xC0u) == 0x80u;
+      code = (code << 6) | (next & 0x3Fu);
+    }
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8 either.
+    const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (ok) ok = code >= least[length] && (code < 0xD800 || code > 0xDFFF) && code <= 0x10FFFF;
+    if (!ok) return "is not valid UTF-8 (byte " + std::to_string(i) + "); fix: write the text in UTF-8";
+    i += length;
+  }
+  return {};
+}
+
+/// At most the first 64 bytes of a value echoed in a message (then "..."), so the problem and its
+/// fix stay on the bounded line.
+std::string excerpt(const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; }
+
+/// Why `text` is too long for a deck string (a path or a name), or empty.
+std::string length_problem(const std::string& text) {
+  if (text.size() <= kMaxStringBytes) return {};
+  return "a string of " + std::to_string(text.size()) + " bytes, more than the " + std::to_string(kMaxStringBytes) +
+         " a deck string may have; fix: shorten it";
+}
+
 }  // namespace
 
 std::string range_problem(const KeySpec& key, const DeckValue& value) {
-  if (const auto* text = std::get_if<std::string>(&value))
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    if (auto problem = length_problem(*text); !problem.empty()) return problem;
     if (auto problem = nul_problem(*text); !problem.empty()) return problem;
-  if (const auto* list = std::get_if<std::vector<std::string>>(&value))
-    for (const auto& item : *list)
+    if (auto problem = utf8_problem(*text); !problem.empty()) return problem;
+  }
+  if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+    if (list->size() > kMaxListItems)
+      return "a list of " + std::to_string(list->size()) + " items, more than the " + std::to_string(kMaxListItems) +
+             " a deck list may have; fix: list each name once";
+    for (const auto& item : *list) {
+      if (auto problem = length_problem(item); !problem.empty()) return problem;
       if (auto problem = nul_problem(item); !problem.empty()) return problem;
+      if (auto problem = utf8_problem(item); !problem.empty()) return problem;
+    }
+  }
   const std::string fix_range = "; fix: use a value in " + describe_range(key);
   switch (key.type) {
     case KeyType::integer: {
@@ -412,14 +468,14 @@ std::string range_problem(const KeySpec& key, const DeckValue& value) {
     case KeyType::enumeration: {
       const auto& v = std::get<std::string>(value);
       if (std::find(key.choices.begin(), key.choices.end(), v) != key.choices.end()) return {};
-      return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+      return quote(excerpt(v)) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
              quote(nearest_name(v, key.choices)) + "?";
     }
     case KeyType::string_list: {
       if (key.choices.empty()) return {};
       for (const auto& v : std::get<std::vector<std::string>>(value))
         if (std::find(key.choices.begin(), key.choices.end(), v) == key.choices.end())
-          return quote(v) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
+          return quote(excerpt(v)) + " is not one of " + join(key.choices, ", ") + "; fix: did you mean " +
                  quote(nearest_name(v, key.choices)) + "?";
       return {};
     }

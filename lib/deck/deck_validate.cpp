@@ -3,21 +3,29 @@
 #include <algorithm>
 #include <numeric>
 #include <set>
+#include <vector>
 
 #include "comm/backend.hpp"
 #include "core/build_config.hpp"
 #include "core/error.hpp"
+#include "core/error_line.hpp"
 #include "deck/deck.hpp"
 
 namespace micromoe::deck {
 namespace {
 
-/// Divisors of n, ascending (at most the first 16).
+/// Divisors of n, ascending (at most the first 16). Trial division up to sqrt(n) only: n may be a
+/// user's `--ranks` (a prime near 2^31 took seconds when every i <= n was tried).
 std::string divisors(int n) {
+  std::vector<int> small, large;  // i <= sqrt(n), and n / i
+  for (int i = 1; static_cast<long long>(i) * i <= n; ++i)
+    if (n % i == 0) {
+      small.push_back(i);
+      if (i != n / i) large.push_back(n / i);
+    }
+  small.insert(small.end(), large.rbegin(), large.rend());
   std::string out;
-  int listed = 0;
-  for (int i = 1; i <= n && listed < 16; ++i)
-    if (n % i == 0) out += (listed++ ? ", " : "") + std::to_string(i);
+  for (std::size_t k = 0; k < small.size() && k < 16; ++k) out += (k ? ", " : "") + std::to_string(small[k]);
   return out;
 }
 
@@ -27,7 +35,7 @@ class Checker {
   /// Throws "deck SOURCE: [section] key: problem; fix: fix" unless `ok`.
   void require(bool ok, const std::string& section, const std::string& key, const std::string& problem,
                const std::string& fix) const {
-    if (!ok) throw InputError(where_ + "[" + section + "] " + key + ": " + problem + "; fix: " + fix);
+    if (!ok) throw InputError(error_line(where_ + "[" + section + "] " + key + ": " + problem + "; fix: " + fix));
   }
 
  private:
@@ -43,7 +51,7 @@ RunConfig resolve_layout(const RunConfig& config, int ranks) {
   const auto& m = r.model;
   const auto& t = r.training;
   const std::string ranks_text = std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s");
-  if (ranks < 1) throw InputError("deck " + config.source + ": a run needs at least one rank");
+  if (ranks < 1) throw InputError(error_line("deck " + config.source + ": a run needs at least one rank"));
 
   // ---- layout: ep_size x (ranks / ep_size), MicroEP groups of d EP groups ----
   if (p.ep_size == 0 && p.microep_group == 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // render_deck (the effective deck as TOML) and deck_reference_markdown (docs/deck.md).
 #include "deck/deck.hpp"
+#include "deck/deck_limits.hpp"
 #include "deck/deck_schema.hpp"
 
 namespace micromoe::deck {
@@ -33,6 +34,11 @@ std::string deck_reference_markdown() {
       "* unknown sections and keys are errors that name the nearest valid one;\n"
       "* a value of the wrong type, out of range, or not one of an enum's values is an error that says what to write;\n"
       "* integers are accepted where floats are expected, not the other way round;\n"
+      "* sizes are checked before anything is parsed (lib/deck/deck_limits.hpp): a deck of at most " +
+      std::to_string(kMaxDeckBytes >> 10) + " KiB, an override of at most " + std::to_string(kMaxOverrideBytes) +
+      " bytes, strings of at most " + std::to_string(kMaxStringBytes) + " bytes of UTF-8, lists of at most " +
+      std::to_string(kMaxListItems) + " items, at most " + std::to_string(kMaxTomlDots) +
+      " dots outside strings; non-ASCII characters only inside strings and comments (docs/fuzzing.md);\n"
       "* cross-field checks run once the rank count is known: `ep_size` must divide the ranks, `experts` must be a\n"
       "  multiple of `ep_size`, `microep_group` (d) must divide ranks / `ep_size`, `top_k` <= `experts`, eplb's\n"
       "  redundant slots must fit (at most one replica of an expert per GPU), `warmup_iterations` < `iterations`,\n"
