@@ -46,6 +46,7 @@ DEBIAN_PACKAGES=(
   libglpk-dev glpk-utils                       # LP oracle and LP comparator of the scheduler
   python3 python3-h5py python3-matplotlib python3-numpy # post-processing
   clang-format                                 # style check in CI
+  clang-14 libclang-rt-14-dev                  # libFuzzer targets and their sanitizers (run/fuzz.sh)
 )
 
 install_debian_packages() {
