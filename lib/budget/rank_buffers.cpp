@@ -134,6 +134,11 @@ std::vector<Buffer> rank_buffers(const deck::RunConfig& c, int ranks, StrategyKi
     add("bf16 copies of W2", w2_keys + ", model.precision", {s.S * s.F, s.H}, 2, 1, dev, L);
     add("bf16 copies of expert operands", received + ", model.hidden, model.ffn, model.precision",
         {recv_rows, s.H + s.F + std::max(s.H, s.F1)}, 2, 1, dev, L);
+    // bf16 rows on the wire (model.wire_precision = auto): a send and a receive buffer per layer,
+    // each as large as the rows a rank may receive (combine sends back what dispatch received).
+    if (c.model.wire_precision == moe::WirePrecision::automatic)
+      add("bf16 rows on the wire", received + ", model.hidden, model.precision, model.wire_precision", {recv_rows, s.H},
+          2, 2, dev, 2 * L);
   }
   if (MICROMOE_ENABLE_CUDA && c.parallel.backend == comm::Backend::nccl && s.G > 1) {
     // nccl_gradient_sync.cpp: the other replicas' parts of one slot's gradient (eplb and

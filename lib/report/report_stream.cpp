@@ -29,7 +29,7 @@ std::vector<hsize_t> chunk_extents(std::vector<hsize_t> dims) {
   return dims;
 }
 
-const char* const kSummaryDatasets[] = {"step_time",      "tokens_per_second", "imbalance",   "schedule_us",
+const char* const kSummaryDatasets[] = {"step_time",      "tokens_per_second", "imbalance",    "schedule_us",
                                         "tokens_dropped", "schedule_bound",    "memory_bound", "migrations"};
 
 }  // namespace
