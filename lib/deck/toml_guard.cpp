@@ -22,6 +22,11 @@ bool header_starts_with_key(std::string_view text, std::size_t i) {
   return bare_key_character(c) || c == '"' || c == '\'' || c == ']';
 }
 
+/// Where a quoted key or value may begin: after these, or at a line's start ('\n').
+bool opens_string(char last) {
+  return last == '\n' || last == '=' || last == '[' || last == '{' || last == ',' || last == '.';
+}
+
 }  // namespace
 
 TomlGuardVerdict toml_guard(std::string_view text) {
@@ -30,6 +35,12 @@ TomlGuardVerdict toml_guard(std::string_view text) {
   std::uint32_t line = 1, column = 0;
   std::size_t dots = 0, depth = 0;
   bool line_start = true;  // only blanks so far on this line (outside any value)
+  // The last non-blank character outside strings and comments. A quote opens a string only
+  // where a key or a value may start (line start, or after = [ { , .): toml++ reads "9\"x" as
+  // one bad value token and classifies each of its characters, and its whitespace test reaches
+  // __builtin_unreachable on many non-ASCII code points (toml++ 3.3). So after anything else a
+  // quote is an ordinary character, and a non-ASCII byte after it is refused below.
+  char last = '\n';
   const auto at = [&](std::string problem) { return TomlGuardVerdict{std::move(problem), line, column}; };
   const auto starts = [&](std::size_t i, std::string_view what) { return text.substr(i, what.size()) == what; };
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -39,6 +50,7 @@ TomlGuardVerdict toml_guard(std::string_view text) {
       ++line;
       column = 0;
       line_start = true;
+      last = '\n';
       // Single-line strings and comments end at the line's end (toml++ rejects an open string there).
       if (state == State::comment || state == State::basic || state == State::literal) state = State::normal;
       continue;
@@ -52,6 +64,11 @@ TomlGuardVerdict toml_guard(std::string_view text) {
           return at(
               "a non-ASCII character outside a string or comment (TOML allows them only in quoted strings "
               "and comments)");
+        if ((c == '"' || c == '\'') && !opens_string(last)) {
+          last = c;  // an ordinary character here (toml++ refuses the value)
+          break;
+        }
+        if (c != ' ' && c != '\t' && c != '\r' && c != '#') last = c;
         if (c == '#') {
           state = State::comment;
         } else if (starts(i, "\"\"\"")) {

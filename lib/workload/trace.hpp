@@ -37,8 +37,10 @@ struct RoutingTrace {
 
 /// Limits every reader enforces before any arithmetic (docs/trace.md).
 constexpr std::size_t kTraceMaxLineBytes = std::size_t{1} << 26;  ///< 64 MiB: one Megatron record of ~10^6 tokens
-constexpr std::int64_t kTraceMaxCells = std::int64_t{1}
-                                        << 28;  ///< iterations x layers x micro-batches x sources x experts
+/// iterations x layers x micro-batches x sources x experts of the dense table: 2^25 cells (256 MiB
+/// of counts). A few bytes of CSV can declare a huge index, so this bounds what one line can
+/// make every rank allocate; real traces are far smaller (the shared ones: <= 23,040 cells).
+constexpr std::int64_t kTraceMaxCells = std::int64_t{1} << 25;
 constexpr int kTraceMaxIndex = (1 << 30) - 1;   ///< any index field (iteration, layer, ..., expert)
 
 /// Parses a trace of either format from `in`: Megatron JSON lines when the first non-blank
