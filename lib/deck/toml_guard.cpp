@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "deck/toml_guard.hpp"
 
+#include <vector>
+
 #include "deck/deck_limits.hpp"
 
 namespace micromoe::deck {
@@ -22,9 +24,17 @@ bool header_starts_with_key(std::string_view text, std::size_t i) {
   return bare_key_character(c) || c == '"' || c == '\'' || c == ']';
 }
 
-/// Where a quoted key or value may begin: after these, or at a line's start ('\n').
-bool opens_string(char last) {
-  return last == '\n' || last == '=' || last == '[' || last == '{' || last == ',' || last == '.';
+/// A '[' at text[i] opens a table header when only blanks precede it on its line and it is not
+/// inside a value or bracket (`top_level`).
+bool line_start_header(std::string_view text, std::size_t i, bool top_level) {
+  if (!top_level) return false;
+  while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t')) --i;
+  return i == 0 || text[i - 1] == '\n' || (text[i - 1] == '[' && line_start_header(text, i - 1, true));
+}
+
+/// What ends a bare value token for toml++ (its is_value_terminator, ASCII part).
+bool ends_bare_value(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == ',' || c == ']' || c == '}' || c == '#';
 }
 
 }  // namespace
@@ -35,12 +45,14 @@ TomlGuardVerdict toml_guard(std::string_view text) {
   std::uint32_t line = 1, column = 0;
   std::size_t dots = 0, depth = 0;
   bool line_start = true;  // only blanks so far on this line (outside any value)
-  // The last non-blank character outside strings and comments. A quote opens a string only
-  // where a key or a value may start (line start, or after = [ { , .): toml++ reads "9\"x" as
-  // one bad value token and classifies each of its characters, and its whitespace test reaches
-  // __builtin_unreachable on many non-ASCII code points (toml++ 3.3). So after anything else a
-  // quote is an ordinary character, and a non-ASCII byte after it is refused below.
-  char last = '\n';
+  // Where a key or a value may start. toml++ reads a bare value (a number, a bool, a date) as
+  // one token up to a terminator and tests each of its characters for whitespace; that test
+  // reaches __builtin_unreachable on many non-ASCII code points (toml++ 3.3). So a quote opens a
+  // string only where a value or key may start, never inside a bare value token ("9\"...",
+  // "0=\"..."), and a non-ASCII byte there is refused below.
+  bool value_position = false;  // after '=', or after '[' / ',' inside an array
+  bool in_bare_value = false;   // inside a bare value token
+  std::vector<char> open;       // '[' arrays, '{' inline tables, 'h' table headers
   const auto at = [&](std::string problem) { return TomlGuardVerdict{std::move(problem), line, column}; };
   const auto starts = [&](std::size_t i, std::string_view what) { return text.substr(i, what.size()) == what; };
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -50,7 +62,8 @@ TomlGuardVerdict toml_guard(std::string_view text) {
       ++line;
       column = 0;
       line_start = true;
-      last = '\n';
+      in_bare_value = false;
+      value_position = !open.empty() && open.back() == '[';  // a multi-line array's next element
       // Single-line strings and comments end at the line's end (toml++ rejects an open string there).
       if (state == State::comment || state == State::basic || state == State::literal) state = State::normal;
       continue;
@@ -64,11 +77,32 @@ TomlGuardVerdict toml_guard(std::string_view text) {
           return at(
               "a non-ASCII character outside a string or comment (TOML allows them only in quoted strings "
               "and comments)");
-        if ((c == '"' || c == '\'') && !opens_string(last)) {
-          last = c;  // an ordinary character here (toml++ refuses the value)
+        if (in_bare_value) {
+          if (!ends_bare_value(c)) break;  // quotes, '=', '.', brackets: part of the bad token
+          in_bare_value = false;
+        }
+        if (c == '=') {
+          value_position = true;
+        } else if (c == '[') {
+          const bool header = line_start_header(text, i, open.empty() && !value_position) ||
+                              (!open.empty() && open.back() == 'h' && text[i - 1] == '[');  // [[array of tables]]
+          open.push_back(header ? 'h' : '[');
+          value_position = open.back() == '[';
+        } else if (c == '{') {
+          open.push_back('{');
+          value_position = false;
+        } else if (c == ',') {
+          value_position = !open.empty() && open.back() == '[';
+        } else if (c == ']' || c == '}') {
+          if (!open.empty()) open.pop_back();
+          value_position = false;
+        } else if (c == '"' || c == '\'') {
+          value_position = false;  // a string key or value; what follows it is not a value start
+        } else if (c != ' ' && c != '\t' && c != '\r' && c != '#' && c != '.' && value_position) {
+          in_bare_value = true;  // a number, bool or date: a token up to the next terminator
+          value_position = false;
           break;
         }
-        if (c != ' ' && c != '\t' && c != '\r' && c != '#') last = c;
         if (c == '#') {
           state = State::comment;
         } else if (starts(i, "\"\"\"")) {

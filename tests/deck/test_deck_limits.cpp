@@ -134,11 +134,15 @@ TEST(TomlGuard, AQuoteOpensAStringOnlyWhereAKeyOrValueMayStart) {
   // toml++ reads 9"... as one bad value token and tests each character for whitespace, which
   // reaches __builtin_unreachable on many non-ASCII code points (fuzz/regressions/deck_overrides/).
   EXPECT_FALSE(toml_guard("value = 9\"\xef\xba\xbf").problem.empty());
-  EXPECT_FALSE(toml_guard("value = \"a\"\"\xc3\xa9\"").problem.empty());
+  EXPECT_FALSE(toml_guard("value = 0=\"\xc4\xa2").problem.empty());
+  EXPECT_FALSE(toml_guard("x = [\n1\"\xc3\xa9\"]\n").problem.empty());
+  EXPECT_FALSE(toml_guard("t = { k = 1\"\xc3\xa9\" }\n").problem.empty());
   // Where keys and values start, quoted non-ASCII stays allowed.
   EXPECT_TRUE(toml_guard("value = \"\xc3\xa9\"\n").problem.empty());
-  EXPECT_TRUE(toml_guard("a = [\"\xc3\xa9\", '\xc3\xa9']\n\"k\xc3\xa9\" = 1\nt = { \"k\" = \"\xc3\xa9\" }\n").problem.empty());
+  EXPECT_TRUE(
+      toml_guard("a = [\"\xc3\xa9\", '\xc3\xa9']\n\"k\xc3\xa9\" = 1\nt = { \"k\" = \"\xc3\xa9\" }\n").problem.empty());
   EXPECT_TRUE(toml_guard("a.\"b\xc3\xa9\" = 1\n[\"s\xc3\xa9\"]\nx = [\n  \"\xc3\xa9\",\n]\n").problem.empty());
+  EXPECT_TRUE(toml_guard("[[a.\"\xc3\xa9\"]]\nb = [1, \"\xc3\xa9\", { c = \"\xc3\xa9\" }]\n").problem.empty());
 }
 
 }  // namespace
