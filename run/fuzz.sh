@@ -54,7 +54,11 @@ for t in "${TARGETS[@]}"; do
   [[ -f $ROOT/fuzz/dict/$t.dict ]] && dict=(-dict="$ROOT/fuzz/dict/$t.dict")
   # A fixed seed (MICROMOE_FUZZ_SEED, default 1): CI explores the same mutations every run, so a
   # failure is reproducible and a pass is not luck of the draw; set another seed to explore more.
-  "$exe" "${limits[@]}" "${dict[@]}" -seed="${MICROMOE_FUZZ_SEED:-1}" -max_len=16384 -max_total_time="$SECONDS_EACH" \
+  # MICROMOE_FUZZ_RUNS=N (CI): exactly N inputs, so with the seed CI replays a run checked before
+  # the commit; SECONDS_EACH then only caps a slow machine (stopping early finds nothing new).
+  budget=(-max_total_time="$SECONDS_EACH")
+  [[ -n ${MICROMOE_FUZZ_RUNS:-} ]] && budget=(-runs="$MICROMOE_FUZZ_RUNS" -max_total_time=$((4 * SECONDS_EACH)))
+  "$exe" "${limits[@]}" "${dict[@]}" -seed="${MICROMOE_FUZZ_SEED:-1}" -max_len=16384 "${budget[@]}" \
     -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$work" "$seeds" >>"$log" 2>&1
   rc=$?
