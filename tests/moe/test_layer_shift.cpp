@@ -38,10 +38,12 @@ bool same_on_all_ranks(std::int64_t v) {
   return lo == hi;
 }
 
+/// FNV-1a of the placement, in unsigned arithmetic (wraps by definition; a signed product would
+/// overflow: UBSan caught it), as int64 for the MPI min/max comparison.
 std::int64_t fingerprint(const schedule::Placement& p) {
-  std::int64_t h = 1469598103934665603LL;
-  for (int e : p.expert_at) h = (h ^ (e + 2)) * 1099511628211LL;
-  return h;
+  std::uint64_t h = 1469598103934665603ULL;
+  for (int e : p.expert_at) h = (h ^ static_cast<std::uint64_t>(e + 2)) * 1099511628211ULL;
+  return static_cast<std::int64_t>(h >> 1);
 }
 
 TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
