@@ -2,8 +2,8 @@
 // Fuzz target: a routing trace of either format (CSV, with or without a source column and a
 // `# top_k` line, or Megatron-LM router-trace JSON lines) through workload::parse_trace, then
 // its first micro-batch through the replay a run does (replay_routing on 2 ranks; the cap's
-// summary over the whole trace only for small traces, so one input's time stays bounded). Properties: bad input throws InputError with a message; no other exception, crash
-// or hang.
+// summary over the whole trace only for small traces, so one input's time stays bounded). Properties: bad input throws
+// InputError with a message; no other exception, crash or hang.
 #include <cstddef>
 #include <cstdint>
 #include <exception>

@@ -41,7 +41,7 @@ constexpr std::size_t kTraceMaxLineBytes = std::size_t{1} << 26;  ///< 64 MiB: o
 /// of counts). A few bytes of CSV can declare a huge index, so this bounds what one line can
 /// make every rank allocate; real traces are far smaller (the shared ones: <= 23,040 cells).
 constexpr std::int64_t kTraceMaxCells = std::int64_t{1} << 25;
-constexpr int kTraceMaxIndex = (1 << 30) - 1;   ///< any index field (iteration, layer, ..., expert)
+constexpr int kTraceMaxIndex = (1 << 30) - 1;  ///< any index field (iteration, layer, ..., expert)
 
 /// Parses a trace of either format from `in`: Megatron JSON lines when the first non-blank
 /// character is '{', the CSV otherwise. `name` labels error messages ("name:line: problem").
