@@ -5,14 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <string>
 
 #include "commands/command.hpp"
 #include "commands/deck_input.hpp"
+#include "commands/one_process.hpp"
 #include "core/error.hpp"
-#include "core/error_line.hpp"
 #include "deck/deck.hpp"
 #include "report/report_writer.hpp"
 #include "simulate/measure_calibration.hpp"
@@ -40,9 +39,7 @@ class CalibrateCommand final : public Command {
   bool chosen() const override { return sub_->parsed(); }
 
   int run(const Invocation& job) override {
-    if (job.world.size() > 1)
-      throw InputError("calibrate runs in one process (it measures this one device), not " +
-                       std::to_string(job.world.size()) + "; fix: run it without mpiexec, or with -n 1");
+    require_one_process(job, "calibrate", "it measures this one device");
     if (max_rows_ < 1 || max_rows_ > (std::int64_t{1} << 24))
       throw InputError("--max-rows " + std::to_string(max_rows_) + ": must be in [1, 16777216]; fix: e.g. 65536");
     if (slots_ < 0 || slots_ > 1024)
@@ -51,7 +48,7 @@ class CalibrateCommand final : public Command {
       throw InputError("--repeats " + std::to_string(repeats_) + ": must be in [1, 1000]; fix: e.g. 5");
     const auto resolved = deck_.read(job.world, layout_ranks());
     report::check_report_path(out_);
-    try {
+    return run_one_process([&] {
       simulate::MeasureOptions options;
       options.max_rows = max_rows_;
       options.repeats = repeats_;
@@ -60,13 +57,7 @@ class CalibrateCommand final : public Command {
       const auto c = simulate::measure_calibration(resolved, options);
       simulate::write_calibration(out_, c);
       print(c);
-    } catch (const InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      std::cerr << "micromoe: error: " << error_line(e.what()) << std::endl;
-      return kInternalErrorExit;
-    }
-    return 0;
+    });
   }
 
  private:

@@ -2,14 +2,13 @@
 // `micromoe emulate DECK --ranks N [overrides]`: time the expert work of N emulated ranks on
 // this one device, per strategy (emulate::run_emulation, docs/emulate.md).
 #include <CLI/CLI.hpp>
-#include <exception>
 #include <iostream>
 #include <string>
 
 #include "commands/command.hpp"
 #include "commands/deck_input.hpp"
+#include "commands/one_process.hpp"
 #include "core/error.hpp"
-#include "core/error_line.hpp"
 #include "emulate/emulate.hpp"
 
 namespace micromoe::commands {
@@ -30,23 +29,12 @@ class EmulateCommand final : public Command {
 
   int run(const Invocation& job) override {
     // One process emulates every rank: several MPI processes would only time each other.
-    if (job.world.size() > 1)
-      throw InputError("emulate runs in one process (it emulates --ranks ranks on one device), not " +
-                       std::to_string(job.world.size()) + "; fix: run it without mpiexec, or with -n 1");
+    require_one_process(job, "emulate", "it emulates --ranks ranks on one device");
     if (ranks_ < 1)
       throw InputError("--ranks " + std::to_string(ranks_) +
                        ": the number of emulated ranks must be positive; fix: e.g. --ranks 8");
     const auto resolved = deck_.read(job.world, ranks_);
-    try {
-      emulate::run_emulation(resolved, ranks_, job.command_line, std::cout);
-    } catch (const InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      // One process: nothing to abort, the failure is this run's exit code.
-      std::cerr << "micromoe: error: " << error_line(e.what()) << std::endl;
-      return kInternalErrorExit;
-    }
-    return 0;
+    return run_one_process([&] { emulate::run_emulation(resolved, ranks_, job.command_line, std::cout); });
   }
 
  private:

@@ -3,14 +3,13 @@
 // from a calibration and the deck's [cluster] topology, in one process (simulate::run_simulation,
 // docs/simulate.md).
 #include <CLI/CLI.hpp>
-#include <exception>
 #include <iostream>
 #include <string>
 
 #include "commands/command.hpp"
 #include "commands/deck_input.hpp"
+#include "commands/one_process.hpp"
 #include "core/error.hpp"
-#include "core/error_line.hpp"
 #include "simulate/simulate.hpp"
 
 namespace micromoe::commands {
@@ -30,23 +29,12 @@ class SimulateCommand final : public Command {
   bool chosen() const override { return sub_->parsed(); }
 
   int run(const Invocation& job) override {
-    if (job.world.size() > 1)
-      throw InputError("simulate runs in one process (it simulates every GPU's routing itself), not " +
-                       std::to_string(job.world.size()) + "; fix: run it without mpiexec, or with -n 1");
+    require_one_process(job, "simulate", "it simulates every GPU's routing itself");
     if (ranks_ < 1)
       throw InputError("--gpus " + std::to_string(ranks_) +
                        ": the number of GPUs must be positive; fix: e.g. --gpus 64");
     const auto resolved = deck_.read(job.world, ranks_);
-    try {
-      simulate::run_simulation(resolved, ranks_, job.command_line, std::cout);
-    } catch (const InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      // One process: nothing to abort, the failure is this run's exit code.
-      std::cerr << "micromoe: error: " << error_line(e.what()) << std::endl;
-      return kInternalErrorExit;
-    }
-    return 0;
+    return run_one_process([&] { simulate::run_simulation(resolved, ranks_, job.command_line, std::cout); });
   }
 
  private:
