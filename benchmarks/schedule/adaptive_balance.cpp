@@ -34,6 +34,7 @@
 #include "schedule/placement.hpp"
 #include "schedule/rng.hpp"
 #include "strategy/strategy.hpp"
+#include "trace_loads.hpp"
 
 namespace ms = micromoe::schedule;
 namespace st = micromoe::strategy;
@@ -41,35 +42,21 @@ using micromoe::bench::percentile;
 
 namespace {
 
-using Loads = std::vector<std::int64_t>;
+using micromoe::bench::Loads;
 using Stream = std::vector<Loads>;  // micro-batches in order
 
-// (iteration, layer) -> loads of one file.
-std::map<std::pair<int, int>, Loads> read_trace(const std::string& path, int& experts) {
-  std::ifstream in(path);
-  if (!in) {
+// (iteration, layer) -> loads of one file; an unreadable file ends the tool with exit 2.
+micromoe::bench::TraceLoads read_trace(const std::string& path, int& experts) {
+  try {
+    return micromoe::bench::read_trace_loads(path, experts);
+  } catch (const std::runtime_error&) {
     std::fprintf(stderr, "adaptive_balance: cannot read %s\n", path.c_str());
     std::exit(2);
   }
-  std::map<std::pair<int, int>, Loads> t;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line[0] == 'i') continue;
-    std::istringstream row(line);
-    std::string f[5];
-    for (auto& x : f) std::getline(row, x, ',');
-    const int it = std::stoi(f[0]), layer = std::stoi(f[1]), e = std::stoi(f[3]);
-    auto& l = t[{it, layer}];
-    if (static_cast<int>(l.size()) <= e) l.resize(static_cast<std::size_t>(e) + 1, 0);
-    l[static_cast<std::size_t>(e)] += std::stoll(f[4]);
-    experts = std::max(experts, e + 1);
-  }
-  for (auto& kv : t) kv.second.resize(static_cast<std::size_t>(experts), 0);
-  return t;
 }
 
 // One stream per layer, iterations in order.
-std::map<int, Stream> layer_streams(const std::map<std::pair<int, int>, Loads>& t) {
+std::map<int, Stream> layer_streams(const micromoe::bench::TraceLoads& t) {
   std::map<int, Stream> s;
   for (const auto& kv : t) s[kv.first.second].push_back(kv.second);
   return s;

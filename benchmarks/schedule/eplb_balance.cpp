@@ -19,34 +19,14 @@
 #include "schedule/eplb.hpp"
 #include "schedule/placement.hpp"
 #include "schedule/solver.hpp"
+#include "trace_loads.hpp"
 
 namespace ms = micromoe::schedule;
 
 namespace {
 
-using Loads = std::vector<std::int64_t>;
-// (file, iteration, layer) -> loads.
-using Trace = std::map<std::pair<int, int>, Loads>;
-
-Trace read_trace(const std::string& path, int& experts) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  Trace t;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line[0] == 'i') continue;
-    std::istringstream row(line);
-    std::string f[5];
-    for (auto& x : f) std::getline(row, x, ',');
-    const int it = std::stoi(f[0]), layer = std::stoi(f[1]), e = std::stoi(f[3]);
-    auto& l = t[{it, layer}];
-    if (static_cast<int>(l.size()) <= e) l.resize(static_cast<std::size_t>(e) + 1, 0);
-    l[static_cast<std::size_t>(e)] += std::stoll(f[4]);
-    experts = std::max(experts, e + 1);
-  }
-  for (auto& kv : t) kv.second.resize(static_cast<std::size_t>(experts), 0);
-  return t;
-}
+using micromoe::bench::Loads;
+using Trace = micromoe::bench::TraceLoads;  // (iteration, layer) -> loads of one file
 
 // max GPU load / mean when every expert's load splits evenly over its physical replicas.
 double even_split_imbalance(const std::vector<std::vector<int>>& replica_gpus, int gpus, const Loads& l) {
@@ -90,7 +70,7 @@ int main(int argc, char** argv) {
   }
   int E = 0;
   std::vector<Trace> traces;
-  for (int i = 1; i < argc; ++i) traces.push_back(read_trace(argv[i], E));
+  for (int i = 1; i < argc; ++i) traces.push_back(micromoe::bench::read_trace_loads(argv[i], E));
   std::printf(
       "| G, S | ep | eplb (earlier) | eplb (DeepSeek) | microep | new/old max load | new better | padded: fits, mean, "
       "max slots |\n");
