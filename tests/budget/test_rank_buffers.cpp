@@ -157,7 +157,7 @@ TEST(SizeLimits, RefusesIntCountsPastIntMax) {
   EXPECT_NE(error.find("2147483647"), std::string::npos) << error;
 }
 
-TEST(SizeLimits, RefusesSizesPast64BitsWhateverTheMemoryCheck) {
+TEST(SizeLimits, RefusesTheLargestDeckWhateverTheMemoryCheck) {
   // Received rows of 65536 ranks x 2^24 tokens x top-64, 2^16 wide: 2^64 bytes. Since results
   // stream to the report, no deck within the keys' ranges reaches 2^63 bytes without first
   // passing an int count (that check speaks first); the 2^63 guard stays as defence in depth and
