@@ -16,7 +16,7 @@ ROOT=$PWD
 BUILD=$ROOT/build-simulate
 export PATH=/usr/local/cuda/bin:$PATH
 start=$SECONDS
-budget=${BUDGET_S:-330}
+budget=${BUDGET_S:-295}
 left() { echo $((budget - (SECONDS - start))); }
 log() { echo "[$((SECONDS - start)) s, $(date -u +%H:%M:%S.%N | cut -c1-12)] $*" | tee -a "$OUT/timeline.txt"; }
 
