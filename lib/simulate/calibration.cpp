@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/parse_enum.hpp"
+#include "report/file_schema.hpp"
 #include "report/hdf5_handles.hpp"
 #include "report/report_writer.hpp"
 
@@ -21,9 +22,7 @@ void write_file(const std::string& path, const Calibration& c) {
   auto fapl = h5::modern_format_fapl();
   auto file = h5::create_file(path, fapl.id());
   const hid_t f = file.id();
-  h5::write_attribute(f, "format", std::string(kFormat));
-  h5::write_attribute(f, "format_version", kCalibrationFormatVersion);
-  h5::write_attribute(f, "program", std::string("MicroMoE"));
+  report::write_program_attributes(f, kFormat, kCalibrationFormatVersion);
   h5::write_attribute(f, "device", c.device);
   h5::write_attribute(f, "date", c.date);
   h5::write_attribute(f, "commit", c.commit);
