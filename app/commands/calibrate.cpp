@@ -4,6 +4,7 @@
 // calibration file that `micromoe simulate` reads (simulate::measure_calibration, docs/simulate.md).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -34,6 +35,9 @@ class CalibrateCommand final : public Command {
     sub_->add_option("--repeats", repeats_, "Timed repeats per point (the median is kept)")->capture_default_str();
     sub_->add_option("--slots", slots_, "Slots per timed FFN call (0: the deck's slots per rank, memory permitting)")
         ->capture_default_str();
+    sub_->add_option("--sustain-ms", sustain_ms_,
+                     "Milliseconds each FFN point runs back to back before and while timed (0: interleaved bursts)")
+        ->capture_default_str();
   }
 
   bool chosen() const override { return sub_->parsed(); }
@@ -46,6 +50,8 @@ class CalibrateCommand final : public Command {
       throw InputError("--slots " + std::to_string(slots_) + ": must be in [0, 1024]; fix: e.g. 0 (the deck's)");
     if (repeats_ < 1 || repeats_ > 1000)
       throw InputError("--repeats " + std::to_string(repeats_) + ": must be in [1, 1000]; fix: e.g. 5");
+    if (!(sustain_ms_ >= 0 && sustain_ms_ <= 60000))
+      throw InputError("--sustain-ms " + std::to_string(sustain_ms_) + ": must be in [0, 60000]; fix: e.g. 300");
     const auto resolved = deck_.read(job.world, layout_ranks());
     report::check_report_path(out_);
     return run_one_process([&] {
@@ -53,6 +59,7 @@ class CalibrateCommand final : public Command {
       options.max_rows = max_rows_;
       options.repeats = repeats_;
       options.slots = slots_;
+      options.sustain_seconds = sustain_ms_ * 1e-3;
       options.command_line = job.command_line;
       const auto c = simulate::measure_calibration(resolved, options);
       simulate::write_calibration(out_, c);
@@ -75,7 +82,10 @@ class CalibrateCommand final : public Command {
     std::printf("calibration of %s (%s, %s), hidden %d ffn %d, %s -> %s\n", c.device.c_str(),
                 to_string(c.precision).c_str(), to_string(c.expert_gemm).c_str(), c.hidden, c.ffn, c.date.c_str(),
                 out_.c_str());
-    std::printf("%d slots per timed call; per slot:\n", c.slots);
+    const std::string timing =
+        c.sustain_seconds > 0 ? "each point sustained " + std::to_string(std::lround(c.sustain_seconds * 1e3)) + " ms"
+                              : std::string("points interleaved (bursts)");
+    std::printf("%d slots per timed call, %s; per slot:\n", c.slots, timing.c_str());
     std::printf("| rows per slot | FFN fwd+bwd (ms) | us per row |\n| ---: | ---: | ---: |\n");
     for (std::size_t i = 0; i < c.rows.size(); ++i)
       std::printf("| %lld | %.4f | %.4f |\n", static_cast<long long>(c.rows[i]), c.ffn_seconds[i] * 1e3,
@@ -90,6 +100,7 @@ class CalibrateCommand final : public Command {
   std::int64_t max_rows_ = 65536;
   int repeats_ = 5;
   int slots_ = 0;
+  double sustain_ms_ = 300;
 };
 
 }  // namespace

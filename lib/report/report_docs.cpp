@@ -64,8 +64,13 @@ std::vector<std::pair<std::string, std::string>> report_doc_sections() {
 }
 
 std::string fill_report_doc(const std::string& markdown) {
+  return fill_generated_sections(markdown, report_doc_sections());
+}
+
+std::string fill_generated_sections(const std::string& markdown,
+                                    const std::vector<std::pair<std::string, std::string>>& sections) {
   std::string out = markdown;
-  for (const auto& [name, text] : report_doc_sections()) {
+  for (const auto& [name, text] : sections) {
     const std::string begin = "<!-- BEGIN GENERATED " + name + " ";
     const std::string end = "<!-- END GENERATED " + name + " -->";
     const auto b = out.find(begin);

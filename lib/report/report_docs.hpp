@@ -18,5 +18,8 @@ std::vector<std::pair<std::string, std::string>> report_doc_sections();
 /// "<!-- END GENERATED NAME -->" replaced by the section NAME. micromoe::Error when a section's
 /// markers are missing or out of order.
 std::string fill_report_doc(const std::string& markdown);
+/// The same for any sections (the emulation and simulation reports' tables have their own).
+std::string fill_generated_sections(const std::string& markdown,
+                                    const std::vector<std::pair<std::string, std::string>>& sections);
 
 }  // namespace micromoe::report

@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/error_line.hpp"
 #include "core/file_kind.hpp"
+#include "report/file_schema.hpp"
 #include "report/hdf5_handles.hpp"
 
 namespace micromoe::report {
@@ -73,8 +74,7 @@ namespace detail {
 h5::File create_report_file(const std::string& path) {
   auto fapl = h5::modern_format_fapl();
   auto file = h5::create_file(path, fapl.id());
-  h5::write_attribute(file.id(), "format_version", kReportFormatVersion);
-  h5::write_attribute(file.id(), "program", std::string("MicroMoE"));
+  write_program_attributes(file.id(), "", kReportFormatVersion);  // a training report has no "format"
   return file;
 }
 
@@ -96,12 +96,7 @@ void write_group_attributes(hid_t group, const StrategyResults& r, const RunInfo
 void write_run_group(hid_t file, const RunInfo& info, const std::vector<std::string>& names) {
   auto run = h5::create_group(file, "run");
   const hid_t g = run.id();
-  std::set<std::string> build_keys;  // a repeated key gets a numbered name instead of failing the report
-  for (const auto& [key, value] : info.build_info) {
-    std::string name = "build." + key;
-    for (int n = 2; !build_keys.insert(name).second; ++n) name = "build." + key + "." + std::to_string(n);
-    h5::write_attribute(g, name, value);
-  }
+  write_build_attributes(g, info.build_info);
   for (const auto& attribute : report_run_attributes())
     std::visit([&](const auto& value) { h5::write_attribute(g, attribute.name, value); }, attribute.get(info, names));
   h5::write_string_dataset(g, "hosts", info.hosts);

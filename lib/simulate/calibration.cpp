@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/parse_enum.hpp"
+#include "report/file_schema.hpp"
 #include "report/hdf5_handles.hpp"
 #include "report/report_writer.hpp"
 
@@ -21,9 +22,7 @@ void write_file(const std::string& path, const Calibration& c) {
   auto fapl = h5::modern_format_fapl();
   auto file = h5::create_file(path, fapl.id());
   const hid_t f = file.id();
-  h5::write_attribute(f, "format", std::string(kFormat));
-  h5::write_attribute(f, "format_version", kCalibrationFormatVersion);
-  h5::write_attribute(f, "program", std::string("MicroMoE"));
+  report::write_program_attributes(f, kFormat, kCalibrationFormatVersion);
   h5::write_attribute(f, "device", c.device);
   h5::write_attribute(f, "date", c.date);
   h5::write_attribute(f, "commit", c.commit);
@@ -39,6 +38,7 @@ void write_file(const std::string& path, const Calibration& c) {
   h5::write_attribute(f, "repeats", static_cast<std::int64_t>(c.repeats));
   h5::write_attribute(f, "tokens", static_cast<std::int64_t>(c.tokens));
   h5::write_attribute(f, "slots", static_cast<std::int64_t>(c.slots));
+  h5::write_attribute(f, "sustain_seconds", c.sustain_seconds);
   h5::write_attribute(f, "gate_seconds_per_token", c.gate_seconds_per_token);
   h5::write_attribute(f, "row_seconds_per_copy", c.row_seconds_per_copy);
   h5::write_attribute(f, "optimizer_seconds_per_slot", c.optimizer_seconds_per_slot);
@@ -77,6 +77,8 @@ Calibration read_file(const std::string& path) {
   c.repeats = integer("repeats");
   c.tokens = integer("tokens");
   c.slots = h5::has_attribute(f, "slots") ? integer("slots") : 1;  // the first H200 files timed one slot per call
+  // Files before the sustained timing interleaved the grid's points (burst timing).
+  c.sustain_seconds = h5::has_attribute(f, "sustain_seconds") ? h5::read_double_attribute(f, "sustain_seconds") : 0.0;
   c.gate_seconds_per_token = h5::read_double_attribute(f, "gate_seconds_per_token");
   c.row_seconds_per_copy = h5::read_double_attribute(f, "row_seconds_per_copy");
   c.optimizer_seconds_per_slot = h5::read_double_attribute(f, "optimizer_seconds_per_slot");

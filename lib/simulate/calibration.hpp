@@ -31,6 +31,7 @@ struct Calibration {
   int repeats = 0;
   int tokens = 0;                         ///< tokens of the gate / row-kernel measurements
   int slots = 1;                          ///< slots per timed FFN call (ffn_seconds is per slot)
+  double sustain_seconds = 0;             ///< FFN calls back to back per point (0: interleaved bursts)
   std::vector<std::int64_t> rows;         ///< rows-per-slot grid, ascending, rows[0] >= 1
   std::vector<double> ffn_seconds;        ///< one slot's share of a call of `slots` slots of rows[i] rows each
   double gate_seconds_per_token = 0;      ///< gate GEMM + top-k select + gate backward, per token

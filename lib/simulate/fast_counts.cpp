@@ -72,6 +72,8 @@ FastCounts::FastCounts(const deck::RunConfig& resolved, int group_size)
 schedule::CountMatrix FastCounts::counts(int iteration, int micro_batch, int group) {
   if (iteration != pi_iteration_) {
     pi_ = inclusion_probabilities(popularity_.at(iteration), top_k_);
+    binomial_.clear();
+    for (const double p : pi_) binomial_.emplace_back(tokens_, std::clamp(p, 0.0, 1.0));
     pi_iteration_ = iteration;
   }
   schedule::CountMatrix c(group_size_, experts_);
@@ -86,7 +88,8 @@ schedule::CountMatrix FastCounts::counts(int iteration, int micro_batch, int gro
       if (p >= 1.0)
         n = tokens_;
       else if (p > 0.0)
-        n = std::binomial_distribution<std::int64_t>(tokens_, p)(rng);
+        n = std::binomial_distribution<std::int64_t>(binomial_[static_cast<std::size_t>(e)])(
+            rng);  // a fresh one, as before
       c(s, e) = n;
     }
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "deck/run_config.hpp"
@@ -31,6 +32,9 @@ class FastCounts {
   std::uint64_t seed_;
   workload::PopularitySchedule popularity_;
   std::vector<double> pi_;
+  /// Binomial(tokens, pi_e)'s parameters, set up once per iteration: their set-up (logs, square
+  /// roots) cost more than the draw itself when made for every draw.
+  std::vector<std::binomial_distribution<std::int64_t>::param_type> binomial_;
   int pi_iteration_ = -1;
 };
 

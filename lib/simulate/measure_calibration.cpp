@@ -64,12 +64,23 @@ std::string git_revision() {
   return "unknown";
 }
 
-/// The expert FFN grid: emulate's rank bench (the same timing as micromoe emulate), one "rank"
-/// per grid point with `slots` slots of n rows each, one "iteration" per repeat; the median over
-/// the repeats divided by the slots is one slot's time. Several slots per call, as a rank runs
-/// them, so that the call's fixed cost (launch latency, the fence) is shared as on a real rank.
-std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::vector<std::int64_t>& grid, int slots,
-                                  int repeats) {
+/// One "rank" per call: `slots` slots of n rows each.
+moe::SlotRows equal_slots(std::int64_t n, int slots) {
+  moe::SlotRows rows;
+  for (int j = 0; j < slots; ++j) {
+    rows.first.push_back(j * n);
+    rows.rows.push_back(n);
+  }
+  return rows;
+}
+
+/// The expert FFN grid, burst timing: emulate's rank bench (the same timing as micromoe
+/// emulate), one "rank" per grid point, one "iteration" per repeat, so each point's calls are
+/// interleaved with the other points'; the median over the repeats divided by the slots is one
+/// slot's time. Several slots per call, as a rank runs them, so that the call's fixed cost
+/// (launch latency, the fence) is shared as on a real rank.
+std::vector<double> time_ffn_burst(emulate::RankBench& bench, const std::vector<std::int64_t>& grid, int slots,
+                                   int repeats) {
   emulate::StrategyPlan plan;
   plan.name = "calibration";
   plan.iterations = repeats;
@@ -77,16 +88,8 @@ std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::ve
   plan.ranks = static_cast<int>(grid.size());
   plan.slots = slots;
   for (int i = 0; i < repeats; ++i)
-    for (const auto n : grid) {
-      moe::SlotRows rows;
-      for (int j = 0; j < slots; ++j) {
-        rows.first.push_back(j * n);
-        rows.rows.push_back(n);
-      }
-      plan.rows.push_back(rows);
-    }
+    for (const auto n : grid) plan.rows.push_back(equal_slots(n, slots));
   plan.loads.assign(plan.rows.size(), 0);
-  emulate::RankBench bench(emulate::ffn_setup(resolved), slots, grid.back() * slots);
   const auto seconds = bench.time_plan(plan);
   std::vector<double> out;
   for (std::size_t p = 0; p < grid.size(); ++p) {
@@ -95,6 +98,38 @@ std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::ve
     out.push_back(median(samples) / slots);
   }
   return out;
+}
+
+/// Sustained timing: each grid point alone, its calls back to back for `sustain` seconds
+/// untimed (rank bench's pass over every cell) and as long again timed (at least `repeats`
+/// calls; the median kept), as a rank runs its micro-batches one after another. On the H200 a
+/// GEMM's speed depends on how long the GPU has been busy (the power-limited clock): short
+/// calls between small ones ran up to 13% faster per row than the same shape back to back,
+/// which is how emulate and training run them (docs/PERFORMANCE.md, "Validation").
+std::vector<double> time_ffn_sustained(emulate::RankBench& bench, const std::vector<std::int64_t>& grid,
+                                       const std::vector<double>& burst, int slots, int repeats, double sustain) {
+  std::vector<double> out;
+  for (std::size_t p = 0; p < grid.size(); ++p) {
+    const double call = std::max(burst[p] * slots, 1e-6);
+    const int calls = std::clamp(static_cast<int>(std::ceil(sustain / call)), repeats, 4000);
+    emulate::StrategyPlan plan;
+    plan.name = "calibration";
+    plan.iterations = 1;
+    plan.micro_batches = 1;
+    plan.ranks = calls;
+    plan.slots = slots;
+    plan.rows.assign(static_cast<std::size_t>(calls), equal_slots(grid[p], slots));
+    plan.loads.assign(plan.rows.size(), 0);
+    out.push_back(median(bench.time_plan(plan)) / slots);
+  }
+  return out;
+}
+
+std::vector<double> time_ffn_grid(const deck::RunConfig& resolved, const std::vector<std::int64_t>& grid, int slots,
+                                  int repeats, double sustain) {
+  emulate::RankBench bench(emulate::ffn_setup(resolved), slots, grid.back() * slots);
+  const auto burst = time_ffn_burst(bench, grid, slots, repeats);
+  return sustain > 0 ? time_ffn_sustained(bench, grid, burst, slots, repeats, sustain) : burst;
 }
 
 /// Gate forward (GEMM, softmax + top-k) and backward (through the softmax, two GEMMs) of T tokens.
@@ -196,7 +231,8 @@ Calibration measure_calibration(const deck::RunConfig& resolved, const MeasureOp
   const int deck_slots = std::max(1, layer.experts / std::max(1, resolved.parallel.ep_size));
   const auto fit = static_cast<int>(std::max<std::int64_t>(1, kMaxCalibrationRows / c.rows.back()));
   c.slots = options.slots > 0 ? options.slots : std::min(deck_slots, fit);
-  c.ffn_seconds = time_ffn_grid(resolved, c.rows, c.slots, options.repeats);
+  c.sustain_seconds = options.sustain_seconds;
+  c.ffn_seconds = time_ffn_grid(resolved, c.rows, c.slots, options.repeats, c.sustain_seconds);
   c.gate_seconds_per_token = time_gate(layer, c.tokens, options.repeats) / c.tokens;
   c.row_seconds_per_copy =
       time_row_kernels(layer, c.tokens, options.repeats) / (static_cast<double>(c.tokens) * layer.top_k);

@@ -17,6 +17,7 @@ struct MeasureOptions {
   std::int64_t max_rows = 65536;  ///< largest rows-per-slot point of the grid
   int repeats = 5;                ///< timed repeats of every measurement (median kept)
   int slots = 0;                  ///< slots per FFN call; 0: the deck's slots per rank, memory permitting
+  double sustain_seconds = 0.3;   ///< each FFN point back to back this long before and while timed; 0: burst timing
   std::string command_line;
 };
 

@@ -33,8 +33,8 @@ report = "s.h5"
 gpus_per_node = 2
 calibration = "cal.h5"
 TOML
-"$MICROMOE" calibrate tiny.toml --out cal.h5 --max-rows 128 --repeats 2 >calibrate.log
-grep -q "rows per slot" calibrate.log || { echo "no grid table:"; cat calibrate.log; exit 1; }
+"$MICROMOE" calibrate tiny.toml --out cal.h5 --max-rows 128 --repeats 2 --sustain-ms 20 >calibrate.log
+grep -q "sustained 20 ms" calibrate.log && grep -q "rows per slot" calibrate.log || { echo "no grid table:"; cat calibrate.log; exit 1; }
 "$MICROMOE" simulate tiny.toml --gpus 8 >simulate.log
 grep -q "Prediction: microep over ep at 8 GPUs" simulate.log || { echo "no prediction line:"; cat simulate.log; exit 1; }
 "$MICROMOE" simulate tiny.toml --gpus 8 run.report=again.h5 run.quiet=true >/dev/null
@@ -145,5 +145,6 @@ expect_error "not a calibration" "$MICROMOE" simulate tiny.toml --gpus 8 cluster
 expect_error "no calibration" "$MICROMOE" simulate tiny.toml --gpus 8 'cluster.calibration=""'
 expect_error "one process" "$MPIEXEC" $MPIEXEC_FLAGS -n 2 "$MICROMOE" simulate tiny.toml --gpus 8
 expect_error "max-rows" "$MICROMOE" calibrate tiny.toml --out badcal.h5 --max-rows 0
+expect_error "sustain-ms" "$MICROMOE" calibrate tiny.toml --out badcal.h5 --sustain-ms -1
 echo "simulate: $failures failures"
 ((failures == 0))

@@ -116,6 +116,8 @@ TEST(Calibration, FileRoundTripsAndIsCheckedAgainstTheDeck) {
   c.optimizer_seconds_per_slot = 3e-5;
   c.repeats = 3;
   c.tokens = 512;
+  c.slots = 4;
+  c.sustain_seconds = 0.3;
   const std::string path = "test_simulate_calibration.h5";
   write_calibration(path, c);
   const Calibration back = read_calibration(path);
@@ -125,6 +127,8 @@ TEST(Calibration, FileRoundTripsAndIsCheckedAgainstTheDeck) {
   EXPECT_EQ(back.hidden, 16);
   EXPECT_EQ(back.precision, moe::Precision::fp32);
   EXPECT_DOUBLE_EQ(back.optimizer_seconds_per_slot, 3e-5);
+  EXPECT_EQ(back.slots, 4);
+  EXPECT_DOUBLE_EQ(back.sustain_seconds, 0.3);
   EXPECT_NO_THROW(check_matches(back, deck));
   const auto other = deck::parse_deck_text("[model]\nhidden = 16\nffn = 32\nprecision = \"bf16\"\n", "deck.toml");
   EXPECT_THROW(check_matches(back, other), InputError);
