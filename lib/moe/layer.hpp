@@ -64,8 +64,9 @@ struct MicroBatchStats {
   double imbalance = 1.0;           ///< max load / mean load
   std::int64_t lower_bound = 0;     ///< scheduler's proven optimum (microep*), else 0
   std::int64_t tokens_dropped = 0;  ///< copies dropped in the group (ep-capacity)
-  std::int64_t bytes_sent = 0;      ///< rank-local: dispatch + combine bytes to other ranks (forward; wire rows)
-  std::int64_t rows_received = 0;   ///< rank-local: copies this rank computed
+  std::int64_t bytes_sent =
+      0;  ///< rank-local: wire bytes to other ranks, dispatch + combine (after the backward: its two exchanges too)
+  std::int64_t rows_received = 0;           ///< rank-local: copies this rank computed
   std::vector<std::int64_t> expert_copies;  ///< routed copies of each expert in the group (before drops)
 };
 

@@ -175,5 +175,31 @@ TEST(ParameterStore, MigrationCopiesOnlyTheSlotsWhoseExpertChanged) {
   EXPECT_TRUE(std::equal(slots.w1.begin(), slots.w1.begin() + n1, w.w1.begin() + n1)) << "slot 0 holds expert 1";
 }
 
+// A migration in rounds of one copy (round_bytes below one row) moves the same bits as one
+// round, while its receive buffer and the exchange's host staging hold one row each way.
+TEST(ParameterStore, MigrationInRoundsOfOneCopyMovesTheSameBits) {
+  comm::Communicator self(MPI_COMM_SELF);
+  const ExecSpace exec;
+  const HostTensors w = by_expert(1.0f);
+  const std::size_t row_bytes = 3 * (n1 + n2) * sizeof(float);  // weights and two adam states
+  std::vector<HostSlots> results;
+  for (const std::size_t round_bytes : {std::size_t{1}, kMigrationRoundBytes}) {
+    comm::TokenExchange exchange(self, comm::Backend::mpi);
+    ParameterStore p(H, F, F, E, S, OptimizerKind::adam);
+    p.set(exec, w, identity, 0);
+    std::size_t noted = 0;
+    p.migrate(
+        exec, identity, reversed, 0, exchange, [&](std::size_t b) { noted = b; }, round_bytes);
+    const std::size_t recv_rows = round_bytes == 1 ? 1 : S;
+    EXPECT_EQ(noted, (S + recv_rows) * row_bytes) << "all copies packed, one round received at a time";
+    EXPECT_LE(exchange.staging_bytes(), 2 * recv_rows * row_bytes) << "host staging beyond one round";
+    EXPECT_EQ(p.last_migration_bytes(), static_cast<std::int64_t>(S * row_bytes));
+    EXPECT_EQ(p.local_by_expert(Tensor::weights, reversed, 0, false).w1, w.w1);
+    results.push_back(p.local_slots(Tensor::weights));
+  }
+  EXPECT_EQ(results[0].w1, results[1].w1);
+  EXPECT_EQ(results[0].w2, results[1].w2);
+}
+
 }  // namespace
 }  // namespace micromoe::moe
