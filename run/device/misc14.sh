@@ -3,13 +3,13 @@
 #
 # run/device/misc14.sh - issue 14's remaining H200 figures (run from the repository root; results
 # in $OUT; under 5 minutes with its build):
-#   wire-2r-{fp32,bf16}rows.h5   dispatch / combine / backward phase times and bytes_sent of a bf16
-#                                GPT-32x1.3B layer (inputs/gpu/exchange.toml), MPI backend, 2 ranks
-#                                sharing the GPU with EP over both (so copies cross), wire fp32 vs auto
-#   migrate-{gpt,mixtral}.h5     microep-adaptive re-placing after every iteration, 4 ranks: the
-#                                migration phase and migrated_bytes per re-placement, the first one
-#                                included, with the migration in bounded rounds (moe/migration_rounds.hpp)
-#   *.txt                        the reports' phase_times, migrated_bytes and bytes_sent (h5dump)
+#   migrate-{gpt,mixtral}.h5  microep-adaptive re-placing after every iteration, 4 ranks sharing the
+#                             GPU (MPI backend): the migration phase and migrated_bytes of every
+#                             re-placement, the first one included, with the migration in bounded
+#                             rounds (moe/migration_rounds.hpp; before: docs/PERFORMANCE.md, wire.sh)
+#   migrate-gpt-eplb.h5       the same with eplb (re-placement cost without replica communicators)
+#   *.txt                     the reports' phase_times, migrated_bytes, bytes_sent, step_time (h5dump)
+# (The 2-rank bf16 / fp32 wire pair was measured by the coordinator with run/device/wire.sh.)
 # Every run is skipped once the time budget is spent (timeline.txt says which ran).
 set -uo pipefail
 budget=${BUDGET_S:-290}
@@ -38,11 +38,10 @@ run() {
   done
 }
 
-short=(training.iterations=4 training.warmup_iterations=1 training.micro_batches=2 model.layers=1)
-wire=(model.precision=bf16 run.strategies=microep "${short[@]}" parallel.ep_size=2 parallel.microep_group=1)
-run wire-2r-fp32rows 2 inputs/gpu/exchange.toml "${wire[@]}" model.wire_precision=fp32
-run wire-2r-bf16rows 2 inputs/gpu/exchange.toml "${wire[@]}" model.wire_precision=auto
-migrate=(run.strategies=microep-adaptive parallel.replace_interval=1 "${short[@]}")
-run migrate-gpt 4 inputs/paper/gpt-32x1.3b.toml "${migrate[@]}"
-run migrate-mixtral 4 inputs/paper/mixtral-8x7b.toml "${migrate[@]}" training.tokens_per_micro_batch=2048
+short=(training.iterations=5 training.warmup_iterations=1 training.micro_batches=2 model.layers=1)
+migrate=(parallel.replace_interval=1 "${short[@]}")
+run migrate-gpt 4 inputs/paper/gpt-32x1.3b.toml run.strategies=microep-adaptive "${migrate[@]}"
+run migrate-mixtral 4 inputs/paper/mixtral-8x7b.toml run.strategies=microep-adaptive "${migrate[@]}" \
+  training.tokens_per_micro_batch=2048
+run migrate-gpt-eplb 4 inputs/paper/gpt-32x1.3b.toml run.strategies=eplb "${migrate[@]}"
 log "done"
