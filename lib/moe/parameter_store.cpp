@@ -297,7 +297,9 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
       ++send_counts[static_cast<std::size_t>(sends[end_send]->to_gpu)];
     const auto& in = receives[static_cast<std::size_t>(round)];
     for (const auto* t : in) ++recv_counts[static_cast<std::size_t>(t->from_gpu)];
-    const Rows round_send(send.data() + first_send * width, std::max<std::size_t>(end_send - first_send, 1), width);
+    // (A round without sends still names a row of the buffer: nothing is read from it.)
+    const Rows round_send(send.data() + (end_send > first_send ? first_send * width : 0),
+                          std::max<std::size_t>(end_send - first_send, 1), width);
     exchange.all_to_all_v(exec, round_send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
     for (std::size_t i = 0; i < in.size(); ++i) {
       std::int64_t off = 0;
