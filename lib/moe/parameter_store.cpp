@@ -229,17 +229,18 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     old_tensors.push_back(&w1_s2_);
     old_tensors.push_back(&w2_s2_);
   }
-  std::int64_t width = 0;
+  std::int64_t width = 0;  // floats of one copy: the tensors of a slot, one after the other
   for (const Slots* t : old_tensors) width += static_cast<std::int64_t>(t->extent(1) * t->extent(2));
-  const std::size_t row_bytes = static_cast<std::size_t>(width) * sizeof(float);
-  const auto rows_per_round =
-      static_cast<std::int64_t>(std::max<std::size_t>(1, round_bytes / std::max<std::size_t>(row_bytes, 1)));
+  // Copies larger than a round travel in pieces of `pw` floats (rows of the exchange).
+  const MigrationPieces cut = migration_pieces(width, round_bytes);
+  const std::int64_t pw = cut.piece_floats;
   // With the slot count unchanged, a (gpu, slot) that keeps its expert keeps its tensors where
   // they are: nothing is copied for it (sender and receiver decide alike, from the placements).
   const bool in_place = from.slots_per_gpu == to.slots_per_gpu;
-  const MigrationRounds plan = plan_migration(from, to, rows_per_round);
-  // This rank's sends in (round, destination, slot) order: each round's rows are contiguous and
-  // grouped by destination. Its receives per round in (source, slot) order, as they arrive.
+  const MigrationRounds plan = plan_migration(from, to, cut.per_round, cut.pieces);
+  // This rank's sends in (round, destination, slot, piece) order: each round's rows are
+  // contiguous and grouped by destination. Its receives per round in (source, slot, piece)
+  // order, as they arrive.
   std::vector<const MigrationTransfer*> sends;
   std::vector<std::vector<const MigrationTransfer*>> receives(static_cast<std::size_t>(plan.rounds));
   for (const auto& t : plan.transfers) {
@@ -251,24 +252,37 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     std::stable_sort(r.begin(), r.end(), [](auto* a, auto* b) { return a->from_gpu < b->from_gpu; });
   // Group total of expert copies that cross ranks (the same on every rank).
   std::int64_t moved = 0;
-  for (const auto& t : plan.transfers) moved += t.from_gpu != t.to_gpu;
-  // Every outgoing copy is packed before any arrives: in place, a slot that receives in one
+  for (const auto& t : plan.transfers) moved += t.piece == 0 && t.from_gpu != t.to_gpu;
+  // Piece k of a slot's copy: floats [k pw, min((k + 1) pw, width)) of its tensors in order,
+  // copied between the slot and one row (`to_row`: slot -> row).
+  const auto copy_piece = [&](const std::vector<const Slots*>& tensors, int slot, int k, float* row, bool to_row) {
+    const std::int64_t lo = k * pw, hi = std::min(width, lo + pw);
+    std::int64_t off = 0;
+    for (const Slots* t : tensors) {
+      const auto len = static_cast<std::int64_t>(t->extent(1) * t->extent(2));
+      const std::int64_t a = std::max(lo, off), b = std::min(hi, off + len);
+      if (a < b) {
+        const Flat in_slot(t->data() + static_cast<std::size_t>(slot) * len + (a - off), b - a);
+        const Flat in_row(row + (a - lo), b - a);
+        if (to_row)
+          Kokkos::deep_copy(exec, in_row, in_slot);
+        else
+          Kokkos::deep_copy(exec, in_slot, in_row);
+      }
+      off += len;
+    }
+  };
+  // Every outgoing piece is packed before any arrives: in place, a slot that receives in one
   // round may be the source of another rank's copy in a later round. The receive buffer and the
-  // MPI backend's host staging hold one round (at most rows_per_round rows each way).
+  // MPI backend's host staging hold one round (at most cut.per_round pieces each way).
   const std::int64_t recv_rows = plan.max_recv_rows(me);
   Matrix send(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_send"),
-              std::max<std::size_t>(sends.size(), 1), width);
+              std::max<std::size_t>(sends.size(), 1), pw);
   Matrix recv(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_recv"),
-              static_cast<std::size_t>(std::max<std::int64_t>(recv_rows, 1)), width);
+              static_cast<std::size_t>(std::max<std::int64_t>(recv_rows, 1)), pw);
   note_buffers(bytes_of(send) + bytes_of(recv));
-  for (std::size_t i = 0; i < sends.size(); ++i) {
-    std::int64_t off = 0;
-    for (const Slots* t : old_tensors) {
-      const Flat src = flat_slot(*t, sends[i]->from_slot);
-      Kokkos::deep_copy(exec, Flat(send.data() + i * width + off, src.extent(0)), src);
-      off += static_cast<std::int64_t>(src.extent(0));
-    }
-  }
+  for (std::size_t i = 0; i < sends.size(); ++i)
+    copy_piece(old_tensors, sends[i]->from_slot, sends[i]->piece, send.data() + i * pw, true);
   if (in_place) {
     // Slots left empty become zeros; expert gradients are zeros (stale ones already are).
     for (int j = 0; j < to.slots_per_gpu; ++j)
@@ -289,7 +303,7 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
   }
   using Rows = Kokkos::View<float**, TokenLayout, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   std::size_t first_send = 0;
-  std::int64_t received = 0;
+  std::int64_t received = 0;  // copies
   for (int round = 0; round < plan.rounds; ++round) {
     std::vector<std::int64_t> send_counts(static_cast<std::size_t>(G), 0), recv_counts(static_cast<std::size_t>(G), 0);
     std::size_t end_send = first_send;
@@ -298,18 +312,13 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     const auto& in = receives[static_cast<std::size_t>(round)];
     for (const auto* t : in) ++recv_counts[static_cast<std::size_t>(t->from_gpu)];
     // (A round without sends still names a row of the buffer: nothing is read from it.)
-    const Rows round_send(send.data() + (end_send > first_send ? first_send * width : 0),
-                          std::max<std::size_t>(end_send - first_send, 1), width);
+    const Rows round_send(send.data() + (end_send > first_send ? first_send * pw : 0),
+                          std::max<std::size_t>(end_send - first_send, 1), pw);
     exchange.all_to_all_v(exec, round_send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
     for (std::size_t i = 0; i < in.size(); ++i) {
-      std::int64_t off = 0;
-      for (const Slots* t : new_tensors) {
-        const Flat dst = flat_slot(*t, in[i]->to_slot);
-        Kokkos::deep_copy(exec, dst, Flat(recv.data() + i * width + off, dst.extent(0)));
-        off += static_cast<std::int64_t>(dst.extent(0));
-      }
+      copy_piece(new_tensors, in[i]->to_slot, in[i]->piece, recv.data() + i * pw, false);
+      received += in[i]->piece == 0;
     }
-    received += static_cast<std::int64_t>(in.size());
     first_send = end_send;  // (the next round's exchange is ordered after these copies on `exec`)
   }
   last_migration_bytes_ = received * width * static_cast<std::int64_t>(sizeof(float));

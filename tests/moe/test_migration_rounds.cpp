@@ -77,6 +77,53 @@ TEST(MigrationRounds, EveryCopyOnceWithinTheBoundOnSeededPlacements) {
   EXPECT_GE(instances, 1000);
 }
 
+TEST(MigrationRounds, PiecesOfACopyEachOnceWithinTheBound) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed)
+    for (const int pieces : {2, 3, 8})
+      for (const std::int64_t per_round : {1, 2, 5}) {
+        const Placement a = schedule::make_symmetric_placement(8, 4, 16, seed, 1);
+        const Placement b = schedule::make_random_placement(8, 4, 16, seed + 1000);
+        const MigrationRounds m = plan_migration(a, b, per_round, pieces);
+        const MigrationRounds whole = plan_migration(a, b, 1 << 30);
+        ASSERT_EQ(m.transfers.size(), whole.transfers.size() * static_cast<std::size_t>(pieces));
+        for (std::size_t i = 0; i < m.transfers.size(); ++i) {  // copy i / pieces, piece i % pieces
+          const auto& t = m.transfers[i];
+          const auto& c = whole.transfers[i / static_cast<std::size_t>(pieces)];
+          EXPECT_EQ(std::tie(t.to_gpu, t.to_slot, t.from_gpu, t.from_slot),
+                    std::tie(c.to_gpu, c.to_slot, c.from_gpu, c.from_slot));
+          EXPECT_EQ(t.piece, static_cast<int>(i % static_cast<std::size_t>(pieces)));
+        }
+        for (int g = 0; g < 8; ++g) {
+          EXPECT_LE(m.max_send_rows(g), per_round);
+          EXPECT_LE(m.max_recv_rows(g), per_round);
+        }
+      }
+}
+
+TEST(MigrationRounds, CopiesAboveTheBoundAreCutIntoPieces) {
+  // 144-byte copies (36 floats): within a 256-byte bound one piece, one per round.
+  MigrationPieces p = migration_pieces(36, 256);
+  EXPECT_EQ(p.pieces, 1);
+  EXPECT_EQ(p.piece_floats, 36);
+  EXPECT_EQ(p.per_round, 1);
+  p = migration_pieces(36, 300);  // two copies per round
+  EXPECT_EQ(p.per_round, 2);
+  p = migration_pieces(36, 50);  // three pieces of 12 floats (48 bytes), one per round
+  EXPECT_EQ(p.pieces, 3);
+  EXPECT_EQ(p.piece_floats, 12);
+  EXPECT_EQ(p.per_round, 1);
+  p = migration_pieces(37, 50);  // 148 bytes: three pieces of 13 floats, the last padded
+  EXPECT_EQ(p.pieces, 3);
+  EXPECT_EQ(p.piece_floats, 13);
+  // A Mixtral-8x7B copy (SwiGLU W1 4096 x 28672, W2 14336 x 4096, Adam m and v: 2.1 GB) at the
+  // default bound: pieces of at most 256 MiB.
+  const std::int64_t mixtral = 3 * (4096LL * 28672 + 14336LL * 4096);
+  p = migration_pieces(mixtral, kMigrationRoundBytes);
+  EXPECT_LE(static_cast<std::size_t>(p.piece_floats) * sizeof(float), kMigrationRoundBytes);
+  EXPECT_GE(static_cast<std::int64_t>(p.pieces) * p.piece_floats, mixtral);
+  EXPECT_EQ(p.pieces, 8);
+}
+
 TEST(MigrationRounds, NothingMovesWhenThePlacementStays) {
   const Placement a = schedule::make_symmetric_placement(8, 4, 16, 3, 1);
   const MigrationRounds m = plan_migration(a, a, 1);
@@ -93,6 +140,7 @@ TEST(MigrationRounds, OneRowPerRoundSplitsAWholeSwap) {
   EXPECT_EQ(m.rounds, 4);
   EXPECT_EQ(plan_migration(from, to, 4).rounds, 1);
   EXPECT_THROW(plan_migration(from, to, 0), std::invalid_argument);
+  EXPECT_THROW(plan_migration(from, to, 1, 0), std::invalid_argument);
 }
 
 }  // namespace
