@@ -6,7 +6,9 @@
 #   migrate-{gpt,mixtral}.h5  microep-adaptive re-placing after every iteration, 4 ranks sharing the
 #                             GPU (MPI backend): the migration phase and migrated_bytes of every
 #                             re-placement, the first one included, with the migration in bounded
-#                             rounds (moe/migration_rounds.hpp; before: docs/PERFORMANCE.md, wire.sh)
+#                             rounds (moe/migration_rounds.hpp; copies above 256 MiB in pieces since
+#                             d53cb60: a rerun measures Mixtral's first migration with bounded staging;
+#                             before: docs/PERFORMANCE.md, wire.sh and the 19:54 run on b7b4a8c)
 #   migrate-gpt-eplb.h5       the same with eplb (re-placement cost without replica communicators)
 #   *.txt                     the reports' phase_times, migrated_bytes, bytes_sent, step_time (h5dump)
 # (The 2-rank bf16 / fp32 wire pair was measured by the coordinator with run/device/wire.sh.)
