@@ -6,7 +6,7 @@
 //             optimizer pass, and no exchange (measured on all ranks at once, one GPU each;
 //             bench_gpu's layer section puts such a step at 94-106% of its GEMM and copy floor);
 //   exchange  four raw all-to-alls of the layer's bytes per peer B (dispatch and combine in the
-//             forward, and the same two in the backward), B = forward bytes sent / (2 (G - 1)).
+//             forward, and the same two in the backward), B = bytes sent (forward and backward) / (4 (G - 1)).
 // Routing is balanced with EP placement (no replicas), so the gradient sync is the gate's
 // all-reduce alone (H x E floats), left out of the floor. A step that costs exactly its one-rank
 // work plus four raw all-to-alls reaches 100%.
@@ -101,7 +101,7 @@ std::int64_t measure_step(const Env& env, const Options& o, Results* out) {
       }
       const double mean_bytes = static_cast<double>(sum_over_ranks(env, bytes)) / G;
       const std::size_t per_peer =
-          G > 1 ? static_cast<std::size_t>(mean_bytes / (2.0 * (G - 1))) / sizeof(float) * sizeof(float) : 0;
+          G > 1 ? static_cast<std::size_t>(mean_bytes / (4.0 * (G - 1))) / sizeof(float) * sizeof(float) : 0;
       Measured raw;
       if (per_peer > 0) {
         const Buffers buf(static_cast<std::size_t>(G) * per_peer / sizeof(float), env.backend);

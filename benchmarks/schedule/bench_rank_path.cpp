@@ -13,6 +13,9 @@
 //     path_us    solve + build_rank_routes: the new per-micro-batch path
 //     table_us   build_routes, the whole table (what every rank built before)
 //     old_us     solve + build_routes: the old path
+//     given_us   the path with the per-node sums given (Solver::solve(counts, node_sums): what a
+//                reduction beside the all-gather would deliver), so the solve sums nodes x E
+//                entries instead of G x E: the path without the count pass
 // The rank cycles over the GPUs from iteration to iteration (a rank's cost depends on where
 // it sits: the prefix sums run from the nearer end of the node list); p90 columns too.
 #include <benchmark/benchmark.h>
@@ -45,6 +48,7 @@ constexpr int kGpusPerNode = 8;
 struct Instance {
   ms::Placement placement;
   std::vector<ms::CountMatrix> batches;
+  std::vector<std::vector<std::int64_t>> node_sums;  // per batch: [node * E + e] (one node: the loads)
 };
 
 // The instances of bench_schedule's solve table (symmetric placement, drifting Zipf(1.0)).
@@ -58,6 +62,14 @@ const Instance& instance(int G, int E, int d) {
     for (int t = 0; t < kSequence; ++t)
       slot->batches.push_back(static_cast<std::int64_t>(G) * kTokensPerGpu <= 64 * 4096 ? gen.next()
                                                                                         : gen.next_expected());
+    const int per_node = std::min(G, kGpusPerNode);
+    for (const auto& c : slot->batches) {
+      std::vector<std::int64_t> sums(static_cast<std::size_t>((G + per_node - 1) / per_node) * E, 0);
+      for (int g = 0; g < G; ++g)
+        for (int e = 0; e < E; ++e)
+          sums[static_cast<std::size_t>(g / per_node) * E + e] += c.data[static_cast<std::size_t>(g) * E + e];
+      slot->node_sums.push_back(std::move(sums));
+    }
   }
   return *slot;
 }
@@ -92,7 +104,9 @@ void BM_RankPath(benchmark::State& state) {
   options.gpus_per_node = per_node;
   ms::Solver solver(inst.placement, options);  // the path's solver (warm along the sequence)
   ms::Solver table_solver(inst.placement, options);
-  ms::Plan plan, table_plan;
+  ms::Solver given_solver(inst.placement, options);  // the path with the node sums given
+  ms::Plan plan, table_plan, given_plan;
+  ms::RankRoutes given_mine;
   ms::RankRoutes mine;
   ms::Routes table;
   std::vector<std::int64_t> loads(static_cast<std::size_t>(E)),
@@ -104,7 +118,15 @@ void BM_RankPath(benchmark::State& state) {
     table_solver.solve(c, table_plan);
     ms::build_routes(inst.placement, c, table_plan, per_node, table);
   }
-  std::vector<double> sum_us, sum_warm_us, solve_us, rank_us, path_us, table_us, old_us;
+  const auto given_node_counts = [&given_solver]() {
+    return given_solver.node_counts().empty() ? nullptr : given_solver.node_counts().data();
+  };
+  for (std::size_t n = 0; n < inst.batches.size(); ++n) {
+    given_solver.solve(inst.batches[n], inst.node_sums[n], given_plan);
+    ms::build_rank_routes(inst.placement, inst.batches[n], given_plan, per_node, G - 1, given_mine,
+                          given_node_counts());
+  }
+  std::vector<double> sum_us, sum_warm_us, solve_us, rank_us, path_us, table_us, old_us, given_us;
   std::size_t i = 0;
   for (auto _ : state) {
     const auto& c = inst.batches[i % inst.batches.size()];
@@ -134,6 +156,16 @@ void BM_RankPath(benchmark::State& state) {
     table_us.push_back(us_between(t1, t2));
     old_us.push_back(us_between(t0, t2));
   }
+  for (std::size_t n = 0; n < i; ++n) {  // the same ranks as the path's loop
+    const std::size_t b = n % inst.batches.size();
+    const int me = static_cast<int>((n * 7919) % static_cast<std::size_t>(G));
+    const auto t0 = Clock::now();
+    given_solver.solve(inst.batches[b], inst.node_sums[b], given_plan);
+    ms::build_rank_routes(inst.placement, inst.batches[b], given_plan, per_node, me, given_mine, given_node_counts());
+    const auto t1 = Clock::now();
+    benchmark::DoNotOptimize(given_mine.legs.data());
+    given_us.push_back(us_between(t0, t1));
+  }
   for (std::size_t n = 0; n < i; ++n) {
     const auto& c = inst.batches[n % inst.batches.size()];
     const auto t0 = Clock::now();
@@ -158,6 +190,8 @@ void BM_RankPath(benchmark::State& state) {
   state.counters["path_p90_us"] = percentile(path_us, 0.9);
   state.counters["table_us"] = percentile(table_us, 0.5);
   state.counters["old_us"] = percentile(old_us, 0.5);
+  state.counters["given_us"] = percentile(given_us, 0.5);
+  state.counters["given_p90_us"] = percentile(given_us, 0.9);
 }
 
 BENCHMARK(BM_RankPath)

@@ -36,6 +36,9 @@ class TokenExchange {
   /// The NCCL communicator of the nccl backend (over the same ranks), else nullptr.
   const NcclCommunicator* nccl() const { return nccl_.get(); }
   const Communicator& communicator() const { return comm_; }
+  /// Bytes of page-locked host staging held (MPI backend, GPU data; it grows to the largest
+  /// exchange so far and is kept): what a bounded exchange keeps bounded.
+  std::size_t staging_bytes() const { return send_stage_.extent(0) + recv_stage_.extent(0); }
 
   /// Collective over the communicator. Rank q's rows [send_offsets[r], +send_counts[r]) of
   /// `send` arrive at rank r in rows [recv_offsets[q], +recv_counts[q]) of `recv`. Both Views

@@ -26,15 +26,14 @@ struct GradientViews {
 class GradientSync {
  public:
   virtual ~GradientSync() = default;
-  /// Collective over the group: the placement the next run() sums for (construction and every
-  /// re-placement; the MPI backend creates the communicators of replica sets it has not seen
-  /// here, among their members only).
+  /// The placement the next run() sums for (construction and every re-placement). Local: no
+  /// backend creates communicators or talks to other ranks here.
   virtual void set_placement(const schedule::Placement& placement) = 0;
   /// Collective: sums the gradients in place. They are ready on `exec` when it returns
   /// (enqueued on it, or complete).
   virtual void run(const ExecSpace& exec, const GradientViews& gradients) = 0;
-  /// Communicators this object created for replica sets so far (MPI: one per distinct set this
-  /// rank belongs to, reused by later placements; NCCL: none, it uses the group's).
+  /// Communicators this object created for replica sets so far: none (both backends sum a
+  /// replicated slot by messages among its replicas on the group's communicator).
   virtual std::int64_t communicators_created() const { return 0; }
 };
 

@@ -312,6 +312,8 @@ MoELayer::Matrix MoELayer::backward(const ExecSpace& exec, const ConstMatrix& dy
   detail::add_copy_grads(exec, s.back, copy_row, K_, dx);
   kk::gemm(exec, "T", "N", 1.0f, s.x, dlogits, 1.0f, p.gate(Tensor::gradients));
   clock.end();
+  // Its two exchanges carried the forward's rows back (same counts, same wire precision).
+  stats_.bytes_sent += s.plan.remote_rows * H_ * static_cast<std::int64_t>(wire_bf16_ ? sizeof(Bf16) : sizeof(float));
   s.have_forward = false;
   return dx;
 }
@@ -373,7 +375,7 @@ void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
                                        config_.expert_gemm == ExpertGemm::grouped);
   // The migration buffers count towards the layer's peak memory while they exist.
   const auto note = [&](std::size_t buffers) { peak_bytes_ = std::max(peak_bytes_, current_bytes() + buffers); };
-  migrations_ += params_->migrate(exec, from, placement(), me_, *exchange_, note);
+  migrations_ += params_->migrate(exec, from, placement(), me_, *exchange_, note, config_.migration_round_bytes);
   migrated_bytes_ = params_->last_migration_bytes();
   sync_->set_placement(placement());
   clock.end();

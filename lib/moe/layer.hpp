@@ -64,8 +64,9 @@ struct MicroBatchStats {
   double imbalance = 1.0;           ///< max load / mean load
   std::int64_t lower_bound = 0;     ///< scheduler's proven optimum (microep*), else 0
   std::int64_t tokens_dropped = 0;  ///< copies dropped in the group (ep-capacity)
-  std::int64_t bytes_sent = 0;      ///< rank-local: dispatch + combine bytes to other ranks (forward; wire rows)
-  std::int64_t rows_received = 0;   ///< rank-local: copies this rank computed
+  std::int64_t bytes_sent =
+      0;  ///< rank-local: wire bytes to other ranks, dispatch + combine (after the backward: its two exchanges too)
+  std::int64_t rows_received = 0;           ///< rank-local: copies this rank computed
   std::vector<std::int64_t> expert_copies;  ///< routed copies of each expert in the group (before drops)
 };
 
@@ -103,8 +104,8 @@ class MoELayer {
   /// dx [T, H] for dy [T, H] of the last forward; accumulates weight gradients. Collective.
   Matrix backward(const ExecSpace& exec, const ConstMatrix& dy);
 
-  /// All-reduces the gate gradient over the group and each expert's gradient over its replicas
-  /// (one communicator per replica set, in slot order). Collective.
+  /// Sums the gate gradient over the group and each expert's gradient over its replicas
+  /// (messages among the replicas, summed in ascending rank order). Collective.
   void sync_gradients(const ExecSpace& exec);
   /// One optimizer step on the (synchronised) gradients. Local.
   void optimizer_step(const ExecSpace& exec);
@@ -141,7 +142,7 @@ class MoELayer {
   std::int64_t migrations() const { return migrations_; }  ///< expert copies moved so far
   /// Bytes of weights and optimizer state this rank received in the last step's migration (0 if none).
   std::int64_t migrated_bytes() const { return migrated_bytes_; }
-  /// Communicators the gradient sync created for replica sets so far (re-placements reuse them).
+  /// Communicators the gradient sync created for replica sets so far (none: it sums by messages).
   std::int64_t replica_communicators_created() const;
   /// True when the token rows travel as bf16 (precision bf16 and wire_precision auto).
   bool wire_bf16() const { return wire_bf16_; }

@@ -5,10 +5,12 @@
 // decks and reports use.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "comm/backend.hpp"
 #include "core/enum_names.hpp"
+#include "moe/migration_rounds.hpp"
 #include "strategy/strategy.hpp"
 
 namespace micromoe::moe {
@@ -65,6 +67,9 @@ struct LayerConfig {
   comm::Backend backend = comm::Backend::mpi;
   OptimizerConfig optimizer;
   std::uint64_t seed = 1;  ///< weight initialisation (identical on every replica)
+  /// A migration's bytes per rank and round each way (moe/migration_rounds.hpp; not a deck key:
+  /// tests lower it to force many rounds).
+  std::size_t migration_round_bytes = kMigrationRoundBytes;
 };
 
 }  // namespace micromoe::moe

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The MPI backend of the gradient sync: non-blocking all-reduces, one communicator per distinct
-// replica set (created by its members once, cached across re-placements), GPU gradients staged
-// through page-locked host copies kept between steps.
+// The MPI backend of the gradient sync: the gate's non-blocking all-reduce over the group, each
+// replicated slot summed among its replicas by point-to-point messages on the group's own
+// communicator (no communicator per replica set: a re-placement creates none), GPU gradients
+// staged through page-locked host copies kept between steps.
 #include <algorithm>
 #include <climits>
-#include <iterator>
-#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -27,18 +26,17 @@ class MpiGradientSync final : public GradientSync {
 
   void set_placement(const schedule::Placement& p) override;
   void run(const ExecSpace& exec, const GradientViews& g) override;
-  std::int64_t communicators_created() const override { return created_; }
 
  private:
   const comm::Communicator& group_;
   const comm::Communicator* data_parallel_;
-  // Communicators of the replica sets (size > 1) this rank belongs to, kept across
-  // re-placements; slot j of this rank sums over slot_comm_[j] (nullptr: not replicated).
-  static constexpr int kCreateTag = 7011;
-  static constexpr std::size_t kMaxCached = 64;
-  std::map<std::vector<int>, std::unique_ptr<comm::Communicator>> cache_;
-  std::vector<const comm::Communicator*> slot_comm_;
-  std::int64_t created_ = 0;
+  // The replicas (ascending ranks) of this rank's expert in each slot; empty: not replicated.
+  // Creating a communicator per replica set cost every re-placement one collective per new set
+  // (eplb: 1-5 new sets per layer and re-placement, 20-110 ms on 4 CPU ranks), more than
+  // moving its weights; the messages below need none.
+  std::vector<std::vector<int>> slot_members_;
+  static constexpr int kTagBase = 7100;  // + 2 * slot + tensor (w1: 0, w2: 1)
+  std::vector<float> received_;          // the other replicas' gradients, kept between steps
   // Host copies (page-locked) of the gradients (GPU builds), kept between steps: allocating
   // gigabytes of host memory every step costs more than the reduction.
   Kokkos::View<float**, TokenLayout, StagingSpace> gate_host_;
@@ -47,42 +45,11 @@ class MpiGradientSync final : public GradientSync {
 
 void MpiGradientSync::set_placement(const schedule::Placement& p) {
   const int me = group_.rank();
-  // This rank's replica set of each slot (empty: not replicated), and the distinct sets in the
-  // same order on every rank (std::map), so creations below never cross.
-  std::vector<std::vector<int>> slot_set(static_cast<std::size_t>(p.slots_per_gpu));
-  std::map<std::vector<int>, bool> sets;  // set -> used by this placement
+  slot_members_.assign(static_cast<std::size_t>(p.slots_per_gpu), {});
   for (int j = 0; j < p.slots_per_gpu; ++j) {
     const int e = p.expert(me, j);
-    if (e < 0 || p.replica_count(e) < 2) continue;
-    slot_set[static_cast<std::size_t>(j)] = p.replicas(e);
-    sets.emplace(p.replicas(e), true);
+    if (e >= 0 && p.replica_count(e) >= 2) slot_members_[static_cast<std::size_t>(j)] = p.replicas(e);
   }
-  // A set's communicator is created once, by its members only (MPI_Comm_create_group), and
-  // kept across re-placements: a re-placement creates only those of sets it has not seen, and
-  // ranks outside a set take no part. Every member of a set saw the same placements, so all
-  // agree whether it is cached; each rank creates its new sets in the global (map) order.
-  for (const auto& [set, used] : sets) {
-    (void)used;
-    if (cache_.count(set) != 0) continue;
-    MPI_Group world_group = MPI_GROUP_NULL, set_group = MPI_GROUP_NULL;
-    MICROMOE_CHECK_MPI(MPI_Comm_group(group_.get(), &world_group));
-    MICROMOE_CHECK_MPI(MPI_Group_incl(world_group, static_cast<int>(set.size()), set.data(), &set_group));
-    MPI_Comm created = MPI_COMM_NULL;
-    MICROMOE_CHECK_MPI(MPI_Comm_create_group(group_.get(), set_group, kCreateTag, &created));
-    MPI_Group_free(&set_group);
-    MPI_Group_free(&world_group);
-    cache_.emplace(set, std::make_unique<comm::Communicator>(comm::Communicator::adopt(created)));
-    ++created_;
-  }
-  // Bounded cache: past kMaxCached sets, those this placement does not use are freed (in map
-  // order; every member of a set decides alike, from the same placement history).
-  if (cache_.size() > kMaxCached)
-    for (auto it = cache_.begin(); it != cache_.end();)
-      it = sets.count(it->first) != 0 ? std::next(it) : cache_.erase(it);
-  slot_comm_.assign(static_cast<std::size_t>(p.slots_per_gpu), nullptr);
-  for (int j = 0; j < p.slots_per_gpu; ++j)
-    if (!slot_set[static_cast<std::size_t>(j)].empty())
-      slot_comm_[static_cast<std::size_t>(j)] = cache_.at(slot_set[static_cast<std::size_t>(j)]).get();
 }
 
 void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
@@ -106,12 +73,12 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   const bool every_slot = data_parallel_ != nullptr;
   const auto for_each_summed_run = [&](auto&& copy) {  // maximal runs [a, b) of summed slots
     for (int a = 0; a < S;) {
-      if (!every_slot && slot_comm_[static_cast<std::size_t>(a)] == nullptr) {
+      if (!every_slot && slot_members_[static_cast<std::size_t>(a)].empty()) {
         ++a;
         continue;
       }
       int b = a + 1;
-      while (b < S && (every_slot || slot_comm_[static_cast<std::size_t>(b)] != nullptr)) ++b;
+      while (b < S && (every_slot || !slot_members_[static_cast<std::size_t>(b)].empty())) ++b;
       copy(std::make_pair(a, b));
       a = b;
     }
@@ -126,27 +93,72 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
     });
   }
   compat::fence(exec, "micromoe::moe::gradients_ready");
-  // Every all-reduce is started before any is awaited, so the collectives of different replica
-  // sets overlap instead of running one after another; they are still issued in slot order.
+  // Every message is started before any is awaited, so the sums of different replica sets
+  // overlap. A replicated slot: each replica sends its gradient to the other replicas and
+  // receives theirs (the same-slot rule: between two ranks, one expert per slot index, so the
+  // slot names the message), then sums the parts in ascending rank order: every replica the
+  // same bits (two replicas: the all-reduce's bits).
   std::vector<MPI_Request> requests;
-  const auto start = [&](float* data, std::size_t n, MPI_Comm comm) {
-    // A slot of more than INT_MAX values (H x F1 can be) goes in INT_MAX pieces.
+  const auto post = [&](bool send, float* data, std::size_t n, int peer, int tag, MPI_Comm comm) {
+    // A slot of more than INT_MAX values (H x F1 can be) goes in INT_MAX pieces, in order.
     for (std::size_t done = 0; done < n; done += static_cast<std::size_t>(INT_MAX)) {
       const int piece = static_cast<int>(std::min<std::size_t>(n - done, INT_MAX));
       requests.emplace_back();
-      MICROMOE_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data + done, piece, MPI_FLOAT, MPI_SUM, comm, &requests.back()));
+      if (send)
+        MICROMOE_CHECK_MPI(MPI_Isend(data + done, piece, MPI_FLOAT, peer, tag, comm, &requests.back()));
+      else
+        MICROMOE_CHECK_MPI(MPI_Irecv(data + done, piece, MPI_FLOAT, peer, tag, comm, &requests.back()));
     }
   };
-  if (group_.size() > 1) start(gate.data(), gate.span(), group_.get());
+  if (group_.size() > 1)
+    for (std::size_t done = 0; done < gate.span(); done += static_cast<std::size_t>(INT_MAX)) {
+      const int piece = static_cast<int>(std::min<std::size_t>(gate.span() - done, INT_MAX));
+      requests.emplace_back();
+      MICROMOE_CHECK_MPI(
+          MPI_Iallreduce(MPI_IN_PLACE, gate.data() + done, piece, MPI_FLOAT, MPI_SUM, group_.get(), &requests.back()));
+    }
+  const int me = group_.rank();
   const std::size_t slot1 = dev.w1.extent(1) * dev.w1.extent(2), slot2 = dev.w2.extent(1) * dev.w2.extent(2);
-  for (int j = 0; j < S; ++j) {
-    const comm::Communicator* c = slot_comm_[static_cast<std::size_t>(j)];
-    if (c == nullptr) continue;
-    const MPI_Comm mc = c->get();
-    start(g1.data() + j * slot1, slot1, mc);
-    start(g2.data() + j * slot2, slot2, mc);
-  }
+  std::size_t need = 0;
+  for (int j = 0; j < S; ++j)
+    need += (std::max<std::size_t>(slot_members_[static_cast<std::size_t>(j)].size(), 1) - 1) * (slot1 + slot2);
+  if (received_.size() < need) received_.resize(need);
+  // parts[j][m]: where member m's part of slot j lies (this rank's own: the gradient itself).
+  std::vector<std::vector<const float*>> parts1(static_cast<std::size_t>(S)), parts2(static_cast<std::size_t>(S));
+  std::size_t next = 0;
+  for (int j = 0; j < S; ++j)
+    for (const int m : slot_members_[static_cast<std::size_t>(j)]) {
+      float* own1 = g1.data() + j * slot1;
+      float* own2 = g2.data() + j * slot2;
+      if (m == me) {
+        parts1[static_cast<std::size_t>(j)].push_back(own1);
+        parts2[static_cast<std::size_t>(j)].push_back(own2);
+        continue;
+      }
+      float* in1 = received_.data() + next;
+      float* in2 = in1 + slot1;
+      next += slot1 + slot2;
+      parts1[static_cast<std::size_t>(j)].push_back(in1);
+      parts2[static_cast<std::size_t>(j)].push_back(in2);
+      post(false, in1, slot1, m, kTagBase + 2 * j, group_.get());
+      post(false, in2, slot2, m, kTagBase + 2 * j + 1, group_.get());
+      post(true, own1, slot1, m, kTagBase + 2 * j, group_.get());
+      post(true, own2, slot2, m, kTagBase + 2 * j + 1, group_.get());
+    }
   MICROMOE_CHECK_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+  // The sums, in place (every send of this rank's own parts has completed).
+  const auto ordered_sum = [](const std::vector<const float*>& p, float* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      float acc = p[0][i];
+      for (std::size_t m = 1; m < p.size(); ++m) acc += p[m][i];
+      out[i] = acc;
+    }
+  };
+  for (int j = 0; j < S; ++j)
+    if (!slot_members_[static_cast<std::size_t>(j)].empty()) {
+      ordered_sum(parts1[static_cast<std::size_t>(j)], g1.data() + j * slot1, slot1);
+      ordered_sum(parts2[static_cast<std::size_t>(j)], g2.data() + j * slot2, slot2);
+    }
   if (data_parallel_) {
     // Several MicroEP groups: the rank at this place in every group holds the same experts in
     // the same slots, so whole arrays are summed (after the group sums above).

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/kokkos_compat.hpp"
 #include "moe/kernels.hpp"
+#include "moe/migration_rounds.hpp"
 #include "moe/optimizer_update.hpp"
 
 namespace micromoe::moe {
@@ -221,63 +222,67 @@ HostTensors ParameterStore::local_by_expert(Tensor which, const schedule::Placem
 
 std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Placement& from,
                                      const schedule::Placement& to, int me, comm::TokenExchange& exchange,
-                                     const std::function<void(std::size_t)>& note_buffers) {
+                                     const std::function<void(std::size_t)>& note_buffers, std::size_t round_bytes) {
   const int G = to.gpus;
-  // Every new (gpu, slot) gets its expert from the gpu itself when it already holds it, else
-  // from one of the current replicas (spread by destination).
-  auto source = [&](int g, int e) {
-    const auto& reps = from.replicas(e);
-    if (std::binary_search(reps.begin(), reps.end(), g)) return g;
-    return reps[static_cast<std::size_t>(g) % reps.size()];
-  };
   std::vector<const Slots*> old_tensors{&w1_, &w2_, &w1_s1_, &w2_s1_};
   if (adam_) {
     old_tensors.push_back(&w1_s2_);
     old_tensors.push_back(&w2_s2_);
   }
+  std::int64_t width = 0;  // floats of one copy: the tensors of a slot, one after the other
+  for (const Slots* t : old_tensors) width += static_cast<std::int64_t>(t->extent(1) * t->extent(2));
+  // Copies larger than a round travel in pieces of `pw` floats (rows of the exchange).
+  const MigrationPieces cut = migration_pieces(width, round_bytes);
+  const std::int64_t pw = cut.piece_floats;
   // With the slot count unchanged, a (gpu, slot) that keeps its expert keeps its tensors where
   // they are: nothing is copied for it (sender and receiver decide alike, from the placements).
   const bool in_place = from.slots_per_gpu == to.slots_per_gpu;
-  auto kept = [&](int g, int j) { return in_place && to.expert(g, j) >= 0 && from.expert(g, j) == to.expert(g, j); };
-  std::int64_t width = 0;
-  for (const Slots* t : old_tensors) width += static_cast<std::int64_t>(t->extent(1) * t->extent(2));
-  std::vector<std::int64_t> send_counts(static_cast<std::size_t>(G), 0), recv_counts(static_cast<std::size_t>(G), 0);
-  std::vector<int> send_slots, recv_slots;  // old slot per send row; new slot per receive row
-  for (int g = 0; g < G; ++g)
-    for (int j = 0; j < to.slots_per_gpu; ++j) {
-      const int e = to.expert(g, j);
-      if (e < 0 || kept(g, j) || source(g, e) != me) continue;
-      send_slots.push_back(from.slot_of(e));
-      ++send_counts[static_cast<std::size_t>(g)];
-    }
-  for (int q = 0; q < G; ++q)
-    for (int j = 0; j < to.slots_per_gpu; ++j) {
-      const int e = to.expert(me, j);
-      if (e < 0 || kept(me, j) || source(me, e) != q) continue;
-      recv_slots.push_back(j);
-      ++recv_counts[static_cast<std::size_t>(q)];
-    }
+  const MigrationRounds plan = plan_migration(from, to, cut.per_round, cut.pieces);
+  // This rank's sends in (round, destination, slot, piece) order: each round's rows are
+  // contiguous and grouped by destination. Its receives per round in (source, slot, piece)
+  // order, as they arrive.
+  std::vector<const MigrationTransfer*> sends;
+  std::vector<std::vector<const MigrationTransfer*>> receives(static_cast<std::size_t>(plan.rounds));
+  for (const auto& t : plan.transfers) {
+    if (t.from_gpu == me) sends.push_back(&t);
+    if (t.to_gpu == me) receives[static_cast<std::size_t>(t.round)].push_back(&t);
+  }
+  std::stable_sort(sends.begin(), sends.end(), [](auto* a, auto* b) { return a->round < b->round; });
+  for (auto& r : receives)
+    std::stable_sort(r.begin(), r.end(), [](auto* a, auto* b) { return a->from_gpu < b->from_gpu; });
   // Group total of expert copies that cross ranks (the same on every rank).
   std::int64_t moved = 0;
-  for (int g = 0; g < G; ++g)
-    for (int j = 0; j < to.slots_per_gpu; ++j) {
-      const int e = to.expert(g, j);
-      if (e >= 0 && source(g, e) != g) ++moved;
-    }
-  Matrix send(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_send"),
-              std::max<std::size_t>(send_slots.size(), 1), width);
-  Matrix recv(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_recv"),
-              std::max<std::size_t>(recv_slots.size(), 1), width);
-  note_buffers(bytes_of(send) + bytes_of(recv));
-  for (std::size_t i = 0; i < send_slots.size(); ++i) {
+  for (const auto& t : plan.transfers) moved += t.piece == 0 && t.from_gpu != t.to_gpu;
+  // Piece k of a slot's copy: floats [k pw, min((k + 1) pw, width)) of its tensors in order,
+  // copied between the slot and one row (`to_row`: slot -> row).
+  const auto copy_piece = [&](const std::vector<const Slots*>& tensors, int slot, int k, float* row, bool to_row) {
+    const std::int64_t lo = k * pw, hi = std::min(width, lo + pw);
     std::int64_t off = 0;
-    for (const Slots* t : old_tensors) {
-      const Flat src = flat_slot(*t, send_slots[i]);
-      Kokkos::deep_copy(exec, Flat(send.data() + i * width + off, src.extent(0)), src);
-      off += static_cast<std::int64_t>(src.extent(0));
+    for (const Slots* t : tensors) {
+      const auto len = static_cast<std::int64_t>(t->extent(1) * t->extent(2));
+      const std::int64_t a = std::max(lo, off), b = std::min(hi, off + len);
+      if (a < b) {
+        const Flat in_slot(t->data() + static_cast<std::size_t>(slot) * len + (a - off), b - a);
+        const Flat in_row(row + (a - lo), b - a);
+        if (to_row)
+          Kokkos::deep_copy(exec, in_row, in_slot);
+        else
+          Kokkos::deep_copy(exec, in_slot, in_row);
+      }
+      off += len;
     }
-  }
-  exchange.all_to_all_v(exec, send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
+  };
+  // Every outgoing piece is packed before any arrives: in place, a slot that receives in one
+  // round may be the source of another rank's copy in a later round. The receive buffer and the
+  // MPI backend's host staging hold one round (at most cut.per_round pieces each way).
+  const std::int64_t recv_rows = plan.max_recv_rows(me);
+  Matrix send(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_send"),
+              std::max<std::size_t>(sends.size(), 1), pw);
+  Matrix recv(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "micromoe::moe::migration_recv"),
+              static_cast<std::size_t>(std::max<std::int64_t>(recv_rows, 1)), pw);
+  note_buffers(bytes_of(send) + bytes_of(recv));
+  for (std::size_t i = 0; i < sends.size(); ++i)
+    copy_piece(old_tensors, sends[i]->from_slot, sends[i]->piece, send.data() + i * pw, true);
   if (in_place) {
     // Slots left empty become zeros; expert gradients are zeros (stale ones already are).
     for (int j = 0; j < to.slots_per_gpu; ++j)
@@ -296,16 +301,27 @@ std::int64_t ParameterStore::migrate(const ExecSpace& exec, const schedule::Plac
     new_tensors.push_back(&w1_s2_);
     new_tensors.push_back(&w2_s2_);
   }
-  for (std::size_t i = 0; i < recv_slots.size(); ++i) {
-    std::int64_t off = 0;
-    for (const Slots* t : new_tensors) {
-      const Flat dst = flat_slot(*t, recv_slots[i]);
-      Kokkos::deep_copy(exec, dst, Flat(recv.data() + i * width + off, dst.extent(0)));
-      off += static_cast<std::int64_t>(dst.extent(0));
+  using Rows = Kokkos::View<float**, TokenLayout, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  std::size_t first_send = 0;
+  std::int64_t received = 0;  // copies
+  for (int round = 0; round < plan.rounds; ++round) {
+    std::vector<std::int64_t> send_counts(static_cast<std::size_t>(G), 0), recv_counts(static_cast<std::size_t>(G), 0);
+    std::size_t end_send = first_send;
+    for (; end_send < sends.size() && sends[end_send]->round == round; ++end_send)
+      ++send_counts[static_cast<std::size_t>(sends[end_send]->to_gpu)];
+    const auto& in = receives[static_cast<std::size_t>(round)];
+    for (const auto* t : in) ++recv_counts[static_cast<std::size_t>(t->from_gpu)];
+    // (A round without sends still names a row of the buffer: nothing is read from it.)
+    const Rows round_send(send.data() + (end_send > first_send ? first_send * pw : 0),
+                          std::max<std::size_t>(end_send - first_send, 1), pw);
+    exchange.all_to_all_v(exec, round_send, comm::ExchangeLayout::from_counts(send_counts, recv_counts), recv);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      copy_piece(new_tensors, in[i]->to_slot, in[i]->piece, recv.data() + i * pw, false);
+      received += in[i]->piece == 0;
     }
+    first_send = end_send;  // (the next round's exchange is ordered after these copies on `exec`)
   }
-  last_migration_bytes_ =
-      static_cast<std::int64_t>(recv_slots.size()) * width * static_cast<std::int64_t>(sizeof(float));
+  last_migration_bytes_ = received * width * static_cast<std::int64_t>(sizeof(float));
   compat::fence(exec, "micromoe::moe::migrated");  // the transfer buffers die here
   return moved;
 }

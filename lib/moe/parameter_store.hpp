@@ -14,6 +14,7 @@
 #include "core/kokkos_types.hpp"
 #include "moe/gradient_sync.hpp"
 #include "moe/layer_config.hpp"
+#include "moe/migration_rounds.hpp"
 #include "moe/slot_rows.hpp"
 #include "schedule/placement.hpp"
 
@@ -92,10 +93,13 @@ class ParameterStore {
 
   /// Collective over `exchange`: moves weights and optimizer state from placement `from` to
   /// `to` (expert gradients and empty slots become zeros; the gate's gradient keeps its state).
-  /// `note_buffers` is called with the bytes of the transfer buffers while they exist. Returns
-  /// the expert copies that crossed ranks in the group.
+  /// `note_buffers` is called with the bytes of the transfer buffers while they exist. The
+  /// copies travel in rounds of at most `round_bytes` per rank each way (a larger copy in
+  /// pieces; moe/migration_rounds.hpp), which bounds the receive buffer and the MPI backend's
+  /// host staging. Returns the expert copies that crossed ranks in the group.
   std::int64_t migrate(const ExecSpace& exec, const schedule::Placement& from, const schedule::Placement& to, int me,
-                       comm::TokenExchange& exchange, const std::function<void(std::size_t)>& note_buffers);
+                       comm::TokenExchange& exchange, const std::function<void(std::size_t)>& note_buffers,
+                       std::size_t round_bytes = kMigrationRoundBytes);
 
   /// Bytes of weights and optimizer state this rank received in the last migrate().
   std::int64_t last_migration_bytes() const { return last_migration_bytes_; }

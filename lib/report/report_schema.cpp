@@ -79,7 +79,7 @@ const std::vector<DatasetSpec>& report_datasets() {
        T::int64,
        C::per_rank,
        false,
-       "bytes each rank sent in dispatch and combine (forward and backward)"},
+       "bytes each rank sent to other ranks in dispatch and combine, forward and backward (wire rows)"},
       {"migrated_bytes",
        {D::iteration, D::layer, D::rank},
        "bytes",

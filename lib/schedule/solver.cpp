@@ -313,6 +313,22 @@ void Solver::solve(const CountMatrix& counts, Plan& out) {
   run(options_.locality ? counts.data.data() : nullptr, loads_.data(), out);
 }
 
+void Solver::solve(const CountMatrix& counts, const std::vector<std::int64_t>& node_sums, Plan& out) {
+  if (counts.experts != E_ || counts.sources != G_ || counts.data.size() != static_cast<std::size_t>(G_) * E_)
+    throw std::invalid_argument("counts: not a " + std::to_string(G_) + " x " + std::to_string(E_) + " matrix");
+  const bool by_node = node_aware();
+  const std::size_t rows = by_node ? node_counts_.size() / static_cast<std::size_t>(E_) : 1;
+  if (node_sums.size() != rows * static_cast<std::size_t>(E_))
+    throw std::invalid_argument("node sums: " + std::to_string(node_sums.size()) + " entries, expected " +
+                                std::to_string(rows * static_cast<std::size_t>(E_)));
+  std::fill(loads_.begin(), loads_.end(), 0);
+  std::int64_t any_negative = 0;
+  for (std::size_t n = 0; n < rows; ++n) add_counts(loads_.data(), node_sums.data() + n * E_, E_, any_negative);
+  if (any_negative < 0) throw std::invalid_argument("node sums: a negative entry");
+  if (by_node) std::copy(node_sums.begin(), node_sums.end(), node_counts_.begin());
+  run(options_.locality ? counts.data.data() : nullptr, loads_.data(), out);
+}
+
 Plan Solver::solve_loads(const std::vector<std::int64_t>& loads) {
   Plan out;
   solve_loads(loads, out);

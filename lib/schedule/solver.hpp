@@ -121,6 +121,13 @@ class Solver {
   /// Same, reusing `out`'s buffers (no allocation in steady state). `out` must not have been
   /// edited since this solver last wrote it (only the replica positions are rewritten).
   void solve(const CountMatrix& counts, Plan& out);
+  /// As solve(counts, out), with the per-node column sums of `counts` given ([node * E + e],
+  /// nodes = ceil(G / gpus_per_node); one row, the loads, unless the solver is node-aware), as
+  /// a reduction beside the counts' all-gather would deliver them: the solve then sums nodes x E
+  /// entries instead of G x E, and the plan is the same bits. `counts` is read only where the
+  /// plan's locality needs it and not validated again (the caller's own counts). Throws
+  /// std::invalid_argument on wrong shapes or negative sums.
+  void solve(const CountMatrix& counts, const std::vector<std::int64_t>& node_sums, Plan& out);
   /// Solves for expert loads only (no locality preference).
   Plan solve_loads(const std::vector<std::int64_t>& loads);
   void solve_loads(const std::vector<std::int64_t>& loads, Plan& out);

@@ -161,7 +161,6 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
       const auto h = stack.forward(exec, x);
       for (int l = 0; l < L; ++l) {
         const auto& s = stack.layer(l).last_stats();
-        record.at(bytes_sent, {l, mb}) = static_cast<double>(s.bytes_sent);
         record.at(schedule_us, {l, mb}) =
             1e6 * (stack.layer(l).timers().seconds(moe::Phase::schedule) - schedule_before[l]);
         record.at(loads, {l, mb}) = static_cast<double>(s.gpu_load[static_cast<std::size_t>(group_.rank())]);
@@ -177,6 +176,9 @@ StrategyRun Trainer::train(strategy::StrategyKind strategy, ProgressPrinter& pro
       }
       squared_error += loss_gradient(exec, h, target, dh, grad_scale);
       stack.backward(exec, dh);
+      // After the backward: its two exchanges count too (what the wire carries per micro-batch).
+      for (int l = 0; l < L; ++l)
+        record.at(bytes_sent, {l, mb}) = static_cast<double>(stack.layer(l).last_stats().bytes_sent);
       if (c.dump_enabled() && it == 0 && mb == c.run.dump_micro_batch) {
         const auto& t = stack.tensors(c.run.dump_layer);
         moe::write_layer_dump(exec, stack.layer(c.run.dump_layer), dump_path(c.run.report, res.name), t.x, t.y, t.dy,

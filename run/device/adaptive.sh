@@ -7,24 +7,11 @@
 # and at 24 (Qwen) / 32 (Switch) ranks. Logs, reports and the time ratios go to $OUT.
 # Budget: under 6 minutes with the build; the larger layouts run only while time is left.
 set -uo pipefail
-OUT=${OUT:-$PWD/.device-out}
-mkdir -p "$OUT"
-ROOT=$PWD
+# shellcheck source=run/device/common.sh
+source "$(dirname "$0")/common.sh"
 BUILD=$ROOT/build-cuda-adaptive
-export PATH=/usr/local/cuda/bin:$PATH
-start=$SECONDS
-git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || true
-nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv > "$OUT/gpu.txt" 2>&1
-if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
-  MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log"; exit 1; }
-fi
-echo "kokkos ready after $((SECONDS - start)) s"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$ROOT/.deps/cuda" \
-  -DKokkosKernels_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
-  -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_BENCHMARKS=OFF \
-  -DMICROMOE_ENABLE_TESTS=OFF -DMICROMOE_ENABLE_GPU_BENCH=OFF > "$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
-cmake --build "$BUILD" -j 16 --target micromoe_app > "$OUT/build.log" 2>&1 || { grep -m10 error "$OUT/build.log"; exit 1; }
-echo "built after $((SECONDS - start)) s"
+device_build "$BUILD" micromoe_app -DMICROMOE_ENABLE_BENCHMARKS=OFF -DMICROMOE_ENABLE_TESTS=OFF \
+  -DMICROMOE_ENABLE_GPU_BENCH=OFF
 app=$(find "$BUILD/app" -maxdepth 1 -type f -name micromoe -perm -u+x | head -n 1)
 [[ -n $app ]] || { echo "no micromoe binary under $BUILD/app"; ls "$BUILD/app"; exit 1; }
 run_one() {  # deck ranks

@@ -8,32 +8,12 @@
 # dataset but the timings, bit for bit). Everything under $OUT; stages are skipped when the
 # 6-minute budget would not hold them.
 set -uo pipefail
-OUT=${OUT:-$PWD/.device-out}
-mkdir -p "$OUT"
-ROOT=$PWD
+# shellcheck source=run/device/common.sh
+source "$(dirname "$0")/common.sh"
 BUILD=$ROOT/build-restart
-export PATH=/usr/local/cuda/bin:$PATH
-start=$SECONDS
-budget=${BUDGET_S:-345}
-left() { echo $((budget - (SECONDS - start))); }
-log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/timeline.txt"; }
-
-nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv | tee "$OUT/gpu.txt"
-git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || cat REVISION > "$OUT/commit.txt" 2>/dev/null
-if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
-  MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log"; exit 1; }
-fi
-log "kokkos ready"
-mpi_flags=""
-if mpirun --version 2>&1 | grep -qi "open mpi"; then mpi_flags="--allow-run-as-root;--oversubscribe"; fi
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$ROOT/.deps/cuda" \
-  -DKokkosKernels_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
-  -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_BENCHMARKS=OFF \
-  -DMICROMOE_TEST_RANKS="1;2" -DMPIEXEC_PREFLAGS="$mpi_flags" > "$OUT/configure.log" 2>&1 ||
-  { tail -20 "$OUT/configure.log"; exit 1; }
-cmake --build "$BUILD" -j 16 --target micromoe_app test_restart > "$OUT/build.log" 2>&1 ||
-  { grep -m10 error "$OUT/build.log"; tail -20 "$OUT/build.log"; exit 1; }
-log "built"
+cat "$OUT/gpu.txt"
+device_build "$BUILD" "micromoe_app test_restart" -DMICROMOE_ENABLE_BENCHMARKS=OFF -DMICROMOE_TEST_RANKS="1;2" \
+  -DMPIEXEC_PREFLAGS="$(IFS=';'; echo "${mpi_flags[*]}")"
 APP=$BUILD/app/micromoe
 
 # 1. test_restart (every strategy, re-placements, trace) at 1 rank and 2 ranks sharing the GPU.

@@ -8,30 +8,12 @@
 # same counts as simulate) and bench_gpu's single-GPU layer step. Everything under $OUT;
 # each stage is skipped when the 6-minute budget would not hold it.
 set -uo pipefail
-OUT=${OUT:-$PWD/.device-out}
-mkdir -p "$OUT"
-ROOT=$PWD
+# shellcheck source=run/device/common.sh
+source "$(dirname "$0")/common.sh"
 BUILD=$ROOT/build-simulate
-export PATH=/usr/local/cuda/bin:$PATH
-start=$SECONDS
-budget=${BUDGET_S:-345}
-left() { echo $((budget - (SECONDS - start))); }
-log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/timeline.txt"; }
-
-nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv | tee "$OUT/gpu.txt"
-git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || cat REVISION > "$OUT/commit.txt" 2>/dev/null
-if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
-  MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log"; exit 1; }
-fi
-log "kokkos ready"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$ROOT/.deps/cuda" \
-  -DKokkosKernels_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
-  -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_TESTS=OFF \
-  -DMICROMOE_ENABLE_BENCHMARKS=OFF -DMICROMOE_ENABLE_GPU_BENCH=ON > "$OUT/configure.log" 2>&1 ||
-  { tail -20 "$OUT/configure.log"; exit 1; }
-cmake --build "$BUILD" -j 16 --target micromoe_app bench_gpu > "$OUT/build.log" 2>&1 ||
-  { grep -m10 error "$OUT/build.log"; tail -20 "$OUT/build.log"; exit 1; }
-log "built"
+cat "$OUT/gpu.txt"
+device_build "$BUILD" "micromoe_app bench_gpu" -DMICROMOE_ENABLE_TESTS=OFF -DMICROMOE_ENABLE_BENCHMARKS=OFF \
+  -DMICROMOE_ENABLE_GPU_BENCH=ON
 APP=$BUILD/app/micromoe
 
 # 1. Calibrations (the layers of inputs/simulate and inputs/gpu/emulate-*.toml): several slots

@@ -5,25 +5,12 @@
 # (lib/budget): its tests, `micromoe check` and a short run printing the device side of the
 # budget (cudaMemGetInfo), and decks refused up front for device memory. Logs under $OUT.
 set -uo pipefail
-OUT=${OUT:-$PWD/.device-out}
-mkdir -p "$OUT"
-ROOT=$PWD
-export PATH=/usr/local/cuda/bin:$PATH
-start=$SECONDS
-nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv | tee "$OUT/gpu.txt"
-if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
-  MICROMOE_OFFLINE=1 run/bootstrap.sh cuda >"$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log"; exit 1; }
-fi
-echo "kokkos ready after $((SECONDS - start)) s"
+# shellcheck source=run/device/common.sh
+source "$(dirname "$0")/common.sh"
+cat "$OUT/gpu.txt"
 B=$ROOT/build-sizes
-cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$ROOT/.deps/cuda" \
-  -DKokkosKernels_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
-  -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_BENCHMARKS=OFF \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DMICROMOE_TEST_RANKS="1;2" -DMPIEXEC_PREFLAGS="--allow-run-as-root;--oversubscribe" \
-  >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
-cmake --build "$B" -j 16 --target micromoe_app test_budget_sizes test_budget_memory >"$OUT/build.log" 2>&1
-echo "build rc=$? after $((SECONDS - start)) s"
-grep -m5 "error" "$OUT/build.log"
+device_build "$B" "micromoe_app test_budget_sizes test_budget_memory" -DMICROMOE_ENABLE_BENCHMARKS=OFF \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DMICROMOE_TEST_RANKS="1;2" -DMPIEXEC_PREFLAGS="--allow-run-as-root;--oversubscribe"
 M=$B/app/micromoe
 cd "$OUT" || exit 1
 (cd "$B" && timeout 120 ctest -R test_budget --output-on-failure) >"$OUT/ctest.log" 2>&1

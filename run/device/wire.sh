@@ -12,30 +12,13 @@
 #                                   exposed time in the step at 1 rank and 4 ranks
 # Every run is skipped once the script's time budget is spent (run.log says which ran).
 set -uo pipefail
-OUT=${OUT:-$PWD/.device-out}
-mkdir -p "$OUT"
-ROOT=$PWD
-BUILD=$ROOT/build-wire
-export PATH=/usr/local/cuda/bin:$PATH
-start=$SECONDS
 budget=${WIRE_BUDGET_S:-330}
-log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/run.log"; }
-
-nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv > "$OUT/gpu.txt" 2>&1
-cat "$ROOT/REVISION" > "$OUT/commit.txt" 2>/dev/null || git -C "$ROOT" rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null
-if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
-  MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { log "bootstrap failed"; tail -30 "$OUT/bootstrap.log"; exit 1; }
-fi
-log "kokkos ready"
-mpi_flags=()
-if mpirun --version 2>&1 | grep -qi "open mpi"; then mpi_flags=(--allow-run-as-root --oversubscribe); fi
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$ROOT/.deps/cuda" \
-  -DKokkosKernels_ROOT="$ROOT/.deps/cuda" -DCMAKE_CXX_COMPILER="$ROOT/.deps/cuda/bin/nvcc_wrapper" \
-  -DMICROMOE_ENABLE_CUDA=ON -DMICROMOE_ENABLE_NCCL=ON -DMICROMOE_ENABLE_LP=OFF -DMICROMOE_ENABLE_BENCHMARKS=OFF \
-  -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT/configure.log" 2>&1 || { log "configure failed"; tail -20 "$OUT/configure.log"; exit 1; }
-cmake --build "$BUILD" -j 16 --target micromoe_app > "$OUT/build.log" 2>&1 || { log "build failed"; grep -m10 error "$OUT/build.log"; exit 1; }
+DEVICE_LOG=${OUT:-$PWD/.device-out}/run.log
+# shellcheck source=run/device/common.sh
+source "$(dirname "$0")/common.sh"
+BUILD=$ROOT/build-wire
+device_build "$BUILD" micromoe_app -DMICROMOE_ENABLE_BENCHMARKS=OFF -DCMAKE_CUDA_ARCHITECTURES=90
 APP=$BUILD/app/micromoe
-log "built"
 
 # run NAME RANKS DECK key=value... : one `micromoe run` into $OUT/NAME.{h5,log}, unless the budget is spent.
 run() {

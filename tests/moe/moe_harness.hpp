@@ -61,6 +61,7 @@ struct Case {
   bool grouped = false;                                     ///< grouped expert GEMMs
   WirePrecision wire_precision = WirePrecision::automatic;  ///< token rows on the wire
   double tolerance = kTolerance;  ///< against the fp32 reference (bf16 / tf32: their rounding)
+  std::size_t migration_round_bytes = kMigrationRoundBytes;  ///< a migration's bytes per rank and round
 };
 
 /// A GoogleTest parameter name from a strategy name ("microep-adaptive" -> "microep_adaptive").
@@ -102,6 +103,7 @@ inline LayerConfig config_of(const Case& c) {
   cfg.precision = c.precision;
   cfg.expert_gemm = c.grouped ? ExpertGemm::grouped : ExpertGemm::per_expert;
   cfg.wire_precision = c.wire_precision;
+  cfg.migration_round_bytes = c.migration_round_bytes;
   // The GPU runs select NCCL at one rank: MICROMOE_TEST_BACKEND=nccl.
   if (const char* b = std::getenv("MICROMOE_TEST_BACKEND")) cfg.backend = comm::parse_backend(b);
   return cfg;

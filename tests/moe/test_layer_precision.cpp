@@ -114,6 +114,30 @@ TEST(Bf16Wire, Bf16RowsHalveTheBytesAndStayWithinBf16Rounding) {
   EXPECT_FALSE(MoELayer(config_of(c), world).wire_bf16());
 }
 
+TEST(Wire, BytesSentCountsTheBackwardExchangesToo) {
+  // The backward's two exchanges carry the forward's rows back: after the backward, bytes_sent
+  // (what the report records per micro-batch) is twice the forward's, in fp32 and bf16 rows.
+  for (const WirePrecision w : {WirePrecision::fp32, WirePrecision::automatic}) {
+    Case c;
+    c.strategy = StrategyKind::ep;
+    c.skew = true;
+    c.precision = Precision::bf16;
+    c.wire_precision = w;
+    c.ep_size = ranks();  // experts split over the ranks: copies cross
+    const int G = ranks(), r = rank(), H = c.hidden;
+    const Data d = make_data(c, G);
+    comm::Communicator world(MPI_COMM_WORLD);
+    MoELayer layer(config_of(c), world);
+    const ExecSpace exec;
+    layer.set_parameters(exec, d.params);
+    layer.forward(exec, to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H));
+    const std::int64_t forward = layer.last_stats().bytes_sent;
+    layer.backward(exec, to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H));
+    EXPECT_EQ(layer.last_stats().bytes_sent, 2 * forward);
+    if (G > 1) EXPECT_GT(forward, 0) << "nothing crossed ranks: the test proves nothing";
+  }
+}
+
 TEST(Bf16Training, AdamStepsKeepTheBf16WeightCopiesCurrent) {
   // Three optimizer steps: every forward must use the weights of the last step (stale bf16
   // copies would leave the outputs of steps 2 and 3 equal to step 1's).

@@ -174,6 +174,49 @@ TEST(Training, MigrationMovesExactBits) {
   EXPECT_EQ(b.migrations(), 0);
 }
 
+TEST(Training, MigrationInBoundedRoundsMovesTheSameBits) {
+  // The same training with migrations in bounded rounds and in one round: every output,
+  // gradient and weight bit-identical, re-placing after every step (microep-adaptive; eplb also
+  // changes its slot count). Bounds: a third of a copy (each copy in three pieces, one piece per
+  // round) and two copies per round. A copy here: W1, W2, Adam's m and v, 6 x 16 x 24 floats.
+  const int G = ranks(), r = rank(), H = 16;
+  constexpr std::size_t copy_bytes = 6 * 16 * 24 * sizeof(float);
+  for (const std::size_t bound : {copy_bytes / 3, 2 * copy_bytes})
+    for (const auto strategy : {StrategyKind::microep_adaptive, StrategyKind::eplb}) {
+      Case c;
+      c.strategy = strategy;
+      c.skew = true;
+      c.replace_interval = 1;
+      c.optimizer.kind = OptimizerKind::adam;
+      Case rounds = c;
+      rounds.migration_round_bytes = bound;
+      comm::Communicator world(MPI_COMM_WORLD);
+      MoELayer a(config_of(rounds), world), b(config_of(c), world);
+      const ExecSpace exec;
+      const Data d0 = make_data(c, G, 0);
+      a.set_parameters(exec, d0.params);
+      b.set_parameters(exec, d0.params);
+      for (int s = 0; s < 4; ++s) {
+        const Data ds = make_data(c, G, s);
+        const auto x = to_device(slice(ds.x, ds.first[r], ds.count[r], H), ds.count[r], H);
+        const auto dy = to_device(slice(ds.dy, ds.first[r], ds.count[r], H), ds.count[r], H);
+        EXPECT_TRUE(same_bits(to_host(a.forward(exec, x)), to_host(b.forward(exec, x)))) << "step " << s;
+        EXPECT_TRUE(same_bits(to_host(a.backward(exec, dy)), to_host(b.backward(exec, dy)))) << "step " << s;
+        a.step(exec);
+        b.step(exec);
+        ASSERT_EQ(a.placement(), b.placement());
+        EXPECT_EQ(a.migrated_bytes(), b.migrated_bytes());
+        for (Tensor t : {Tensor::weights, Tensor::state1, Tensor::state2}) {
+          const HostSlots sa = a.local_slots(t), sb = b.local_slots(t);
+          EXPECT_TRUE(same_bits(sa.w1, sb.w1)) << "step " << s << " tensor " << static_cast<int>(t);
+          EXPECT_TRUE(same_bits(sa.w2, sb.w2)) << "step " << s << " tensor " << static_cast<int>(t);
+        }
+      }
+      if (G >= 4) EXPECT_GT(a.migrations(), 0) << to_string(strategy) << " never migrated";
+      EXPECT_EQ(a.migrations(), b.migrations());
+    }
+}
+
 TEST(Training, GradientsAccumulateOverMicroBatches) {
   // Three micro-batches per iteration (different token counts), then one step, for two
   // iterations; the reference accumulates the same way.

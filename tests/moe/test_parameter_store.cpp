@@ -175,5 +175,41 @@ TEST(ParameterStore, MigrationCopiesOnlyTheSlotsWhoseExpertChanged) {
   EXPECT_TRUE(std::equal(slots.w1.begin(), slots.w1.begin() + n1, w.w1.begin() + n1)) << "slot 0 holds expert 1";
 }
 
+// A migration in rounds of one copy, and of a third of a copy (pieces), moves the same bits as
+// one round, while its receive buffer and the exchange's host staging hold one round.
+TEST(ParameterStore, MigrationInBoundedRoundsMovesTheSameBits) {
+  comm::Communicator self(MPI_COMM_SELF);
+  const ExecSpace exec;
+  const HostTensors w = by_expert(1.0f);
+  const std::size_t row_bytes = 3 * (n1 + n2) * sizeof(float);  // weights and two adam states: 144 B
+  struct Bound {
+    std::size_t round_bytes, noted, staging_max;
+  };
+  // One copy per round: 4 copies packed, 1 received per round. 50 B: pieces of 12 floats
+  // (3 per copy), 12 packed, 1 received per round. Unbounded: 4 and 4.
+  const Bound bounds[] = {{row_bytes, 5 * row_bytes, 2 * row_bytes},
+                          {50, 13 * 48, 2 * 48},
+                          {kMigrationRoundBytes, 8 * row_bytes, 2 * S * row_bytes}};
+  std::vector<HostSlots> results;
+  for (const Bound& bound : bounds) {
+    comm::TokenExchange exchange(self, comm::Backend::mpi);
+    ParameterStore p(H, F, F, E, S, OptimizerKind::adam);
+    p.set(exec, w, identity, 0);
+    std::size_t noted = 0;
+    p.migrate(
+        exec, identity, reversed, 0, exchange, [&](std::size_t b) { noted = b; }, bound.round_bytes);
+    EXPECT_EQ(noted, bound.noted) << "all pieces packed, one round received at a time";
+    EXPECT_LE(exchange.staging_bytes(), bound.staging_max) << "host staging beyond one round";
+    EXPECT_EQ(p.last_migration_bytes(), static_cast<std::int64_t>(S * row_bytes));
+    EXPECT_EQ(p.local_by_expert(Tensor::weights, reversed, 0, false).w1, w.w1);
+    EXPECT_EQ(p.local_by_expert(Tensor::weights, reversed, 0, false).w2, w.w2);
+    results.push_back(p.local_slots(Tensor::weights));
+  }
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    EXPECT_EQ(results[0].w1, results[i].w1);
+    EXPECT_EQ(results[0].w2, results[i].w2);
+  }
+}
+
 }  // namespace
 }  // namespace micromoe::moe
