@@ -79,7 +79,7 @@ class RankRouter {
     out.gpus = G_;
     out.experts = E_;
     out.slots_per_gpu = S_;
-    out.kept.assign(count_row(me), count_row(me) + E_);  // the scheduler drops nothing
+    out.kept.resize(static_cast<std::size_t>(E_));  // set in send_side: the scheduler drops nothing
     out.send_counts.assign(static_cast<std::size_t>(G_), 0);
     out.recv_counts.assign(static_cast<std::size_t>(G_), 0);
     send_side(me, out);
@@ -176,6 +176,7 @@ class RankRouter {
     for (int e = 0; e < E_; ++e) {
       out.leg_begin[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(out.legs.size());
       const std::int64_t c = mine[e];
+      out.kept[static_cast<std::size_t>(e)] = c;
       if (c == 0) continue;
       prepare(e);
       const ExpertQuotas& q = q_;
