@@ -103,7 +103,7 @@ std::vector<BatchPlacement> parse_batch_placements(const std::string& list) {
 /// One placement on one MoE layer: its strategy, and its reusable buffers.
 struct BatchRunner::Lane {
   std::unique_ptr<strategy::Strategy> strategy;
-  strategy::RankRouting routing;             // rank 0's part: the layer's path; gpu_load is the group's
+  schedule::RankRouting routing;             // rank 0's part: the layer's path; gpu_load is the group's
   std::unique_ptr<schedule::Solver> solver;  // ep, eplb: the optimum of their current placement
   schedule::Plan plan;
   schedule::MemoryBound bound;

@@ -39,7 +39,7 @@ using schedule::max_induced_density;
 using schedule::Placement;
 using schedule::Plan;
 using schedule::RouteLeg;
-using schedule::Routes;
+using schedule::Routing;
 using schedule::Solver;
 using schedule::SolverOptions;
 
@@ -291,55 +291,45 @@ struct FlatRoutes {
   }
 };
 
-FlatRoutes flat_routes(const Input& in, const Plan& plan) {
-  const Routes routes = build_routes(in.placement, in.counts, plan, in.gpus_per_node);
+/// A routing as the output lists it.
+FlatRoutes flatten(const Routing& routing, const Input& in) {
   FlatRoutes f;
   for (int s = 0; s < in.gpus; ++s)
     for (int e = 0; e < in.placement.experts; ++e)
-      for (const RouteLeg& l : routes.legs(s, e)) f.add({s, e, l.gpu, l.tokens}, in.gpus_per_node);
+      for (const RouteLeg& l : routing.legs_of(s, e)) f.add({s, e, l.gpu, l.tokens}, in.gpus_per_node);
   return f;
+}
+
+FlatRoutes flat_routes(const Input& in, const Plan& plan) {
+  return flatten(build_routes(in.placement, in.counts, plan, in.gpus_per_node), in);
 }
 
 /// EP's routing by the ep strategy (the layer's code): every copy to its expert's replica in the
 /// source's EP group.
-strategy::Routing ep_routing(const Input& in) {
+Routing ep_routing(const Input& in) {
   strategy::StrategyConfig config;
   config.kind = strategy::StrategyKind::ep;
   config.ep_size = in.ep_size;
   const auto ep = strategy::make_strategy(config, in.gpus, in.placement.experts);
-  strategy::Routing r;
+  Routing r;
   ep->route(in.counts, r);
   return r;
 }
 
-FlatRoutes ep_routes(const Input& in) {
-  const strategy::Routing r = ep_routing(in);
-  FlatRoutes f;
-  for (int s = 0; s < in.gpus; ++s)
-    for (int e = 0; e < in.placement.experts; ++e) {
-      const std::size_t k = static_cast<std::size_t>(s) * in.placement.experts + e;
-      for (auto j = r.leg_begin[k]; j < r.leg_begin[k + 1]; ++j)
-        f.add({s, e, r.leg_gpu[static_cast<std::size_t>(j)], r.leg_tokens[static_cast<std::size_t>(j)]},
-              in.gpus_per_node);
-    }
-  return f;
-}
+FlatRoutes ep_routes(const Input& in) { return flatten(ep_routing(in), in); }
 
 /// The plan EP's routing makes (its only plan: objective and lower bound are its own level).
 Plan ep_routed_plan(const Input& in, const Plan& optimal) {
-  const strategy::Routing r = ep_routing(in);
+  const Routing r = ep_routing(in);
   const Placement& p = in.placement;
   Plan plan = optimal;  // shape and buffers; every number is rewritten below
   std::fill(plan.tokens.begin(), plan.tokens.end(), 0);
   plan.slot_tokens.assign(static_cast<std::size_t>(p.gpus) * p.slots_per_gpu, 0);
   for (int s = 0; s < in.gpus; ++s)
     for (int e = 0; e < p.experts; ++e) {
-      const std::size_t k = static_cast<std::size_t>(s) * p.experts + e;
-      for (auto j = r.leg_begin[k]; j < r.leg_begin[k + 1]; ++j) {
-        const int g = r.leg_gpu[static_cast<std::size_t>(j)];
-        const std::int64_t t = r.leg_tokens[static_cast<std::size_t>(j)];
-        plan.tokens[static_cast<std::size_t>(e) * p.gpus + g] += t;
-        plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_of(e)] += t;
+      for (const RouteLeg& l : r.legs_of(s, e)) {
+        plan.tokens[static_cast<std::size_t>(e) * p.gpus + l.gpu] += l.tokens;
+        plan.slot_tokens[static_cast<std::size_t>(l.gpu) * p.slots_per_gpu + p.slot_of(e)] += l.tokens;
       }
     }
   plan.gpu_load = r.gpu_load;

@@ -151,7 +151,7 @@ void run(const std::string& name, const std::vector<Stream>& streams, int E, con
                                               make(st::StrategyKind::microep, ms::PlacementKind::symmetric),
                                               make(st::StrategyKind::microep, ms::PlacementKind::random),
                                               make(st::StrategyKind::microep_adaptive, ms::PlacementKind::symmetric)};
-        st::Routing r;
+        ms::Routing r;
         for (const Loads& l : stream) {
           const ms::CountMatrix c = even_counts(l, G);
           const bool warmup = &l == &stream.front();  // nothing seen yet: left out of the statistics

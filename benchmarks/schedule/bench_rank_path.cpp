@@ -106,9 +106,9 @@ void BM_RankPath(benchmark::State& state) {
   ms::Solver table_solver(inst.placement, options);
   ms::Solver given_solver(inst.placement, options);  // the path with the node sums given
   ms::Plan plan, table_plan, given_plan;
-  ms::RankRoutes given_mine;
-  ms::RankRoutes mine;
-  ms::Routes table;
+  ms::RankRouting given_mine;
+  ms::RankRouting mine;
+  ms::Routing table;
   std::vector<std::int64_t> loads(static_cast<std::size_t>(E)),
       node_sums(static_cast<std::size_t>((G + per_node - 1) / per_node) * E);
   const auto node_counts = [&solver]() { return solver.node_counts().empty() ? nullptr : solver.node_counts().data(); };
@@ -152,7 +152,7 @@ void BM_RankPath(benchmark::State& state) {
     const auto t1 = Clock::now();
     ms::build_routes(inst.placement, c, table_plan, per_node, table);
     const auto t2 = Clock::now();
-    benchmark::DoNotOptimize(table.cross_node_tokens());
+    benchmark::DoNotOptimize(table.legs.data());
     table_us.push_back(us_between(t1, t2));
     old_us.push_back(us_between(t0, t2));
   }

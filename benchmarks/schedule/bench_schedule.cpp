@@ -285,10 +285,10 @@ void BM_Routes(benchmark::State& state) {
   const Instance& inst = instance(G, E, d, 100);
   ms::Solver solver(inst.placement);
   const ms::Plan plan = solver.solve(inst.batches[0]);
-  ms::Routes routes;
+  ms::Routing routes;
   for (auto _ : state) {
     ms::build_routes(inst.placement, inst.batches[0], plan, 8, routes);
-    benchmark::DoNotOptimize(routes.cross_node_tokens());
+    benchmark::DoNotOptimize(routes.legs.data());
   }
 }
 BENCHMARK(BM_Routes)->Args({32, 64, 2})->Args({64, 256, 2})->Args({1024, 1024, 2})->Unit(benchmark::kMicrosecond);

@@ -25,7 +25,7 @@ std::int64_t StrategyPlan::max_rows() const {
   return most;
 }
 
-std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const schedule::Placement& placement) {
+std::vector<moe::SlotRows> slot_rows(const schedule::Routing& routing, const schedule::Placement& placement) {
   const int S = placement.slots_per_gpu;
   std::vector<moe::SlotRows> out(static_cast<std::size_t>(routing.gpus));
   for (auto& r : out) {
@@ -37,8 +37,8 @@ std::vector<moe::SlotRows> slot_rows(const strategy::Routing& routing, const sch
       const std::size_t k = static_cast<std::size_t>(s) * routing.experts + e;
       for (auto l = routing.leg_begin[k]; l < routing.leg_begin[k + 1]; ++l) {
         const auto leg = static_cast<std::size_t>(l);
-        out[static_cast<std::size_t>(routing.leg_gpu[leg])].rows[static_cast<std::size_t>(placement.slot_of(e))] +=
-            routing.leg_tokens[leg];
+        out[static_cast<std::size_t>(routing.legs[leg].gpu)].rows[static_cast<std::size_t>(placement.slot_of(e))] +=
+            routing.legs[leg].tokens;
       }
     }
   for (auto& r : out)
@@ -70,7 +70,7 @@ StrategyPlan plan_strategy(const deck::RunConfig& resolved, const Layout& layout
 
   const bool forced = groups.front()->forced_balance();
   const schedule::CountMatrix round_robin = forced ? forced_counts(G, E, T, K) : schedule::CountMatrix{};
-  strategy::Routing routing;
+  schedule::Routing routing;
   std::vector<std::int64_t> iteration_loads(static_cast<std::size_t>(E));
   for (int i = 0; i < I; ++i) {
     std::fill(iteration_loads.begin(), iteration_loads.end(), 0);

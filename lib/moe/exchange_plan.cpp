@@ -8,22 +8,15 @@
 
 namespace micromoe::moe {
 
-std::int64_t leg_tokens(const strategy::Routing& r, int source, int expert, int gpu) {
-  const std::size_t k = static_cast<std::size_t>(source) * r.experts + expert;
-  for (std::int64_t l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l)
-    if (r.leg_gpu[static_cast<std::size_t>(l)] == gpu) return r.leg_tokens[static_cast<std::size_t>(l)];
-  return 0;
-}
-
-void plan_exchange(const strategy::Routing& r, const schedule::Placement& p, int me, std::int64_t block_rows,
+void plan_exchange(const schedule::Routing& r, const schedule::Placement& p, int me, std::int64_t block_rows,
                    ExchangePlan& plan) {
   MICROMOE_REQUIRE(me >= 0 && me < p.gpus && block_rows > 0, "plan_exchange: rank or block size out of range");
-  strategy::RankRouting mine;
-  strategy::slice_routing(r, p, me, mine);
+  schedule::RankRouting mine;
+  schedule::slice_routing(r, p, me, mine);
   plan_exchange(mine, p, block_rows, plan);
 }
 
-void plan_exchange(const strategy::RankRouting& r, const schedule::Placement& p, std::int64_t block_rows,
+void plan_exchange(const schedule::RankRouting& r, const schedule::Placement& p, std::int64_t block_rows,
                    ExchangePlan& plan) {
   const int G = p.gpus, S = p.slots_per_gpu, E = p.experts, me = r.gpu;
   MICROMOE_REQUIRE(me >= 0 && me < G && block_rows > 0, "plan_exchange: rank or block size out of range");
@@ -52,12 +45,9 @@ void plan_exchange(const strategy::RankRouting& r, const schedule::Placement& p,
   for (int e = 0; e < E; ++e) {
     plan.leg_first[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(plan.legs.size());
     std::int64_t cum = 0;
-    for (std::int64_t q = r.leg_begin[static_cast<std::size_t>(e)]; q < r.leg_begin[static_cast<std::size_t>(e) + 1];
-         ++q) {
-      const int g = r.leg_gpu[static_cast<std::size_t>(q)];
-      const std::int64_t n = r.leg_tokens[static_cast<std::size_t>(q)];
-      plan.legs.push_back({cum, n, block_off[static_cast<std::size_t>(g) * S + p.slot_of(e)]});
-      cum += n;
+    for (const schedule::RouteLeg& l : r.legs_of(e)) {
+      plan.legs.push_back({cum, l.tokens, block_off[static_cast<std::size_t>(l.gpu) * S + p.slot_of(e)]});
+      cum += l.tokens;
     }
   }
   plan.leg_first[static_cast<std::size_t>(E)] = static_cast<std::int64_t>(plan.legs.size());

@@ -13,8 +13,8 @@
 
 #include "moe/slot_rows.hpp"
 #include "schedule/placement.hpp"
-#include "strategy/rank_routing.hpp"
-#include "strategy/strategy.hpp"
+#include "schedule/rank_routing.hpp"
+#include "schedule/routing.hpp"
 
 namespace micromoe::moe {
 
@@ -45,13 +45,10 @@ struct ExchangePlan {
 
 /// Fills `plan` (reusing its capacity) for rank `routing.gpu` of `placement.gpus` ranks from
 /// that rank's part of the routing under `placement` (Strategy::route_rank).
-void plan_exchange(const strategy::RankRouting& routing, const schedule::Placement& placement, std::int64_t block_rows,
+void plan_exchange(const schedule::RankRouting& routing, const schedule::Placement& placement, std::int64_t block_rows,
                    ExchangePlan& plan);
 /// Same from the whole group's routing (sliced for rank `me`).
-void plan_exchange(const strategy::Routing& routing, const schedule::Placement& placement, int me,
+void plan_exchange(const schedule::Routing& routing, const schedule::Placement& placement, int me,
                    std::int64_t block_rows, ExchangePlan& plan);
-
-/// Copies of (source, expert) that `routing` sends to `gpu`, 0 if none.
-std::int64_t leg_tokens(const strategy::Routing& routing, int source, int expert, int gpu);
 
 }  // namespace micromoe::moe

@@ -83,7 +83,7 @@ struct MoELayer::Impl {
   ExchangePlan plan;  // host side: counts, leg table, slot rows, copy blocks
   Kokkos::View<std::int64_t*, HostSpace> counts_host;
   schedule::CountMatrix all_counts;
-  strategy::RankRouting routing;  // this rank's part: its legs and what every peer sends it
+  schedule::RankRouting routing;  // this rank's part: its legs and what every peer sends it
 
   int nblocks() const { return static_cast<int>(plan.blocks.size()); }
   std::size_t bytes() const {

@@ -74,15 +74,19 @@ class RankRouter {
     table_ = table;
   }
 
-  void build(int me, RankRoutes& out) {
+  void build(int me, RankRouting& out) {
     out.gpu = me;
-    out.sources = G_;
+    out.gpus = G_;
     out.experts = E_;
     out.slots_per_gpu = S_;
+    out.kept.resize(static_cast<std::size_t>(E_));  // set in send_side: the scheduler drops nothing
     out.send_counts.assign(static_cast<std::size_t>(G_), 0);
     out.recv_counts.assign(static_cast<std::size_t>(G_), 0);
     send_side(me, out);
     receive_side(me, out);
+    out.gpu_load.assign(plan_.gpu_load.begin(), plan_.gpu_load.end());
+    out.dropped = 0;
+    out.lower_bound = plan_.lower_bound;
   }
 
  private:
@@ -154,7 +158,7 @@ class RankRouter {
     q.first[k] = static_cast<int>(d);
   }
 
-  void send_side(int me, RankRoutes& out) {
+  void send_side(int me, RankRouting& out) {
     const int my_node = me / gpn_, node_first = my_node * gpn_, node_end = std::min(G_, node_first + gpn_);
     // Tokens of e on the nodes before mine, and on my node's GPUs before me.
     thread_local std::vector<std::int64_t> before_node, before_me;
@@ -172,6 +176,7 @@ class RankRouter {
     for (int e = 0; e < E_; ++e) {
       out.leg_begin[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(out.legs.size());
       const std::int64_t c = mine[e];
+      out.kept[static_cast<std::size_t>(e)] = c;
       if (c == 0) continue;
       prepare(e);
       const ExpertQuotas& q = q_;
@@ -231,7 +236,7 @@ class RankRouter {
     }
   };
 
-  void receive_side(int me, RankRoutes& out) {
+  void receive_side(int me, RankRouting& out) {
     const int my_node = me / gpn_, node_first = my_node * gpn_, node_end = std::min(G_, node_first + gpn_);
     out.received.assign(static_cast<std::size_t>(G_) * S_, 0);
     for (int j = 0; j < S_; ++j) {
@@ -325,16 +330,16 @@ void check_shapes(const Placement& p, const CountMatrix& c, const Plan& plan, in
 }  // namespace
 
 void build_rank_routes(const Placement& placement, const CountMatrix& counts, const Plan& plan, int gpus_per_node,
-                       int gpu, RankRoutes& out, const std::int64_t* node_counts) {
+                       int gpu, RankRouting& out, const std::int64_t* node_counts) {
   check_shapes(placement, counts, plan, gpus_per_node, gpu);
   thread_local ExpertQuotas scratch;  // keeps its capacity across calls
   RankRouter router(placement, counts, plan, gpus_per_node, node_counts, scratch);
   router.build(gpu, out);
 }
 
-RankRoutes build_rank_routes(const Placement& placement, const CountMatrix& counts, const Plan& plan, int gpus_per_node,
-                             int gpu) {
-  RankRoutes out;
+RankRouting build_rank_routes(const Placement& placement, const CountMatrix& counts, const Plan& plan,
+                              int gpus_per_node, int gpu) {
+  RankRouting out;
   build_rank_routes(placement, counts, plan, gpus_per_node, gpu, out);
   return out;
 }

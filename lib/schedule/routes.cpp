@@ -30,21 +30,23 @@ void check_shapes(const Placement& p, const CountMatrix& c, const Plan& plan, in
 
 }  // namespace
 
-Routes build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node) {
-  Routes r;
+Routing build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node) {
+  Routing r;
   build_routes(p, c, plan, gpus_per_node, r);
   return r;
 }
 
-void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node, Routes& r) {
+void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node, Routing& r) {
   check_shapes(p, c, plan, gpus_per_node);
   const int G = p.gpus, E = p.experts;
   const auto node = [gpus_per_node](int g) { return g / gpus_per_node; };
-  r.cross_gpu_ = r.cross_node_ = 0;
-  r.sources_ = G;
-  r.experts_ = E;
-  r.gpus_ = G;
-  r.gpus_per_node_ = gpus_per_node;
+  r.sources = G;
+  r.experts = E;
+  r.gpus = G;
+  r.gpus_per_node = gpus_per_node;
+  r.kept.assign(c.data.begin(), c.data.end());  // the scheduler drops nothing
+  r.dropped = 0;
+  r.lower_bound = plan.lower_bound;
 
   // Nonzero counts per expert, sources ascending (CSR), from one row-major pass: the per-expert
   // work below then touches only the sources that hold tokens for the expert.
@@ -90,7 +92,6 @@ void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, in
     if (planned != load)
       throw std::invalid_argument("routes: the plan gives expert " + std::to_string(e) + " " + std::to_string(planned) +
                                   " tokens but the counts hold " + std::to_string(load));
-    const std::size_t first_leg = raw.size();
     // Sends what sources [a, a_end) still hold to what replicas [q, q_end) still need, both in
     // ascending order (two pointers; the same rule for one node and for everything left).
     const auto pour = [&](std::size_t a, std::size_t a_end, std::size_t q, std::size_t q_end) {
@@ -145,29 +146,21 @@ void build_routes(const Placement& p, const CountMatrix& c, const Plan& plan, in
     // 3. Everything left, ascending sources to ascending replicas.
     pour(0, static_cast<std::size_t>(n), 0, reps.size());
     leg_expert.resize(raw.size(), e);
-    for (std::size_t l = first_leg; l < raw.size(); ++l) {
-      if (raw[l].src != raw[l].dst) r.cross_gpu_ += raw[l].tokens;
-      if (node(raw[l].src) != node(raw[l].dst)) r.cross_node_ += raw[l].tokens;
-    }
   }
   // Offsets (source-major), then place the legs; within (src, e) the phase order is kept.
-  r.offset_.assign(static_cast<std::size_t>(G) * E + 1, 0);
+  r.leg_begin.assign(static_cast<std::size_t>(G) * E + 1, 0);
   for (std::size_t l = 0; l < raw.size(); ++l)
-    ++r.offset_[static_cast<std::size_t>(raw[l].src) * E + static_cast<std::size_t>(leg_expert[l]) + 1];
-  for (std::size_t k = 0; k < static_cast<std::size_t>(G) * E; ++k) r.offset_[k + 1] += r.offset_[k];
-  r.legs_.resize(raw.size());
-  cursor.assign(r.offset_.begin(), r.offset_.end() - 1);
+    ++r.leg_begin[static_cast<std::size_t>(raw[l].src) * E + static_cast<std::size_t>(leg_expert[l]) + 1];
+  for (std::size_t k = 0; k < static_cast<std::size_t>(G) * E; ++k) r.leg_begin[k + 1] += r.leg_begin[k];
+  r.legs.resize(raw.size());
+  r.gpu_load.assign(static_cast<std::size_t>(G), 0);
+  cursor.assign(r.leg_begin.begin(), r.leg_begin.end() - 1);
   for (std::size_t l = 0; l < raw.size(); ++l) {
     const std::size_t k = static_cast<std::size_t>(raw[l].src) * E + static_cast<std::size_t>(leg_expert[l]);
-    r.legs_[static_cast<std::size_t>(cursor[k]++)] = {raw[l].dst, raw[l].tokens};
+    r.legs[static_cast<std::size_t>(cursor[k]++)] = {raw[l].dst, raw[l].tokens};
+    r.gpu_load[static_cast<std::size_t>(raw[l].dst)] += raw[l].tokens;
   }
-}
-
-std::vector<std::int64_t> Routes::send_counts(int src) const {
-  std::vector<std::int64_t> out(static_cast<std::size_t>(gpus_), 0);
-  for (int e = 0; e < experts_; ++e)
-    for (const auto& l : legs(src, e)) out[static_cast<std::size_t>(l.gpu)] += l.tokens;
-  return out;
+  r.filled_ = static_cast<std::int64_t>(r.leg_begin.size()) - 1;
 }
 
 LocalityVolume plan_locality(const Placement& p, const CountMatrix& c, const Plan& plan, int gpus_per_node) {

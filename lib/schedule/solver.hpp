@@ -53,7 +53,9 @@ struct SolverOptions {
   bool dense_tokens = true;
 };
 
-/// An integral plan: tokens[e * gpus + g] of expert e computed by its replica on GPU g.
+/// An integral plan: tokens[e * gpus + g] of expert e computed by its replica on GPU g. The
+/// solver's output, quotas per (expert, GPU): what each GPU computes, not whose copies. Who sends
+/// what where is a routing (routing.hpp), made from a plan by build_routes / build_rank_routes.
 struct Plan {
   int gpus = 0;
   int experts = 0;

@@ -23,7 +23,7 @@ LayerCosts LayerCosts::from(const deck::RunConfig& r, const Calibration& calibra
   return c;
 }
 
-void cost_micro_batch(const strategy::Routing& routing, const schedule::Placement& placement, int first_rank,
+void cost_micro_batch(const schedule::Routing& routing, const schedule::Placement& placement, int first_rank,
                       const Topology& topology, const LayerCosts& costs, double scheduler_seconds,
                       GroupMicroBatch& out) {
   const int G = routing.gpus, E = routing.experts, S = placement.slots_per_gpu;
@@ -43,8 +43,8 @@ void cost_micro_batch(const strategy::Routing& routing, const schedule::Placemen
       const std::size_t slot = static_cast<std::size_t>(placement.slot_of(e));
       for (auto l = routing.leg_begin[k]; l < routing.leg_begin[k + 1]; ++l) {
         const auto leg = static_cast<std::size_t>(l);
-        const int g = routing.leg_gpu[leg];
-        const std::int64_t tokens = routing.leg_tokens[leg];
+        const int g = routing.legs[leg].gpu;
+        const std::int64_t tokens = routing.legs[leg].tokens;
         out.slot_rows[static_cast<std::size_t>(g) * S + slot] += tokens;
         sent += tokens;
         if (g == s) continue;  // stays on the rank: no transfer

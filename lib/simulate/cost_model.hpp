@@ -45,7 +45,7 @@ struct GroupMicroBatch {
 
 /// Costs the routing of group ranks [first_rank, first_rank + G) (G = routing.gpus) under
 /// `placement`; `scheduler_seconds` is the measured time of the group's routing call.
-void cost_micro_batch(const strategy::Routing& routing, const schedule::Placement& placement, int first_rank,
+void cost_micro_batch(const schedule::Routing& routing, const schedule::Placement& placement, int first_rank,
                       const Topology& topology, const LayerCosts& costs, double scheduler_seconds,
                       GroupMicroBatch& out);
 

@@ -114,7 +114,7 @@ std::vector<StrategySimulation> simulate_strategies(const deck::RunConfig& resol
   const schedule::CountMatrix round_robin = emulate::forced_counts(G, E, T, K);
 
   std::vector<schedule::CountMatrix> counts(static_cast<std::size_t>(D));
-  strategy::Routing routing;
+  schedule::Routing routing;
   GroupMicroBatch mb;
   for (int i = 0; i < I; ++i) {
     for (auto& run : running) {

@@ -2,82 +2,16 @@
 #include "strategy/strategy.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <stdexcept>
 
 #include "core/error.hpp"
 #include "schedule/adaptive.hpp"
 #include "schedule/eplb.hpp"
 #include "schedule/rank_routes.hpp"
+#include "schedule/rank_routing.hpp"
 #include "schedule/routes.hpp"
 
 namespace micromoe::strategy {
-
-// ---- Routing ----------------------------------------------------------------------------------
-
-void Routing::reset(int s, int e, int g) {
-  sources = s;
-  experts = e;
-  gpus = g;
-  const std::size_t n = static_cast<std::size_t>(s) * static_cast<std::size_t>(e);
-  kept.assign(n, 0);
-  leg_begin.assign(n + 1, 0);
-  leg_gpu.clear();
-  leg_tokens.clear();
-  gpu_load.assign(static_cast<std::size_t>(g), 0);
-  dropped = 0;
-  lower_bound = 0;
-  filled_ = 0;
-}
-
-void Routing::finish() {
-  const auto size = static_cast<std::int64_t>(leg_gpu.size());
-  for (auto j = filled_ + 1; j < static_cast<std::int64_t>(leg_begin.size()); ++j)
-    leg_begin[static_cast<std::size_t>(j)] = size;
-  filled_ = static_cast<std::int64_t>(leg_begin.size()) - 1;
-}
-
-void Routing::add_leg(int s, int e, int gpu, std::int64_t tokens) {
-  if (tokens <= 0) return;
-  const std::int64_t k = static_cast<std::int64_t>(s) * experts + e;
-  MICROMOE_REQUIRE(k >= filled_, "routing: legs added out of (source, expert) order");
-  const auto size = static_cast<std::int64_t>(leg_gpu.size());
-  for (auto j = filled_ + 1; j <= k; ++j) leg_begin[static_cast<std::size_t>(j)] = size;
-  filled_ = k;
-  leg_gpu.push_back(gpu);
-  leg_tokens.push_back(tokens);
-  gpu_load[static_cast<std::size_t>(gpu)] += tokens;
-}
-
-std::int64_t Routing::max_load() const {
-  return gpu_load.empty() ? 0 : *std::max_element(gpu_load.begin(), gpu_load.end());
-}
-
-double Routing::imbalance() const {
-  const std::int64_t total = std::accumulate(gpu_load.begin(), gpu_load.end(), std::int64_t{0});
-  if (total == 0 || gpu_load.empty()) return 1.0;
-  return static_cast<double>(max_load()) * static_cast<double>(gpu_load.size()) / static_cast<double>(total);
-}
-
-void Routing::check(const schedule::Placement& placement, const schedule::CountMatrix& counts) const {
-  MICROMOE_REQUIRE(counts.sources == sources && counts.experts == experts, "routing: shape differs from the counts");
-  for (int s = 0; s < sources; ++s)
-    for (int e = 0; e < experts; ++e) {
-      const std::size_t k = static_cast<std::size_t>(s) * experts + e;
-      MICROMOE_REQUIRE(kept[k] >= 0 && kept[k] <= counts(s, e), "routing: kept copies exceed the counts");
-      std::int64_t sum = 0;
-      for (std::int64_t l = leg_begin[k]; l < leg_begin[k + 1]; ++l) {
-        const int g = leg_gpu[static_cast<std::size_t>(l)];
-        const auto& reps = placement.replicas(e);
-        MICROMOE_REQUIRE(std::binary_search(reps.begin(), reps.end(), g),
-                         "routing: a leg of expert " + std::to_string(e) + " goes to GPU " + std::to_string(g) +
-                             ", which does not hold it");
-        sum += leg_tokens[static_cast<std::size_t>(l)];
-      }
-      MICROMOE_REQUIRE(sum == kept[k], "routing: legs of (source " + std::to_string(s) + ", expert " +
-                                           std::to_string(e) + ") do not sum to the kept copies");
-    }
-}
 
 std::int64_t capacity_per_expert(double capacity_factor, std::int64_t copies_of_source, int experts) {
   const double c = capacity_factor * static_cast<double>(copies_of_source) / static_cast<double>(experts);
@@ -94,7 +28,7 @@ std::vector<std::int64_t> ones(int n) { return std::vector<std::int64_t>(static_
 
 /// Standard EP routes: every source sends its copies of e to e's replica in its EP group.
 void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMatrix& c,
-              const std::vector<std::int64_t>* cap, Routing& out) {
+              const std::vector<std::int64_t>* cap, schedule::Routing& out) {
   out.reset(c.sources, c.experts, p.gpus);
   for (int s = 0; s < c.sources; ++s)
     for (int e = 0; e < c.experts; ++e) {
@@ -115,7 +49,7 @@ void route_ep(const schedule::Placement& p, int ep_size, const schedule::CountMa
 /// expert's physical replicas (the first n mod d ones, counted from replica s mod d, get one
 /// more); two replicas on one GPU make one leg with both shares.
 void route_eplb(const std::vector<std::vector<int>>& replica_gpus, int gpus, const schedule::CountMatrix& c,
-                Routing& out) {
+                schedule::Routing& out) {
   out.reset(c.sources, c.experts, gpus);
   for (int s = 0; s < c.sources; ++s)
     for (int e = 0; e < c.experts; ++e) {
@@ -132,17 +66,6 @@ void route_eplb(const std::vector<std::vector<int>>& replica_gpus, int gpus, con
           leg = 0;
         }
       }
-    }
-  out.finish();
-}
-
-/// Converts the scheduler's routes.
-void from_routes(const schedule::Routes& r, const schedule::CountMatrix& c, int gpus, Routing& out) {
-  out.reset(c.sources, c.experts, gpus);
-  for (int s = 0; s < c.sources; ++s)
-    for (int e = 0; e < c.experts; ++e) {
-      out.kept[static_cast<std::size_t>(s) * c.experts + e] = c(s, e);
-      for (const auto& leg : r.legs(s, e)) out.add_leg(s, e, leg.gpu, leg.tokens);
     }
   out.finish();
 }
@@ -204,7 +127,7 @@ class EpStrategy : public Strategy {
   StrategyKind kind() const override { return kind_; }
   bool exact() const override { return !capacity_ && !balanced_; }
   bool forced_balance() const override { return balanced_; }
-  void route(const schedule::CountMatrix& c, Routing& out) override {
+  void route(const schedule::CountMatrix& c, schedule::Routing& out) override {
     if (!capacity_) return route_ep(placement_, ep_size_, c, nullptr, out);
     std::vector<std::int64_t> cap(static_cast<std::size_t>(c.sources));
     for (int s = 0; s < c.sources; ++s) {
@@ -237,7 +160,7 @@ class EplbStrategy : public Strategy {
     adopt(place(ones(experts)));
   }
   StrategyKind kind() const override { return StrategyKind::eplb; }
-  void route(const schedule::CountMatrix& c, Routing& out) override {
+  void route(const schedule::CountMatrix& c, schedule::Routing& out) override {
     route_eplb(replica_gpus_, placement_.gpus, c, out);
   }
   bool end_iteration(const std::vector<std::int64_t>& loads) override {
@@ -291,20 +214,15 @@ class MicroEpStrategy : public Strategy {
     solver_ = make_solver();
   }
   StrategyKind kind() const override { return adaptive_ ? StrategyKind::microep_adaptive : StrategyKind::microep; }
-  void route(const schedule::CountMatrix& c, Routing& out) override {
+  void route(const schedule::CountMatrix& c, schedule::Routing& out) override {
     solver_->solve(c, plan_);
-    const auto routes = schedule::build_routes(placement_, c, plan_, gpus_per_node_);
-    from_routes(routes, c, placement_.gpus, out);
-    out.lower_bound = plan_.lower_bound;
+    schedule::build_routes(placement_, c, plan_, gpus_per_node_, out);
     watch(c);
   }
-  void route_rank(const schedule::CountMatrix& c, int gpu, RankRouting& out) override {
+  void route_rank(const schedule::CountMatrix& c, int gpu, schedule::RankRouting& out) override {
     solver_->solve(c, plan_);
     const auto& sums = solver_->node_counts();  // summed by the solve: not summed again
-    schedule::build_rank_routes(placement_, c, plan_, gpus_per_node_, gpu, rank_routes_,
-                                sums.empty() ? nullptr : sums.data());
-    from_rank_routes(rank_routes_, c, plan_.gpu_load, out);
-    out.lower_bound = plan_.lower_bound;
+    schedule::build_rank_routes(placement_, c, plan_, gpus_per_node_, gpu, out, sums.empty() ? nullptr : sums.data());
     watch(c);
   }
   std::int64_t shifts_detected() const override { return detector_.shifts(); }
@@ -373,13 +291,17 @@ class MicroEpStrategy : public Strategy {
   int gpus_per_node_ = 1;
   std::unique_ptr<schedule::Solver> solver_;
   schedule::Plan plan_;
-  schedule::RankRoutes rank_routes_;
   schedule::HedgedForecast forecast_;
   schedule::ShiftDetector detector_;
   int since_replacement_ = 0;
 };
 
 }  // namespace
+
+void Strategy::route_rank(const schedule::CountMatrix& counts, int gpu, schedule::RankRouting& out) {
+  route(counts, whole_);
+  schedule::slice_routing(whole_, placement_, gpu, out);
+}
 
 void Strategy::save_state(StateWriter& out) const {
   out.put(placement_.gpus);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Load-balancing strategies of the MoE layer behind one interface: where expert replicas sit
 // (a schedule::Placement) and, every micro-batch, how many token copies each source sends to
-// each replica (a Routing). Pure host code, deterministic: every rank of a MicroEP group calls
-// the same methods with the same arguments and gets bit-identical answers, so no routing
-// information is ever exchanged.
+// each replica (a schedule::Routing, or one rank's schedule::RankRouting: the types
+// build_routes and build_rank_routes fill, filled here by every strategy). Pure host code,
+// deterministic: every rank of a MicroEP group calls the same methods with the same arguments
+// and gets bit-identical answers, so no routing information is ever exchanged.
 //
 //   ep               Megatron-style dropless EP: the replica in the source's own EP group.
 //   ep-capacity      ep with a capacity factor: per source and expert at most
@@ -26,8 +27,9 @@
 
 #include "core/state_blob.hpp"
 #include "schedule/placement.hpp"
+#include "schedule/rank_routing.hpp"
+#include "schedule/routing.hpp"
 #include "schedule/solver.hpp"
-#include "strategy/rank_routing.hpp"
 #include "strategy/strategy_kind.hpp"
 
 namespace micromoe::strategy {
@@ -51,34 +53,6 @@ struct StrategyConfig {
   double adaptive_shift_threshold = 1.10;  ///< microep-adaptive: proven optimum / mean above which a shift is declared
 };
 
-/// The routing of one micro-batch: for every (source s, expert e) the first kept(s, e) of s's
-/// copies of e (in copy order) go to the legs of (s, e) in order; the rest are dropped.
-struct Routing {
-  int sources = 0;
-  int experts = 0;
-  int gpus = 0;
-  std::vector<std::int64_t> kept;        ///< [s*E+e]
-  std::vector<std::int64_t> leg_begin;   ///< [s*E+e], size S*E+1: legs of (s,e) are [leg_begin[k], leg_begin[k+1])
-  std::vector<int> leg_gpu;              ///< destination GPU of each leg
-  std::vector<std::int64_t> leg_tokens;  ///< copies of each leg (> 0)
-  std::vector<std::int64_t> gpu_load;    ///< [g]: copies computed by GPU g
-  std::int64_t dropped = 0;              ///< copies dropped in the whole group
-  std::int64_t lower_bound = 0;          ///< exact optimum of max load where a solver ran, else 0
-  std::int64_t filled_ = 0;              ///< leg_begin is final up to this index
-
-  void reset(int sources, int experts, int gpus);
-  /// Appends a leg to (s, e) (ignored unless tokens > 0); legs are added in (s, e) row-major order.
-  void add_leg(int s, int e, int gpu, std::int64_t tokens);
-  /// Completes leg_begin after the last add_leg.
-  void finish();
-  std::int64_t max_load() const;
-  /// max load / mean load (1 when there are no copies).
-  double imbalance() const;
-  /// Throws micromoe::Error when legs do not sum to kept, kept exceeds the counts, or a leg
-  /// goes to a GPU that does not hold the expert.
-  void check(const schedule::Placement& placement, const schedule::CountMatrix& counts) const;
-};
-
 /// One strategy instance per layer; all ranks of the group construct it identically.
 class Strategy {
  public:
@@ -92,12 +66,12 @@ class Strategy {
   virtual bool forced_balance() const { return false; }
   const schedule::Placement& placement() const { return placement_; }
   /// Every rank calls with the same all-gathered counts c[s][e]; deterministic.
-  virtual void route(const schedule::CountMatrix& counts, Routing& out) = 0;
+  virtual void route(const schedule::CountMatrix& counts, schedule::Routing& out) = 0;
   /// Rank `gpu`'s part of route()'s routing (the same numbers), in place of route() where one
   /// rank needs only its own part (the MoE layer). The default slices route()'s whole routing;
   /// microep and microep-adaptive compute only this rank's part (schedule::build_rank_routes).
   /// A strategy instance serves one rank: call either route or route_rank per micro-batch.
-  virtual void route_rank(const schedule::CountMatrix& counts, int gpu, RankRouting& out);
+  virtual void route_rank(const schedule::CountMatrix& counts, int gpu, schedule::RankRouting& out);
   /// Called once per training iteration, after the optimizer step, with the iteration's expert
   /// loads L[e] (summed over micro-batches). Returns true when the placement changed: the layer
   /// then migrates expert weights and optimizer state to placement().
@@ -121,7 +95,7 @@ class Strategy {
   std::int64_t last_migrations_ = 0;
 
  private:
-  Routing whole_;  // route_rank's default: the whole routing, then sliced
+  schedule::Routing whole_;  // route_rank's default: the whole routing, then sliced
 };
 
 /// Builds the strategy config.kind for a MicroEP group of `gpus` ranks and `experts` experts.

@@ -137,7 +137,7 @@ TEST(ScheduleBatch, EpAsRoutedNeverMovesLoadBetweenEpGroups) {
   config.kind = st::StrategyKind::ep;
   config.ep_size = P;
   auto ep = st::make_strategy(config, G, E);
-  st::Routing routing;
+  sc::Routing routing;
   std::vector<ms::BatchResult> results;
   bool strictly_worse_seen = false;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
@@ -186,7 +186,7 @@ void expect_layer_rule(ms::BatchPlacement placement, st::StrategyKind kind) {
   config.replace_interval = K;
   config.seed = 3;
   auto layer = st::make_strategy(config, G, E);
-  st::RankRouting rr;
+  sc::RankRouting rr;
   std::vector<ms::BatchResult> results;
   int replacements = 0;
   bool changed = false;

@@ -100,7 +100,7 @@ TEST(Emulate, LoadsAreTheStrategysGpuLoad) {
       const auto cm = strategy->forced_balance() ? forced_counts(layout.group_size, c.model.experts,
                                                                  c.training.tokens_per_micro_batch, c.model.top_k)
                                                  : counts.counts(0, 0, g);
-      strategy::Routing routing;
+      schedule::Routing routing;
       strategy->route(cm, routing);
       ASSERT_NO_THROW(routing.check(strategy->placement(), cm));
       const auto rows = slot_rows(routing, strategy->placement());

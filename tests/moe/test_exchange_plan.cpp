@@ -38,7 +38,7 @@ schedule::CountMatrix counts(int G, int E, Load load, std::uint64_t seed) {
 std::int64_t sum(const std::vector<std::int64_t>& v) { return std::accumulate(v.begin(), v.end(), std::int64_t{0}); }
 
 /// Every check of one routing, for all ranks' plans.
-void check_plans(const strategy::Routing& r, const schedule::Placement& p, std::int64_t block_rows,
+void check_plans(const schedule::Routing& r, const schedule::Placement& p, std::int64_t block_rows,
                  const std::string& what) {
   const int G = p.gpus, E = p.experts, S = p.slots_per_gpu;
   std::vector<ExchangePlan> plans(static_cast<std::size_t>(G));
@@ -73,7 +73,7 @@ void check_plans(const strategy::Routing& r, const schedule::Placement& p, std::
       std::int64_t cum = 0;
       for (std::int64_t l = pl.leg_first[e], q = r.leg_begin[k]; l < pl.leg_first[e + 1]; ++l, ++q) {
         EXPECT_EQ(pl.legs[l][0], cum) << what;
-        EXPECT_EQ(pl.legs[l][1], r.leg_tokens[q]) << what;
+        EXPECT_EQ(pl.legs[l][1], r.legs[q].tokens) << what;
         cum += pl.legs[l][1];
       }
       EXPECT_EQ(cum, pl.kept[e]) << what << ": legs of expert " << e << " carry its kept copies";
@@ -127,7 +127,7 @@ void check_plans(const strategy::Routing& r, const schedule::Placement& p, std::
       for (int e = 0; e < E; ++e) {
         const auto n =
             std::count_if(xin.begin(), xin.end(), [&](const Copy& c) { return c.source == s && c.expert == e; });
-        EXPECT_EQ(n, leg_tokens(r, s, e, g)) << what;
+        EXPECT_EQ(n, r.sent_to(s, e, g)) << what;
       }
   }
 }
@@ -143,7 +143,7 @@ TEST(ExchangePlan, EveryStrategyEveryLoadEveryRank) {
         cfg.capacity_factor = 1.0;
         auto s = strategy::make_strategy(cfg, G, E);
         const auto c = counts(G, E, load, 7 + static_cast<std::uint64_t>(G));
-        strategy::Routing r;
+        schedule::Routing r;
         s->route(c, r);
         check_plans(r, s->placement(), 16,
                     to_string(kind) + " G=" + std::to_string(G) + " load=" + std::to_string(static_cast<int>(load)));
@@ -163,13 +163,13 @@ TEST(ExchangePlan, RankPartGivesTheSamePlanAsTheWholeRouting) {
         cfg.gpus_per_node = G >= 8 ? 4 : 0;
         auto whole = strategy::make_strategy(cfg, G, E);
         const auto c = counts(G, E, load, 29 + static_cast<std::uint64_t>(G));
-        strategy::Routing r;
+        schedule::Routing r;
         whole->route(c, r);
         const auto what =
             to_string(kind) + " G=" + std::to_string(G) + " load=" + std::to_string(static_cast<int>(load));
         for (int me = 0; me < G; ++me) {
           auto mine = strategy::make_strategy(cfg, G, E);
-          strategy::RankRouting part;
+          schedule::RankRouting part;
           mine->route_rank(c, me, part);
           ExchangePlan a, b;
           plan_exchange(r, whole->placement(), me, 16, a);
@@ -197,7 +197,7 @@ TEST(ExchangePlan, CapacityDropsLeaveTheirRowsOut) {
   cfg.capacity_factor = 1.0;
   auto s = strategy::make_strategy(cfg, G, E);
   const auto c = counts(G, E, Load::hot_expert, 3);
-  strategy::Routing r;
+  schedule::Routing r;
   s->route(c, r);
   ASSERT_GT(r.dropped, 0);
   std::int64_t sent = 0;
@@ -218,7 +218,7 @@ TEST(ExchangePlan, BlocksSplitAtTheBlockSizeAndPlansReuseTheirStorage) {
   cfg.ep_size = 2;
   auto s = strategy::make_strategy(cfg, G, E);
   const auto hot = counts(G, E, Load::hot_expert, 1);
-  strategy::Routing r;
+  schedule::Routing r;
   s->route(hot, r);
   check_plans(r, s->placement(), 1, "block size 1");
   check_plans(r, s->placement(), 5, "block size 5");
@@ -227,7 +227,7 @@ TEST(ExchangePlan, BlocksSplitAtTheBlockSizeAndPlansReuseTheirStorage) {
   std::int64_t pieces = 0;  // ceil(rows / 5) per (source, slot) block
   for (int q = 0; q < G; ++q)
     for (int j = 0; j < s->placement().slots_per_gpu; ++j)
-      if (s->placement().expert(0, j) >= 0) pieces += (leg_tokens(r, q, s->placement().expert(0, j), 0) + 4) / 5;
+      if (s->placement().expert(0, j) >= 0) pieces += (r.sent_to(q, s->placement().expert(0, j), 0) + 4) / 5;
   EXPECT_GT(pieces, 2);
   EXPECT_EQ(static_cast<std::int64_t>(pl.blocks.size()), pieces);
   // The same plan object, reused for an empty micro-batch: nothing left over.

@@ -21,13 +21,13 @@ using ms::Placement;
 namespace {
 
 /// Rank `me`'s routes against the whole table.
-void expect_rank_equals_table(const Placement& p, const CountMatrix& c, const ms::Routes& table,
-                              const ms::RankRoutes& mine, int me) {
+void expect_rank_equals_table(const Placement& p, const CountMatrix& c, const ms::Routing& table,
+                              const ms::RankRouting& mine, int me) {
   const int G = p.gpus, E = p.experts, S = p.slots_per_gpu;
   ASSERT_EQ(mine.gpu, me);
   ASSERT_EQ(mine.leg_begin.size(), static_cast<std::size_t>(E) + 1);
   for (int e = 0; e < E; ++e) {
-    const auto want = table.legs(me, e);
+    const auto want = table.legs_of(me, e);
     const auto got = mine.legs_of(e);
     ASSERT_EQ(got.size(), want.size()) << "legs of (" << me << ", " << e << ")";
     for (std::size_t i = 0; i < want.size(); ++i) {
@@ -42,20 +42,33 @@ void expect_rank_equals_table(const Placement& p, const CountMatrix& c, const ms
       const int e = p.expert(me, j);
       std::int64_t want = 0;
       if (e >= 0)
-        for (const auto& l : table.legs(s, e))
+        for (const auto& l : table.legs_of(s, e))
           if (l.gpu == me) want += l.tokens;
       ASSERT_EQ(mine.received_from(s, j), want) << "tokens from " << s << " to (" << me << ", slot " << j << ")";
       recv_counts[static_cast<std::size_t>(s)] += want;
     }
   ASSERT_EQ(mine.recv_counts, recv_counts);
+  // Every other field as the whole routing's slice (the layer's default path for other strategies).
+  ms::RankRouting sliced;
+  ms::slice_routing(table, p, me, sliced);
+  ASSERT_EQ(mine.gpus, sliced.gpus);
+  ASSERT_EQ(mine.slots_per_gpu, sliced.slots_per_gpu);
+  ASSERT_EQ(mine.kept, sliced.kept);
+  ASSERT_EQ(mine.leg_begin, sliced.leg_begin);
+  ASSERT_EQ(mine.received, sliced.received);
+  ASSERT_EQ(mine.send_counts, sliced.send_counts);
+  ASSERT_EQ(mine.recv_counts, sliced.recv_counts);
+  ASSERT_EQ(mine.gpu_load, sliced.gpu_load);
+  ASSERT_EQ(mine.dropped, sliced.dropped);
+  ASSERT_EQ(mine.lower_bound, sliced.lower_bound);
   (void)c;
 }
 
 /// Every rank (or `ranks` of them, spread over the GPUs, always with the first and last).
 void expect_all_ranks(const Placement& p, const CountMatrix& c, const ms::Plan& plan, int per_node,
                       const std::int64_t* node_counts, int ranks) {
-  const ms::Routes table = ms::build_routes(p, c, plan, per_node);
-  ms::RankRoutes mine;
+  const ms::Routing table = ms::build_routes(p, c, plan, per_node);
+  ms::RankRouting mine;
   const int G = p.gpus;
   const int step = std::max(1, G / std::max(1, ranks));
   std::vector<int> checked;

@@ -17,13 +17,13 @@ using ms::Placement;
 namespace {
 
 void check_routes(const Placement& p, const CountMatrix& c, const ms::Plan& plan, int per_node) {
-  const ms::Routes r = ms::build_routes(p, c, plan, per_node);
+  const ms::Routing r = ms::build_routes(p, c, plan, per_node);
   const int G = p.gpus, E = p.experts;
   std::vector<std::int64_t> recv(static_cast<std::size_t>(G) * E, 0);
   std::int64_t cross_gpu = 0, cross_node = 0;
   for (int s = 0; s < G; ++s)
     for (int e = 0; e < E; ++e) {
-      const auto legs = r.legs(s, e);
+      const auto legs = r.legs_of(s, e);
       std::int64_t sum = 0;
       int phase = 0, last_gpu = -1;
       for (std::size_t i = 0; i < legs.size(); ++i) {
@@ -59,6 +59,12 @@ void check_routes(const Placement& p, const CountMatrix& c, const ms::Plan& plan
   for (int s = 0; s < G; ++s)
     for (auto v : r.send_counts(s)) sent += v;
   ASSERT_EQ(sent, plan.total_tokens);
+  // The rest of the routing: nothing dropped, the plan's loads and bound.
+  ASSERT_EQ(r.kept, c.data);
+  ASSERT_EQ(r.dropped, 0);
+  ASSERT_EQ(r.gpu_load, plan.gpu_load);
+  ASSERT_EQ(r.lower_bound, plan.lower_bound);
+  ASSERT_NO_THROW(r.check(p, c));
 }
 
 }  // namespace
@@ -85,13 +91,13 @@ TEST(Routes, HandWorkedExample) {
   const auto plan = ms::Solver(p).solve(c);
   EXPECT_EQ(plan.max_load, 6);
   const auto r = ms::build_routes(p, c, plan, 1);
-  ASSERT_EQ(r.legs(0, 0).size(), 2u);
-  EXPECT_EQ(r.legs(0, 0)[0].gpu, 0);
-  EXPECT_EQ(r.legs(0, 0)[0].tokens, 6);
-  EXPECT_EQ(r.legs(0, 0)[1].gpu, 1);
-  EXPECT_EQ(r.legs(0, 0)[1].tokens, 4);
-  ASSERT_EQ(r.legs(1, 0).size(), 1u);
-  EXPECT_EQ(r.legs(1, 0)[0].tokens, 2);
+  ASSERT_EQ(r.legs_of(0, 0).size(), 2u);
+  EXPECT_EQ(r.legs_of(0, 0)[0].gpu, 0);
+  EXPECT_EQ(r.legs_of(0, 0)[0].tokens, 6);
+  EXPECT_EQ(r.legs_of(0, 0)[1].gpu, 1);
+  EXPECT_EQ(r.legs_of(0, 0)[1].tokens, 4);
+  ASSERT_EQ(r.legs_of(1, 0).size(), 1u);
+  EXPECT_EQ(r.legs_of(1, 0)[0].tokens, 2);
   EXPECT_EQ(r.cross_gpu_tokens(), 4);
   EXPECT_EQ(r.cross_node_tokens(), 4);
   EXPECT_EQ(ms::build_routes(p, c, plan, 2).cross_node_tokens(), 0);
@@ -106,8 +112,8 @@ TEST(Routes, EpNeverCrossesWhenLocalAndZeroSourcesHaveNoLegs) {
   const auto r = ms::build_routes(p, c, plan, 2);
   EXPECT_EQ(r.cross_gpu_tokens(), 7);
   EXPECT_EQ(r.cross_node_tokens(), 7);
-  EXPECT_TRUE(r.legs(1, 0).empty());
-  EXPECT_TRUE(r.legs(0, 1).empty());
+  EXPECT_TRUE(r.legs_of(1, 0).empty());
+  EXPECT_TRUE(r.legs_of(0, 1).empty());
 }
 
 TEST(Routes, RejectsInconsistentPlans) {

@@ -145,7 +145,7 @@ TEST(Calibration, FileRoundTripsAndIsCheckedAgainstTheDeck) {
 /// ep on 2 GPUs, 2 experts (one per GPU): s0 sends 3 copies to e0 and 1 to e1, s1 2 and 4.
 struct TwoRankCase {
   schedule::Placement placement = schedule::make_ep_placement(2, 2, 2);
-  strategy::Routing routing;
+  schedule::Routing routing;
   Calibration calibration = linear_calibration();
   LayerCosts costs;
   TwoRankCase() {

@@ -58,7 +58,7 @@ TEST(Strategy, RoutingsConserveCountsAndReachOnlyReplicas) {
       EXPECT_EQ(s->kind(), kind);
       EXPECT_EQ(s->name(), name);
       const auto c = skewed_counts(G, E, 11);
-      Routing r;
+      schedule::Routing r;
       s->route(c, r);
       EXPECT_NO_THROW(r.check(s->placement(), c)) << name << " G=" << G;
       std::int64_t total = 0, kept = 0, load = 0;
@@ -75,12 +75,12 @@ TEST(Strategy, EpStaysInTheEpGroup) {
   const int G = 8, E = 16, P = 4;
   auto s = make_strategy(config(StrategyKind::ep, P), G, E);
   const auto c = skewed_counts(G, E, 5);
-  Routing r;
+  schedule::Routing r;
   s->route(c, r);
   for (int src = 0; src < G; ++src)
     for (int e = 0; e < E; ++e) {
       const std::size_t k = static_cast<std::size_t>(src) * E + e;
-      for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) EXPECT_EQ(r.leg_gpu[l] / P, src / P);
+      for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) EXPECT_EQ(r.legs[l].gpu / P, src / P);
     }
 }
 
@@ -88,7 +88,7 @@ TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
   const int G = 4, E = 8, P = 2;
   auto s = make_strategy(config(StrategyKind::eplb, P), G, E);
   const auto c = skewed_counts(G, E, 9, 200);
-  Routing r;
+  schedule::Routing r;
   s->route(c, r);
   // DeepSeek's map for the uniform initial forecast: G * (E/P + 1) physical replicas, global
   // policy; a GPU with m physical replicas of e gets m even shares (one leg).
@@ -101,9 +101,9 @@ TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
       const auto& phys = fit.replica_gpus[static_cast<std::size_t>(e)];
       const auto d = static_cast<std::int64_t>(phys.size());
       for (auto l = r.leg_begin[k]; l < r.leg_begin[k + 1]; ++l) {
-        const auto m = std::count(phys.begin(), phys.end(), r.leg_gpu[l]);
-        EXPECT_GE(r.leg_tokens[l], m * (c(src, e) / d));
-        EXPECT_LE(r.leg_tokens[l], m * (c(src, e) / d + 1));
+        const auto m = std::count(phys.begin(), phys.end(), r.legs[l].gpu);
+        EXPECT_GE(r.legs[l].tokens, m * (c(src, e) / d));
+        EXPECT_LE(r.legs[l].tokens, m * (c(src, e) / d + 1));
       }
     }
   // History hot on the last expert (the initial, uniform forecast favours low ids on ties).
@@ -124,7 +124,7 @@ TEST(Strategy, CapacityDropsBeyondCapacity) {
   cfg.capacity_factor = 1.25;
   auto s = make_strategy(cfg, G, E);
   const auto c = skewed_counts(G, E, 3);
-  Routing r;
+  schedule::Routing r;
   s->route(c, r);
   for (int src = 0; src < G; ++src) {
     std::int64_t copies = 0;
@@ -142,7 +142,7 @@ TEST(Strategy, MicroEpIsOptimalAndBeatsEp) {
   auto micro = make_strategy(config(StrategyKind::microep, P), G, E);
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     const auto c = skewed_counts(G, E, seed, 128);
-    Routing a, b;
+    schedule::Routing a, b;
     ep->route(c, a);
     micro->route(c, b);
     EXPECT_EQ(b.max_load(), b.lower_bound);
@@ -159,7 +159,7 @@ TEST(Strategy, AdaptiveReplacesFromHistory) {
   EXPECT_TRUE(s->end_iteration(c.expert_loads()));
   EXPECT_NE(s->placement(), before);
   EXPECT_GT(s->last_migrations(), 0);
-  Routing r;
+  schedule::Routing r;
   s->route(c, r);
   EXPECT_NO_THROW(r.check(s->placement(), c));
 }
@@ -170,11 +170,10 @@ TEST(Strategy, Deterministic) {
     auto a = make_strategy(config(kind, 2), 4, 8), b = make_strategy(config(kind, 2), 4, 8);
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
       const auto c = skewed_counts(4, 8, seed);
-      Routing ra, rb;
+      schedule::Routing ra, rb;
       a->route(c, ra);
       b->route(c, rb);
-      EXPECT_EQ(ra.leg_gpu, rb.leg_gpu) << name;
-      EXPECT_EQ(ra.leg_tokens, rb.leg_tokens) << name;
+      EXPECT_EQ(ra.legs, rb.legs) << name;
       EXPECT_EQ(ra.leg_begin, rb.leg_begin) << name;
     }
   }
@@ -207,8 +206,8 @@ TEST(Strategy, RankRoutingEqualsTheWholeRoutingsRowAndColumn) {
         auto whole = make_strategy(cfg, G, E);
         std::vector<std::unique_ptr<Strategy>> ranks;
         for (int me = 0; me < G; ++me) ranks.push_back(make_strategy(cfg, G, E));
-        Routing r;
-        RankRouting expected, got;
+        schedule::Routing r;
+        schedule::RankRouting expected, got;
         for (int batch = 0; batch < 4; ++batch) {
           auto c = skewed_counts(G, E, 100 + static_cast<std::uint64_t>(batch), 16 + 24 * batch);
           if (batch == 2)
@@ -218,12 +217,11 @@ TEST(Strategy, RankRoutingEqualsTheWholeRoutingsRowAndColumn) {
                             " batch " + std::to_string(batch);
           for (int me = 0; me < G; ++me) {
             ranks[static_cast<std::size_t>(me)]->route_rank(c, me, got);
-            slice_routing(r, whole->placement(), me, expected);
+            schedule::slice_routing(r, whole->placement(), me, expected);
             EXPECT_EQ(got.gpu, me) << what;
             EXPECT_EQ(got.kept, expected.kept) << what << " rank " << me;
             EXPECT_EQ(got.leg_begin, expected.leg_begin) << what << " rank " << me;
-            EXPECT_EQ(got.leg_gpu, expected.leg_gpu) << what << " rank " << me;
-            EXPECT_EQ(got.leg_tokens, expected.leg_tokens) << what << " rank " << me;
+            EXPECT_EQ(got.legs, expected.legs) << what << " rank " << me;
             EXPECT_EQ(got.received, expected.received) << what << " rank " << me;
             EXPECT_EQ(got.gpu_load, expected.gpu_load) << what << " rank " << me;
             EXPECT_EQ(got.dropped, expected.dropped) << what << " rank " << me;
