@@ -16,8 +16,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("adaptive: " + what); }
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-
 std::int64_t optimum(const Placement& p, const std::vector<std::int64_t>& loads) {
   SolverOptions o;
   o.locality = false;
@@ -45,44 +43,6 @@ bool less_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
 }
 
 }  // namespace
-
-// ---- Memory bound ------------------------------------------------------------------------------
-
-std::int64_t memory_bound(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu) {
-  const int E = static_cast<int>(loads.size());
-  if (gpus < 1 || slots_per_gpu < 1 || E < 1) fail("memory bound: gpus, slots and experts must be >= 1");
-  const std::int64_t slots = static_cast<std::int64_t>(gpus) * slots_per_gpu;
-  if (slots < E) fail("memory bound: " + std::to_string(E) + " experts do not fit " + std::to_string(slots) + " slots");
-  std::int64_t total = 0;
-  for (auto l : loads) {
-    if (l < 0) fail("memory bound: a negative load");
-    total += l;
-  }
-  // Greedy: the expert with the largest ceil(L/d) gets the next spare replica (ties: lower id).
-  std::vector<int> d(static_cast<std::size_t>(E), 1);
-  auto key = [&](int e) { return ceil_div(loads[static_cast<std::size_t>(e)], d[static_cast<std::size_t>(e)]); };
-  auto below = [&](int a, int b) {  // priority order: true when a ranks below b
-    const std::int64_t ka = key(a), kb = key(b);
-    return ka != kb ? ka < kb : a > b;
-  };
-  std::priority_queue<int, std::vector<int>, decltype(below)> pq(below);
-  for (int e = 0; e < E; ++e) pq.push(e);
-  for (std::int64_t spare = slots - E; spare > 0; --spare) {
-    const int e = pq.top();
-    if (d[static_cast<std::size_t>(e)] >= gpus || key(e) <= 1) break;  // the maximum cannot drop further
-    pq.pop();
-    ++d[static_cast<std::size_t>(e)];
-    pq.push(e);
-  }
-  return std::max(ceil_div(total, gpus), key(pq.top()));
-}
-
-double memory_bound_imbalance(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu) {
-  std::int64_t total = 0;
-  for (auto l : loads) total += l;
-  const std::int64_t b = memory_bound(loads, gpus, slots_per_gpu);
-  return total > 0 ? static_cast<double>(b) * gpus / static_cast<double>(total) : 1.0;
-}
 
 // ---- Forecast ----------------------------------------------------------------------------------
 

@@ -1,29 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The parts of microep-adaptive that make it survive load shifts: a forecast that hedges
 // between the recent and the long-run load, a shift detector on the scheduler's proven optimum,
-// a re-placement with a bounded number of expert copies moved, and the memory bound (the best
-// max load any placement of the same memory could reach), which the detector and the report use.
+// a re-placement with a bounded number of expert copies moved. The detector compares with the
+// memory bound (schedule/memory_bound.hpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "core/state_blob.hpp"
+#include "schedule/memory_bound.hpp"
 #include "schedule/placement.hpp"
 
 namespace micromoe::schedule {
-
-/// The best max GPU load any placement of E = loads.size() experts on G GPUs with S slots each
-/// can reach for `loads` (a lower bound for every placement of this memory, the same-slot rule
-/// not even required):
-///   B = max( ceil(T / G),  min over d of max_e ceil(L_e / d_e) ),   T = sum_e L_e,
-/// d ranging over replica counts with 1 <= d_e <= G and sum_e d_e <= G * S. An expert with d_e
-/// replicas puts at least ceil(L_e / d_e) copies on one of its GPUs; the inner minimum is
-/// exact by the greedy that gives each spare replica to the expert with the largest
-/// ceil(L_e / d_e). Throws std::invalid_argument for G*S < E or a negative load.
-std::int64_t memory_bound(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
-/// memory_bound as an imbalance: B / (T / G); 1 when T = 0.
-double memory_bound_imbalance(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
 
 /// Forecast of the next loads that hedges between the recent and the long-run load: every
 /// observation (an iteration's loads) is turned into shares s_e = L_e / T; the forecast share of

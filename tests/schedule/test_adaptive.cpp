@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
@@ -54,6 +55,48 @@ TEST(MemoryBound, HandComputedCases) {
   EXPECT_DOUBLE_EQ(ms::memory_bound_imbalance({0, 0}, 2, 1), 1.0);
   EXPECT_THROW(ms::memory_bound({1, 1, 1}, 1, 2), std::invalid_argument);
   EXPECT_THROW(ms::memory_bound({1, -1}, 2, 1), std::invalid_argument);
+}
+
+namespace {
+
+// The definition by enumeration: every replica count vector r (1 <= r_e <= G, sum r_e <= G*S).
+std::int64_t brute_force_memory_bound(const std::vector<std::int64_t>& loads, int G, int S) {
+  const int E = static_cast<int>(loads.size());
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  std::int64_t best = INT64_MAX;
+  std::vector<int> r(static_cast<std::size_t>(E), 1);
+  for (;;) {
+    int sum = 0;
+    std::int64_t worst = 0;
+    for (int e = 0; e < E; ++e) {
+      sum += r[static_cast<std::size_t>(e)];
+      const std::int64_t l = loads[static_cast<std::size_t>(e)], d = r[static_cast<std::size_t>(e)];
+      worst = std::max(worst, (l + d - 1) / d);
+    }
+    if (sum <= G * S) best = std::min(best, worst);
+    int e = 0;  // next vector, odometer order
+    while (e < E && r[static_cast<std::size_t>(e)] == G) r[static_cast<std::size_t>(e++)] = 1;
+    if (e == E) break;
+    ++r[static_cast<std::size_t>(e)];
+  }
+  return std::max((total + G - 1) / G, best);
+}
+
+}  // namespace
+
+TEST(MemoryBound, EqualsTheDefinitionByEnumeration) {
+  ms::Rng rng(11);
+  ms::MemoryBound bound;  // reused: its heap must not carry state between calls
+  for (int t = 0; t < 400; ++t) {
+    const int G = 1 + static_cast<int>(rng.below(5)), S = 1 + static_cast<int>(rng.below(3));
+    const int E = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(std::min(G * S, 5))));
+    std::vector<std::int64_t> loads(static_cast<std::size_t>(E));
+    for (auto& l : loads) l = static_cast<std::int64_t>(rng.below(3) ? rng.below(60) : rng.below(3));
+    EXPECT_EQ(bound(loads, G, S), brute_force_memory_bound(loads, G, S))
+        << "G " << G << " S " << S << " E " << E << " t " << t;
+    EXPECT_EQ(ms::memory_bound(loads, G, S), bound(loads, G, S));
+  }
 }
 
 TEST(MemoryBound, IsBelowEveryPlacementsOptimum) {
