@@ -31,7 +31,8 @@ class HedgedForecast {
   int observations() const { return observations_; }
   /// Hedged shares scaled to integers: round(scale * max(recent_e, longrun_e)) + 1 (the +1 keeps
   /// an unseen expert's weight positive). All 1 before any observation.
-  std::vector<std::int64_t> forecast(std::int64_t scale = std::int64_t{1} << 24) const;
+  static constexpr std::int64_t kScale = std::int64_t{1} << 24;  ///< forecast()'s default: a share of 1
+  std::vector<std::int64_t> forecast(std::int64_t scale = kScale) const;
   const std::vector<double>& recent() const { return recent_; }
   /// The long-run mean share of every expert.
   std::vector<double> longrun() const;
@@ -77,15 +78,30 @@ class ShiftDetector {
   std::int64_t shifts_ = 0;
 };
 
-/// The replica floor microep-adaptive asks for: `min_replicas` lowered (to 1 at least) while it
-/// would leave fewer than E/2 spare replicas (G*S - f*E < E/2) for the hot experts; then
-/// replica_floor's packing cap. At the memory of d = 2 (G*S = 2E) the floor is 1: two replicas
-/// each would leave nothing to adapt with.
+/// The replica floors of microep-adaptive, one per expert, for the forecast loads F and the
+/// knob `min_replicas` (deck key parallel.adaptive_min_replicas). With d = min(G, floor(G*S/E)),
+/// ep's replica count at this memory:
+///  * min_replicas > 0: that floor for every expert, capped as replica_floor packs it.
+///    min_replicas >= d keeps every expert at ep's count: never worse than ep on the first
+///    micro-batch after any shift, at the price of balance (docs/layer.md).
+///  * min_replicas == 0 (auto, the default): robust where the memory allows it. Every expert
+///    first gets need_e = min(G, max(1, ceil(2 G F_e / T_F))) replicas (twice those that bring
+///    its forecast load per replica down to the mean: headroom for a load that grows; T_F = `share_scale` where the
+///    forecast is hedged shares scaled by it, whose sum exceeds it, else sum_e F_e); the spare G*S - sum need_e then
+///    raises the experts below d one level at a time (to 2, then 3, ...), the largest forecast first; floor_e =
+///    min(that count, d). Where the forecast's hot experts need more than the memory holds (sum need_e > G*S) every
+///    floor is 1. An expert left below d can make the first micro-batch after a shift up to d / floor_e times ep's max
+///    load (docs/layer.md).
+/// Throws std::invalid_argument for G*S < E or a negative min_replicas.
+std::vector<int> adaptive_floors(int gpus, int slots_per_gpu, const std::vector<std::int64_t>& forecast,
+                                 int min_replicas, std::int64_t share_scale = 0);
+/// The smallest floor adaptive_floors gives any expert for these G, S, E, whatever the forecast
+/// (auto: 1): what a caller may assert of every placement.
 int adaptive_floor(int gpus, int slots_per_gpu, int experts, int min_replicas);
 
 /// Options of make_bounded_replacement.
 struct ReplacementOptions {
-  AdaptiveOptions adaptive;  ///< of the fresh placement (min_replicas: the floor, kept by every move)
+  AdaptiveOptions adaptive;  ///< of the fresh placement (its floors / min_replicas: kept by every move)
   int max_migrations = 0;    ///< expert copies moved at most per re-placement (<= 0: unbounded)
 };
 

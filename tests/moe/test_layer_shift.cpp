@@ -63,7 +63,7 @@ TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
   const ExecSpace exec;
   layer.set_parameters(exec, d.params);
   const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
-  const int floor = schedule::adaptive_floor(G, S, E, 2);
+  const int floor = schedule::adaptive_floor(G, S, E, c.adaptive_min_replicas);  // the layer's knob (auto: 0)
   const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
   const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
   const int before = 4, after = 6;
