@@ -6,6 +6,8 @@
 # layer 0 of wikitext) for ep, eplb, microep, microep-adaptive and balanced, at 8 emulated ranks
 # and at 24 (Qwen) / 32 (Switch) ranks. Logs, reports and the time ratios go to $OUT.
 # Budget: under 6 minutes with the build; the larger layouts run only while time is left.
+# Session 7: re-run for the per-expert replica floors (parallel.adaptive_min_replicas = 0,
+# auto); the deck's value is recorded in $OUT/floor.txt.
 set -uo pipefail
 OUT=${OUT:-$PWD/.device-out}
 mkdir -p "$OUT"
@@ -14,6 +16,7 @@ BUILD=$ROOT/build-cuda-adaptive
 export PATH=/usr/local/cuda/bin:$PATH
 start=$SECONDS
 git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || true
+grep -h "adaptive_min_replicas" inputs/traces/emulate-qwen.toml inputs/traces/emulate-switch128.toml > "$OUT/floor.txt" 2>/dev/null || echo "adaptive_min_replicas: default 0 (auto)" > "$OUT/floor.txt"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv > "$OUT/gpu.txt" 2>&1
 if [[ ! -f .deps/cuda/bin/nvcc_wrapper ]]; then
   MICROMOE_OFFLINE=1 run/bootstrap.sh cuda > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log"; exit 1; }
