@@ -86,12 +86,13 @@ class ShiftDetector {
 ///    micro-batch after any shift, at the price of balance (docs/layer.md).
 ///  * min_replicas == 0 (auto, the default): robust where the memory allows it. Every expert
 ///    first gets need_e = min(G, max(1, ceil(2 G F_e / T_F))) replicas (twice those that bring
-///    its forecast load per replica down to the mean: headroom for a load that grows; T_F = `share_scale` where the
-///    forecast is hedged shares scaled by it, whose sum exceeds it, else sum_e F_e); the spare G*S - sum need_e then
-///    raises the experts below d one level at a time (to 2, then 3, ...), the largest forecast first; floor_e =
-///    min(that count, d). Where the forecast's hot experts need more than the memory holds (sum need_e > G*S) every
-///    floor is 1. An expert left below d can make the first micro-batch after a shift up to d / floor_e times ep's max
-///    load (docs/layer.md).
+///    its forecast load per replica down to the mean: headroom for a load that grows;
+///    T_F = `share_scale` where the forecast is hedged shares scaled by it, else sum_e F_e).
+///    The spare G*S - sum need_e then raises the experts one level at a time (to 2, then 3, ...),
+///    the largest forecast first, up to c = d where d <= 2 and d - 1 where d >= 3 (floors of d
+///    leave the slot packing no room); floor_e = min(that count, c). Where the hot experts need
+///    more than the memory holds (sum need_e > G*S) every floor is 1. An expert left below d
+///    can make the first micro-batch after a shift up to d / floor_e times ep's max load.
 /// Throws std::invalid_argument for G*S < E or a negative min_replicas.
 std::vector<int> adaptive_floors(int gpus, int slots_per_gpu, const std::vector<std::int64_t>& forecast,
                                  int min_replicas, std::int64_t share_scale = 0);

@@ -221,7 +221,7 @@ TEST(AdaptiveFloors, AutoGivesEpsCountWhereTheHotExpertsLeaveTheMemory) {
     for (int e = 0; e < E; ++e) {
       const auto fe = floors[static_cast<std::size_t>(e)];
       EXPECT_GE(fe, 1);
-      EXPECT_LE(fe, d);
+      EXPECT_LE(fe, d <= 2 ? d : d - 1);  // the cap: floors of d would leave the packing no room
       all_one = all_one && fe == 1;
       const std::int64_t need = std::min<std::int64_t>(
           G, std::max<std::int64_t>(1, (2 * G * f[static_cast<std::size_t>(e)] + total - 1) / total));
