@@ -214,8 +214,7 @@ void BatchRunner::route(const MicroBatch& mb, std::vector<BatchResult>& results)
     } else {
       r.optimum = ln.routing.lower_bound;
     }
-    r.memory_bound =
-        ln.bound(loads_, layout_.gpus, static_cast<std::int64_t>(layout_.gpus) * memory_slots(placements_[k]));
+    r.memory_bound = static_cast<double>(ln.bound(loads_, layout_.gpus, memory_slots(placements_[k])));
     r.replaced = ln.replaced;
     r.migrations = ln.replaced ? ln.migrations : 0;
     ln.replaced = false;

@@ -47,7 +47,7 @@ struct BatchResult {
   std::int64_t total_tokens = 0;
   std::int64_t max_load = 0;    ///< the max GPU load as the placement's strategy routes it
   std::int64_t optimum = 0;     ///< the exact optimum of max load on this placement (the solver)
-  double memory_bound = 0.0;    ///< the best any placement of this memory could reach (fractional)
+  double memory_bound = 0.0;    ///< the best any placement of this memory could reach (schedule::MemoryBound)
   bool replaced = false;        ///< the placement changed before this micro-batch
   std::int64_t migrations = 0;  ///< with replaced: (GPU, expert) pairs moved
   std::vector<std::int64_t> gpu_load;

@@ -13,8 +13,9 @@
 //                                             every --switch-every micro-batches
 // Options: --d 2|4 (replicas per expert of ep: G = d * P; default both), --gpus 8,16,32,64,
 // --oracle-search N (local-search moves of the oracle, default 100), --max-migrations N
-// (microep-adaptive, 0: its default G*S/2), --min-replicas N (its floor, default 2), --micro-batches N, --switch-every
-// N, --zipf s (synthetic).
+// (microep-adaptive, 0: its default G*S/2), --min-replicas N (its floor, default 0: auto),
+// --shift-threshold x (its detector, default 1.10), --micro-batches N, --switch-every N, --zipf s,
+// --seeds N (synthetic: N streams, seeds 7, 8, ...; --micro-batches 2N --switch-every N: one switch).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -115,7 +116,8 @@ struct Options {
   std::vector<int> gpus = {8, 16, 32, 64};
   int oracle_search = 100;
   int max_migrations = 0;
-  int min_replicas = 2;
+  int min_replicas = 0;
+  double shift_threshold = 1.10;
 };
 
 // The layout nearest to G GPUs with d replicas per expert under ep: G' = d * P, P | E.
@@ -140,6 +142,7 @@ void run(const std::string& name, const std::vector<Stream>& streams, int E, con
         cfg.replace_interval = 1;
         cfg.adaptive_max_migrations = o.max_migrations;
         cfg.adaptive_min_replicas = o.min_replicas;
+        cfg.adaptive_shift_threshold = o.shift_threshold;
         auto make = [&](st::StrategyKind k, ms::PlacementKind p) {
           auto c = cfg;
           c.kind = k;
@@ -218,7 +221,7 @@ std::vector<int> int_list(const char* s) {
 
 int main(int argc, char** argv) {
   Options o;
-  int synthetic = 0, micro_batches = 150, switch_every = 10;
+  int synthetic = 0, micro_batches = 150, switch_every = 10, seeds = 1;
   double zipf = 1.0;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -242,6 +245,10 @@ int main(int argc, char** argv) {
       o.max_migrations = std::atoi(value());
     else if (a == "--min-replicas")
       o.min_replicas = std::atoi(value());
+    else if (a == "--shift-threshold")
+      o.shift_threshold = std::atof(value());
+    else if (a == "--seeds")
+      seeds = std::max(1, std::atoi(value()));
     else if (a == "--micro-batches")
       micro_batches = std::atoi(value());
     else if (a == "--switch-every")
@@ -262,8 +269,13 @@ int main(int argc, char** argv) {
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   if (synthetic > 0) {
     char name[96];
-    std::snprintf(name, sizeof name, "synthetic E=%d, Zipf %.1f, new ranking every %d", synthetic, zipf, switch_every);
-    run(name, {synthetic_stream(synthetic, micro_batches, switch_every, zipf, 7)}, synthetic, o);
+    std::snprintf(name, sizeof name, "synthetic E=%d, Zipf %.1f, new ranking every %d, %d seeds", synthetic, zipf,
+                  switch_every, seeds);
+    std::vector<Stream> streams;
+    for (int k = 0; k < seeds; ++k)
+      streams.push_back(
+          synthetic_stream(synthetic, micro_batches, switch_every, zipf, 7 + static_cast<std::uint64_t>(k)));
+    run(name, streams, synthetic, o);
     return 0;
   }
   int E = 0;

@@ -175,6 +175,12 @@ std::vector<KeySpec> build_schema() {
                       "eplb: extra expert slots per GPU holding replicas of hot experts"));
   s.push_back(int_key("parallel", "replace_interval", parallel, &P::replace_interval, d.parallel.replace_interval, 1,
                       kMaxInt, "K: iterations between re-placements of eplb and microep-adaptive"));
+  s.push_back(int_key("parallel", "adaptive_min_replicas", parallel, &P::adaptive_min_replicas,
+                      d.parallel.adaptive_min_replicas, 0, 1024,
+                      "microep-adaptive: replicas every expert keeps (robustness to load shifts against balance); "
+                      "0 = auto: ep's count d = G*S/E (d - 1 where d >= 3) where the forecast's hot experts leave "
+                      "the memory for it; "
+                      "d = never worse than ep right after a shift, at the price of balance (docs/layer.md)"));
 
   // [workload]
   s.push_back(enum_key("workload", "kind", workload, &W::kind, d.workload.kind,

@@ -44,6 +44,7 @@ struct ParallelConfig {
   double capacity_factor = 1.25;  ///< ep-capacity: capacity = factor * tokens*k / experts
   int eplb_redundant_slots = 1;   ///< eplb: extra expert slots per GPU
   int replace_interval = 50;      ///< K: eplb / microep-adaptive re-placement period (iterations)
+  int adaptive_min_replicas = 0;  ///< microep-adaptive replica floor; 0: auto (schedule::adaptive_floors)
 };
 
 /// [workload]: where the tokens (and their imbalance) come from.

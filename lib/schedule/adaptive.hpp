@@ -1,29 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The parts of microep-adaptive that make it survive load shifts: a forecast that hedges
 // between the recent and the long-run load, a shift detector on the scheduler's proven optimum,
-// a re-placement with a bounded number of expert copies moved, and the memory bound (the best
-// max load any placement of the same memory could reach), which the detector and the report use.
+// a re-placement with a bounded number of expert copies moved. The detector compares with the
+// memory bound (schedule/memory_bound.hpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "core/state_blob.hpp"
+#include "schedule/memory_bound.hpp"
 #include "schedule/placement.hpp"
 
 namespace micromoe::schedule {
-
-/// The best max GPU load any placement of E = loads.size() experts on G GPUs with S slots each
-/// can reach for `loads` (a lower bound for every placement of this memory, the same-slot rule
-/// not even required):
-///   B = max( ceil(T / G),  min over d of max_e ceil(L_e / d_e) ),   T = sum_e L_e,
-/// d ranging over replica counts with 1 <= d_e <= G and sum_e d_e <= G * S. An expert with d_e
-/// replicas puts at least ceil(L_e / d_e) copies on one of its GPUs; the inner minimum is
-/// exact by the greedy that gives each spare replica to the expert with the largest
-/// ceil(L_e / d_e). Throws std::invalid_argument for G*S < E or a negative load.
-std::int64_t memory_bound(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
-/// memory_bound as an imbalance: B / (T / G); 1 when T = 0.
-double memory_bound_imbalance(const std::vector<std::int64_t>& loads, int gpus, int slots_per_gpu);
 
 /// Forecast of the next loads that hedges between the recent and the long-run load: every
 /// observation (an iteration's loads) is turned into shares s_e = L_e / T; the forecast share of
@@ -42,7 +31,8 @@ class HedgedForecast {
   int observations() const { return observations_; }
   /// Hedged shares scaled to integers: round(scale * max(recent_e, longrun_e)) + 1 (the +1 keeps
   /// an unseen expert's weight positive). All 1 before any observation.
-  std::vector<std::int64_t> forecast(std::int64_t scale = std::int64_t{1} << 24) const;
+  static constexpr std::int64_t kScale = std::int64_t{1} << 24;  ///< forecast()'s default: a share of 1
+  std::vector<std::int64_t> forecast(std::int64_t scale = kScale) const;
   const std::vector<double>& recent() const { return recent_; }
   /// The long-run mean share of every expert.
   std::vector<double> longrun() const;
@@ -88,15 +78,31 @@ class ShiftDetector {
   std::int64_t shifts_ = 0;
 };
 
-/// The replica floor microep-adaptive asks for: `min_replicas` lowered (to 1 at least) while it
-/// would leave fewer than E/2 spare replicas (G*S - f*E < E/2) for the hot experts; then
-/// replica_floor's packing cap. At the memory of d = 2 (G*S = 2E) the floor is 1: two replicas
-/// each would leave nothing to adapt with.
+/// The replica floors of microep-adaptive, one per expert, for the forecast loads F and the
+/// knob `min_replicas` (deck key parallel.adaptive_min_replicas). With d = min(G, floor(G*S/E)),
+/// ep's replica count at this memory:
+///  * min_replicas > 0: that floor for every expert, capped as replica_floor packs it.
+///    min_replicas >= d keeps every expert at ep's count: never worse than ep on the first
+///    micro-batch after any shift, at the price of balance (docs/layer.md).
+///  * min_replicas == 0 (auto, the default): robust where the memory allows it. Every expert
+///    first gets need_e = min(G, max(1, ceil(2 G F_e / T_F))) replicas (twice those that bring
+///    its forecast load per replica down to the mean: headroom for a load that grows;
+///    T_F = `share_scale` where the forecast is hedged shares scaled by it, else sum_e F_e).
+///    The spare G*S - sum need_e then raises the experts one level at a time (to 2, then 3, ...),
+///    the largest forecast first, up to c = d where d <= 2 and d - 1 where d >= 3 (floors of d
+///    leave the slot packing no room); floor_e = min(that count, c). Where the hot experts need
+///    more than the memory holds (sum need_e > G*S) every floor is 1. An expert left below d
+///    can make the first micro-batch after a shift up to d / floor_e times ep's max load.
+/// Throws std::invalid_argument for G*S < E or a negative min_replicas.
+std::vector<int> adaptive_floors(int gpus, int slots_per_gpu, const std::vector<std::int64_t>& forecast,
+                                 int min_replicas, std::int64_t share_scale = 0);
+/// The smallest floor adaptive_floors gives any expert for these G, S, E, whatever the forecast
+/// (auto: 1): what a caller may assert of every placement.
 int adaptive_floor(int gpus, int slots_per_gpu, int experts, int min_replicas);
 
 /// Options of make_bounded_replacement.
 struct ReplacementOptions {
-  AdaptiveOptions adaptive;  ///< of the fresh placement (min_replicas: the floor, kept by every move)
+  AdaptiveOptions adaptive;  ///< of the fresh placement (its floors / min_replicas: kept by every move)
   int max_migrations = 0;    ///< expert copies moved at most per re-placement (<= 0: unbounded)
 };
 

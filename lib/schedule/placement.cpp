@@ -339,7 +339,7 @@ bool more_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
 // Packs experts with counts d (modified when they must shrink) into `bins` slot indices of
 // capacity G; returns bin of each listed expert. Free positions go to the hottest experts of the bin.
 std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
-                            const std::vector<std::int64_t>& loads, int floor = 1) {
+                            const std::vector<std::int64_t>& loads, const std::vector<int>& floor) {
   std::vector<int> order = list;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
@@ -351,7 +351,7 @@ std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::
   std::vector<int> bin(d.size(), -1);
   for (int e : order) {
     auto& de = d[static_cast<std::size_t>(e)];
-    const int need = std::min(de, floor);
+    const int need = std::min(de, floor[static_cast<std::size_t>(e)]);
     int jb = 0;
     for (int j = 1; j < bins; ++j)
       if (room[static_cast<std::size_t>(j)] > room[static_cast<std::size_t>(jb)]) jb = j;
@@ -361,7 +361,7 @@ std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::
       for (int x : list)
         if (bin[static_cast<std::size_t>(x)] >= 0)
           spare[static_cast<std::size_t>(bin[static_cast<std::size_t>(x)])] +=
-              std::max(0, d[static_cast<std::size_t>(x)] - floor);
+              std::max(0, d[static_cast<std::size_t>(x)] - floor[static_cast<std::size_t>(x)]);
       for (int j = 0; j < bins; ++j)
         if (spare[static_cast<std::size_t>(j)] > spare[static_cast<std::size_t>(jb)]) jb = j;
     }
@@ -370,7 +370,7 @@ std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::
       int give = -1;
       for (int x : list) {
         const auto xi = static_cast<std::size_t>(x);
-        if (bin[xi] != jb || d[xi] <= floor) continue;
+        if (bin[xi] != jb || d[xi] <= floor[xi]) continue;
         if (give < 0 || more_per_replica(loads[static_cast<std::size_t>(give)], d[static_cast<std::size_t>(give)] - 1,
                                          loads[xi], d[xi] - 1))
           give = x;
@@ -463,8 +463,16 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
   const auto& L = forecast_loads;
 
   // 1. Replica counts: the floor, then greedy on load per replica.
-  const int floor = replica_floor(G, S, E, options.min_replicas);
-  std::vector<int> d(static_cast<std::size_t>(E), floor);
+  std::vector<int> floor(static_cast<std::size_t>(E), replica_floor(G, S, E, options.min_replicas));
+  if (!options.floors.empty()) {
+    if (options.floors.size() != static_cast<std::size_t>(E)) fail("adaptive: floors size differs from the experts");
+    for (int e = 0; e < E; ++e)
+      floor[static_cast<std::size_t>(e)] = std::max(1, std::min(G, options.floors[static_cast<std::size_t>(e)]));
+  }
+  std::int64_t floor_sum = 0;
+  for (int f : floor) floor_sum += f;
+  if (floor_sum > static_cast<std::int64_t>(G) * S) fail("adaptive: the replica floors exceed the G*S slots");
+  std::vector<int> d = floor;
   {
     auto worse = [&](int a, int b) {  // priority-queue order: true when a ranks below b
       const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
@@ -475,8 +483,8 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
     };
     std::priority_queue<int, std::vector<int>, decltype(worse)> pq(worse);
     for (int e = 0; e < E; ++e)
-      if (floor < G) pq.push(e);
-    std::int64_t left = static_cast<std::int64_t>(G) * S - static_cast<std::int64_t>(floor) * E;
+      if (floor[static_cast<std::size_t>(e)] < G) pq.push(e);
+    std::int64_t left = static_cast<std::int64_t>(G) * S - floor_sum;
     while (left > 0 && !pq.empty()) {
       const int e = pq.top();
       pq.pop();
@@ -597,7 +605,7 @@ Placement make_redundant_placement(int gpus, int experts, int ep_size, int extra
       if (!promoted[static_cast<std::size_t>(e)]) at[static_cast<std::size_t>(g) * S + j] = e;
     }
   if (!list.empty()) {
-    const std::vector<int> bin = pack_slots(G, X, list, d, L);
+    const std::vector<int> bin = pack_slots(G, X, list, d, L, std::vector<int>(d.size(), 1));
     std::vector<std::vector<int>> preferred(static_cast<std::size_t>(experts));
     for (int e : list) preferred[static_cast<std::size_t>(e)] = base.replicas(e);
     std::vector<std::int64_t> share(static_cast<std::size_t>(G), 0);

@@ -106,6 +106,9 @@ struct AdaptiveOptions {
   /// Replicas every expert keeps at least (replica_floor: lowered where the memory does not
   /// allow it): 2 lets an expert that turns hot spread over two GPUs at once.
   int min_replicas = 1;
+  /// Per-expert floors (schedule::adaptive_floors); when not empty they replace min_replicas
+  /// (each clamped to [1, G]; their sum must fit G*S). Kept where the slot packing allows.
+  std::vector<int> floors;
 };
 
 /// The replica floor the adaptive placement keeps for `min_replicas`: capped at G and lowered

@@ -243,11 +243,12 @@ class MicroEpStrategy : public Strategy {
     schedule::ReplacementOptions opt;
     opt.adaptive.seed = cfg_.seed;
     opt.adaptive.search_iterations = cfg_.adaptive_search_iterations;
-    opt.adaptive.min_replicas = schedule::adaptive_floor(placement_.gpus, placement_.slots_per_gpu, placement_.experts,
-                                                         cfg_.adaptive_min_replicas);
+    const auto forecast = forecast_.forecast();
+    opt.adaptive.floors = schedule::adaptive_floors(placement_.gpus, placement_.slots_per_gpu, forecast,
+                                                    cfg_.adaptive_min_replicas, schedule::HedgedForecast::kScale);
     opt.max_migrations = cfg_.adaptive_max_migrations > 0 ? cfg_.adaptive_max_migrations
                                                           : std::max(1, placement_.gpus * placement_.slots_per_gpu / 2);
-    auto next = schedule::make_bounded_replacement(placement_, forecast_.forecast(), opt);
+    auto next = schedule::make_bounded_replacement(placement_, forecast, opt);
     // An early (shift) re-placement must lower the forecast's optimum; a scheduled one may keep it.
     if (next.placement == placement_ || next.forecast_max_load > next.current_max_load ||
         (!scheduled && next.forecast_max_load == next.current_max_load))

@@ -46,10 +46,9 @@ struct StrategyConfig {
   std::uint64_t seed = 0;                                                  ///< placement seeds
   int gpus_per_node = 0;                 ///< locality order of routes; 0: all GPUs on one node
   int adaptive_search_iterations = 400;  ///< microep-adaptive local search
-  int adaptive_min_replicas =
-      2;  ///< microep-adaptive: replica floor of every expert where memory allows (adaptive_floor)
-  int adaptive_max_migrations = 0;         ///< microep-adaptive: copies moved per re-placement; 0: G*S/2
-  double adaptive_recent_weight = 0.5;     ///< microep-adaptive: EWMA weight of the newest iteration's shares
+  int adaptive_min_replicas = 0;         ///< microep-adaptive: replica floor of every expert; 0: auto (adaptive_floors)
+  int adaptive_max_migrations = 0;       ///< microep-adaptive: copies moved per re-placement; 0: G*S/2
+  double adaptive_recent_weight = 0.5;   ///< microep-adaptive: EWMA weight of the newest iteration's shares
   double adaptive_shift_threshold = 1.10;  ///< microep-adaptive: proven optimum / mean above which a shift is declared
 };
 

@@ -22,6 +22,7 @@ std::vector<moe::LayerConfig> layer_configs(const deck::RunConfig& config, strat
     c.strategy.capacity_factor = config.parallel.capacity_factor;
     c.strategy.eplb_extra_slots = config.parallel.eplb_redundant_slots;
     c.strategy.replace_interval = config.parallel.replace_interval;
+    c.strategy.adaptive_min_replicas = config.parallel.adaptive_min_replicas;
     c.strategy.placement = config.parallel.placement;
     c.strategy.seed = config.training.seed + static_cast<std::uint64_t>(l);
     c.strategy.gpus_per_node = gpus_per_node;

@@ -6,12 +6,16 @@
 # layer 0 of wikitext) for ep, eplb, microep, microep-adaptive and balanced, at 8 emulated ranks
 # and at 24 (Qwen) / 32 (Switch) ranks. Logs, reports and the time ratios go to $OUT.
 # Budget: under 6 minutes with the build; the larger layouts run only while time is left.
+# Session 7: re-run for the per-expert replica floors (parallel.adaptive_min_replicas = 0,
+# auto); the deck's value is recorded in $OUT/floor.txt.
 set -uo pipefail
 # shellcheck source=run/device/common.sh
 source "$(dirname "$0")/common.sh"
 BUILD=$ROOT/build-cuda-adaptive
 device_build "$BUILD" micromoe_app -DMICROMOE_ENABLE_BENCHMARKS=OFF -DMICROMOE_ENABLE_TESTS=OFF \
   -DMICROMOE_ENABLE_GPU_BENCH=OFF
+grep -h "adaptive_min_replicas" inputs/traces/emulate-qwen.toml inputs/traces/emulate-switch128.toml > "$OUT/floor.txt" 2>/dev/null ||
+  echo "adaptive_min_replicas: default 0 (auto)" > "$OUT/floor.txt"
 app=$(find "$BUILD/app" -maxdepth 1 -type f -name micromoe -perm -u+x | head -n 1)
 [[ -n $app ]] || { echo "no micromoe binary under $BUILD/app"; ls "$BUILD/app"; exit 1; }
 run_one() {  # deck ranks

@@ -38,6 +38,7 @@ TEST(DeckRender, EveryKeyChangedRoundTrips) {
   c.parallel.capacity_factor = 0.1 + 0.2;  // not exactly representable in short decimal
   c.parallel.eplb_redundant_slots = 3;
   c.parallel.replace_interval = 7;
+  c.parallel.adaptive_min_replicas = 2;
   c.workload = {workload::WorkloadKind::trace, 1.0 / 3.0, 5, 1e-7, 0.5, 2.5, "dir with space/\"q\"\\t.h5", 0.5, 9};
   c.training = {11, 1, 3, 17, moe::OptimizerKind::sgd, 3e-4, 0.0, 9007199254740993ull};
   c.run.strategies = {strategy::StrategyKind::balanced, strategy::StrategyKind::ep_capacity};

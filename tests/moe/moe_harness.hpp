@@ -54,6 +54,7 @@ struct Case {
   bool renormalize = true;
   int ep_size = -1;  ///< -1: G/2 for G >= 2 (two replicas), 1 for G = 1
   int replace_interval = 50;
+  int adaptive_min_replicas = 0;  ///< microep-adaptive's floor (0: auto)
   double capacity_factor = 1.0;
   OptimizerConfig optimizer{};
   std::uint64_t seed = 7;
@@ -96,6 +97,7 @@ inline LayerConfig config_of(const Case& c) {
   while (c.experts % p != 0 || G % p != 0) --p;
   cfg.strategy.ep_size = p;
   cfg.strategy.replace_interval = c.replace_interval;
+  cfg.strategy.adaptive_min_replicas = c.adaptive_min_replicas;
   cfg.strategy.capacity_factor = c.capacity_factor;
   cfg.strategy.seed = 3;
   cfg.optimizer = c.optimizer;

@@ -4,13 +4,14 @@
 // long (50 iterations), so only the shift detector can re-place early: the imbalance must be
 // back near 1 (or near the memory bound) within K micro-batches of the switch, every expert keeps
 // the replica floor (schedule::adaptive_floor) after every step, and every rank holds the same
-// placement and the same statistics.
+// placement and the same statistics. A second test: the robust floor (ep's replica count).
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "moe_harness.hpp"
 #include "schedule/adaptive.hpp"
+#include "schedule/solver.hpp"
 
 namespace micromoe::moe::testing {
 namespace {
@@ -63,7 +64,7 @@ TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
   const ExecSpace exec;
   layer.set_parameters(exec, d.params);
   const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
-  const int floor = schedule::adaptive_floor(G, S, E, 2);
+  const int floor = schedule::adaptive_floor(G, S, E, c.adaptive_min_replicas);  // the layer's knob (auto: 0)
   const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
   const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
   const int before = 4, after = 6;
@@ -96,6 +97,50 @@ TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
   if (G >= 4) {
     EXPECT_GT(layer.migrations(), migrations_before_switch) << "no early re-placement after the switch";
     EXPECT_GE(layer.placement().replica_count(7), 3);
+  }
+}
+
+// The robust setting (parallel.adaptive_min_replicas = d, ep's replica count): every expert keeps
+// d replicas after every step, so the micro-batch that switches to the cold expert costs no more
+// than ep's best schedule of the same copies (docs/layer.md, "How far a shift can hurt"). With
+// the auto floor (0) the switch micro-batch at 4 ranks is worse than ep: this test fails there.
+TEST(Shift, WithEpsReplicaCountTheSwitchCostsNoMoreThanEp) {
+  const int G = ranks(), r = rank();
+  Case c;
+  c.strategy = StrategyKind::microep_adaptive;
+  c.experts = 8;
+  c.top_k = 1;
+  c.ep_size = -1;  // G / 2: d = 2 replicas per expert (1 at one rank)
+  c.adaptive_min_replicas = G >= 2 ? 2 : 1;
+  c.tokens = 40;
+  c.replace_interval = 1;  // re-placed every step: the floor must hold through every re-placement
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.lr = 0.01f;
+  comm::Communicator world(MPI_COMM_WORLD);
+  MoELayer layer(config_of(c), world);
+  const Data d = make_data(c, G, 0);
+  const ExecSpace exec;
+  layer.set_parameters(exec, d.params);
+  const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
+  const int floor = schedule::adaptive_floor(G, S, E, c.adaptive_min_replicas);
+  EXPECT_EQ(floor, c.adaptive_min_replicas);
+  const schedule::Placement ep = schedule::make_ep_placement(G, E, G >= 2 ? G / 2 : 1);
+  const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+  const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+  const int before = 4, after = 3;
+  for (int step = 0; step < before + after; ++step) {
+    const int hot = step < before ? 0 : 7;
+    layer.set_next_choices(choices(static_cast<int>(d.count[r]), static_cast<int>(d.first[r]), E, hot));
+    layer.forward(exec, x);
+    layer.backward(exec, dy);
+    const auto& s = layer.last_stats();
+    const std::string what = "step " + std::to_string(step) + " (hot expert " + std::to_string(hot) + ")";
+    schedule::Solver on_ep(ep);
+    EXPECT_LE(s.max_load, on_ep.solve_loads(s.expert_copies).max_load) << what << ": worse than ep";
+    layer.step(exec);
+    const auto& p = layer.placement();
+    for (int e = 0; e < E; ++e) EXPECT_GE(p.replica_count(e), floor) << what << ": expert " << e;
+    EXPECT_TRUE(same_on_all_ranks(fingerprint(p))) << what << ": the ranks hold different placements";
   }
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
@@ -54,6 +55,48 @@ TEST(MemoryBound, HandComputedCases) {
   EXPECT_DOUBLE_EQ(ms::memory_bound_imbalance({0, 0}, 2, 1), 1.0);
   EXPECT_THROW(ms::memory_bound({1, 1, 1}, 1, 2), std::invalid_argument);
   EXPECT_THROW(ms::memory_bound({1, -1}, 2, 1), std::invalid_argument);
+}
+
+namespace {
+
+// The definition by enumeration: every replica count vector r (1 <= r_e <= G, sum r_e <= G*S).
+std::int64_t brute_force_memory_bound(const std::vector<std::int64_t>& loads, int G, int S) {
+  const int E = static_cast<int>(loads.size());
+  std::int64_t total = 0;
+  for (auto l : loads) total += l;
+  std::int64_t best = INT64_MAX;
+  std::vector<int> r(static_cast<std::size_t>(E), 1);
+  for (;;) {
+    int sum = 0;
+    std::int64_t worst = 0;
+    for (int e = 0; e < E; ++e) {
+      sum += r[static_cast<std::size_t>(e)];
+      const std::int64_t l = loads[static_cast<std::size_t>(e)], d = r[static_cast<std::size_t>(e)];
+      worst = std::max(worst, (l + d - 1) / d);
+    }
+    if (sum <= G * S) best = std::min(best, worst);
+    int e = 0;  // next vector, odometer order
+    while (e < E && r[static_cast<std::size_t>(e)] == G) r[static_cast<std::size_t>(e++)] = 1;
+    if (e == E) break;
+    ++r[static_cast<std::size_t>(e)];
+  }
+  return std::max((total + G - 1) / G, best);
+}
+
+}  // namespace
+
+TEST(MemoryBound, EqualsTheDefinitionByEnumeration) {
+  ms::Rng rng(11);
+  ms::MemoryBound bound;  // reused: its heap must not carry state between calls
+  for (int t = 0; t < 400; ++t) {
+    const int G = 1 + static_cast<int>(rng.below(5)), S = 1 + static_cast<int>(rng.below(3));
+    const int E = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(std::min(G * S, 5))));
+    std::vector<std::int64_t> loads(static_cast<std::size_t>(E));
+    for (auto& l : loads) l = static_cast<std::int64_t>(rng.below(3) ? rng.below(60) : rng.below(3));
+    EXPECT_EQ(bound(loads, G, S), brute_force_memory_bound(loads, G, S))
+        << "G " << G << " S " << S << " E " << E << " t " << t;
+    EXPECT_EQ(ms::memory_bound(loads, G, S), bound(loads, G, S));
+  }
 }
 
 TEST(MemoryBound, IsBelowEveryPlacementsOptimum) {
@@ -145,6 +188,90 @@ TEST(AdaptiveFloor, EveryExpertKeepsTwoReplicasWhereMemoryAllows) {
   // Without the floor the cold experts keep one replica: the floor costs the hot ones replicas.
   const auto one = ms::make_adaptive_placement(8, 8, f);
   EXPECT_EQ(min_replicas(one.placement), 1);
+}
+
+TEST(AdaptiveFloors, AnExplicitFloorHoldsForEveryExpert) {
+  const auto f = zipf_loads(16, 3);
+  EXPECT_EQ(ms::adaptive_floors(8, 4, f, 2), std::vector<int>(16, 2));  // d = 2: ep's count
+  EXPECT_EQ(ms::adaptive_floors(8, 4, f, 3), std::vector<int>(16, 2));  // 3 each does not fit 32 slots
+  EXPECT_EQ(ms::adaptive_floor(8, 4, 16, 2), 2);
+  EXPECT_EQ(ms::adaptive_floor(8, 4, 16, 0), 1);  // auto: nothing guaranteed beyond one replica
+  EXPECT_THROW(ms::adaptive_floors(8, 4, f, -1), std::invalid_argument);
+  EXPECT_THROW(ms::adaptive_floors(2, 4, f, 0), std::invalid_argument);  // 16 experts, 8 slots
+}
+
+TEST(AdaptiveFloors, AutoGivesEpsCountWhereTheHotExpertsLeaveTheMemory) {
+  // Even forecast, G*S = 2E: every expert needs 1 (2 with the headroom): all keep ep's d = 2.
+  EXPECT_EQ(ms::adaptive_floors(8, 4, std::vector<std::int64_t>(16, 100), 0), std::vector<int>(16, 2));
+  // 8 GPUs x 1 slot, 4 experts (d = 2): one with 90% of the load needs all 8 GPUs, the others
+  // one each: nothing is left, every floor is 1.
+  EXPECT_EQ(ms::adaptive_floors(8, 1, {900, 34, 33, 33}, 0), std::vector<int>(4, 1));
+  // In between, on many shapes: floors <= d, the hot experts keep twice their need, the larger
+  // forecast raised first, and the fitted placement keeps every floor.
+  ms::Rng rng(9);
+  for (int t = 0; t < 40; ++t) {
+    const int P = 1 + static_cast<int>(rng.below(6)), d = 2 + static_cast<int>(rng.below(3));
+    const int E = P * (1 + static_cast<int>(rng.below(6))), G = d * P, S = E / P;
+    const auto f = zipf_loads(E, t, rng.below(2) == 1);
+    std::int64_t total = 0;
+    for (auto x : f) total += x;
+    const auto floors = ms::adaptive_floors(G, S, f, 0);
+    std::int64_t used = 0;
+    bool all_one = true;
+    for (int e = 0; e < E; ++e) {
+      const auto fe = floors[static_cast<std::size_t>(e)];
+      EXPECT_GE(fe, 1);
+      EXPECT_LE(fe, d <= 2 ? d : d - 1);  // the cap: floors of d would leave the packing no room
+      all_one = all_one && fe == 1;
+      const std::int64_t need = std::min<std::int64_t>(
+          G, std::max<std::int64_t>(1, (2 * G * f[static_cast<std::size_t>(e)] + total - 1) / total));
+      used += std::max<std::int64_t>(need, fe);
+    }
+    if (!all_one) EXPECT_LE(used, static_cast<std::int64_t>(G) * S) << "G " << G << " S " << S << " E " << E;
+    for (int a = 0; a < E; ++a)
+      for (int b = 0; b < E; ++b)
+        if (f[static_cast<std::size_t>(a)] > f[static_cast<std::size_t>(b)])
+          EXPECT_GE(floors[static_cast<std::size_t>(a)], floors[static_cast<std::size_t>(b)]);
+    ms::AdaptiveOptions o;
+    o.floors = floors;
+    o.search_iterations = 10;
+    const auto p = ms::make_adaptive_placement(G, S, f, nullptr, o);
+    for (int e = 0; e < E; ++e)
+      EXPECT_GE(p.placement.replica_count(e), floors[static_cast<std::size_t>(e)]) << "G " << G << " E " << E;
+  }
+}
+
+// docs/layer.md, "How far a shift can hurt": an expert with r < d replicas that takes all the
+// copies of a micro-batch costs exactly d / r times ep's max load; with every expert at d the
+// same micro-batch costs no more than under ep.
+TEST(AdaptiveFloors, AShiftOntoAnExpertBelowEpsCountCostsDOverRTimesEp) {
+  const int G = 8, E = 8, S = 2, d = 2;  // ep: P = 4 GPUs per group, d = 2 replicas each
+  std::vector<std::int64_t> forecast(E, 10);
+  forecast[0] = 900;  // expert 0 hot: the balanced placement gives it most GPUs
+  const ms::Placement ep = ms::make_ep_placement(G, E, G / d);
+  for (int floor : {0, d}) {
+    ms::AdaptiveOptions o;
+    o.floors = ms::adaptive_floors(G, S, forecast, floor);
+    const auto a = ms::make_adaptive_placement(G, S, forecast, nullptr, o);
+    int cold = 1;  // the expert with the fewest replicas
+    for (int e = 1; e < E; ++e)
+      if (a.placement.replica_count(e) < a.placement.replica_count(cold)) cold = e;
+    const int r = a.placement.replica_count(cold);
+    std::vector<std::int64_t> shifted(E, 0);
+    shifted[static_cast<std::size_t>(cold)] = 800;  // the next micro-batch: every copy on `cold`
+    ms::Solver on_a(a.placement), on_ep(ep);
+    const std::int64_t adaptive_max = on_a.solve_loads(shifted).max_load, ep_max = on_ep.solve_loads(shifted).max_load;
+    EXPECT_EQ(ep_max, 800 / d);
+    EXPECT_EQ(adaptive_max, 800 / r);
+    if (floor == d) {
+      EXPECT_EQ(r, d);
+      EXPECT_LE(adaptive_max, ep_max);  // ep's count: never worse than ep
+    } else {
+      EXPECT_EQ(r, 1);  // auto at this memory: the hot expert takes the spare, a cold one has 1
+      EXPECT_EQ(adaptive_max, d * ep_max);
+    }
+    if (floor == 0) EXPECT_GE(a.placement.replica_count(0), 6);  // ...and balance: 900 of 970 copies
+  }
 }
 
 TEST(BoundedReplacement, MovesAtMostTheBudgetAndKeepsTheFloor) {
