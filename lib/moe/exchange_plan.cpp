@@ -23,8 +23,11 @@ void plan_exchange(const schedule::RankRouting& r, const schedule::Placement& p,
   MICROMOE_REQUIRE(r.experts == E && r.gpus == G && r.slots_per_gpu == S,
                    "plan_exchange: routing and placement differ");
   const std::size_t g_count = static_cast<std::size_t>(G);
-  plan.send_counts.assign(g_count, 0);
-  plan.recv_counts.assign(g_count, 0);
+  MICROMOE_REQUIRE(r.send_counts.size() == g_count && r.recv_counts.size() == g_count,
+                   "plan_exchange: the routing has no per-rank send / receive counts");
+  // The all-to-all's counts come with the rank routing (build_rank_routes / slice_routing).
+  plan.send_counts = r.send_counts;
+  plan.recv_counts = r.recv_counts;
   // Send blocks: destination rank, then slot; the first send row of block (gpu, slot).
   std::vector<std::int64_t> block_off(g_count * S, 0);
   std::int64_t off = 0;
@@ -35,7 +38,6 @@ void plan_exchange(const schedule::RankRouting& r, const schedule::Placement& p,
       const std::int64_t n = r.sent_to(e, g);
       block_off[static_cast<std::size_t>(g) * S + j] = off;
       off += n;
-      plan.send_counts[static_cast<std::size_t>(g)] += n;
     }
   plan.send_rows = off;
   // Leg table of this source.
@@ -57,9 +59,7 @@ void plan_exchange(const schedule::RankRouting& r, const schedule::Placement& p,
     for (int j = 0; j < S; ++j) {
       const int e = p.expert(me, j);
       if (e < 0) continue;
-      const std::int64_t n = r.received_from(q, j);
-      plan.recv_counts[static_cast<std::size_t>(q)] += n;
-      plan.slots.rows[static_cast<std::size_t>(j)] += n;
+      plan.slots.rows[static_cast<std::size_t>(j)] += r.received_from(q, j);
     }
   plan.slots.first.assign(static_cast<std::size_t>(S), 0);
   for (int j = 1; j < S; ++j) plan.slots.first[j] = plan.slots.first[j - 1] + plan.slots.rows[j - 1];

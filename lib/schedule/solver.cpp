@@ -47,6 +47,19 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {  // b > 0, any sign of 
   return q;
 }
 
+// Both solve() overloads take the whole G x E counts (the locality tiers read them).
+void require_count_shape(const CountMatrix& counts, int gpus, int experts) {
+  if (counts.experts != experts)
+    throw std::invalid_argument("counts: " + std::to_string(counts.experts) + " experts, the placement has " +
+                                std::to_string(experts));
+  if (counts.sources != gpus)
+    throw std::invalid_argument("counts: " + std::to_string(counts.sources) + " source rows, expected one per GPU (" +
+                                std::to_string(gpus) + ")");
+  if (counts.data.size() != static_cast<std::size_t>(gpus) * experts)
+    throw std::invalid_argument("counts: data has " + std::to_string(counts.data.size()) + " entries, expected " +
+                                std::to_string(static_cast<std::size_t>(gpus) * experts));
+}
+
 }  // namespace
 
 // ---- CountMatrix ---------------------------------------------------------------------------
@@ -283,15 +296,7 @@ Plan Solver::solve(const CountMatrix& counts) {
 }
 
 void Solver::solve(const CountMatrix& counts, Plan& out) {
-  if (counts.experts != E_)
-    throw std::invalid_argument("counts: " + std::to_string(counts.experts) + " experts, the placement has " +
-                                std::to_string(E_));
-  if (counts.sources != G_)
-    throw std::invalid_argument("counts: " + std::to_string(counts.sources) + " source rows, expected one per GPU (" +
-                                std::to_string(G_) + ")");
-  if (counts.data.size() != static_cast<std::size_t>(G_) * E_)
-    throw std::invalid_argument("counts: data has " + std::to_string(counts.data.size()) + " entries, expected " +
-                                std::to_string(static_cast<std::size_t>(G_) * E_));
+  require_count_shape(counts, G_, E_);
   std::fill(loads_.begin(), loads_.end(), 0);
   std::int64_t any_negative = 0;
   const bool by_node = node_aware();
@@ -314,8 +319,7 @@ void Solver::solve(const CountMatrix& counts, Plan& out) {
 }
 
 void Solver::solve(const CountMatrix& counts, const std::vector<std::int64_t>& node_sums, Plan& out) {
-  if (counts.experts != E_ || counts.sources != G_ || counts.data.size() != static_cast<std::size_t>(G_) * E_)
-    throw std::invalid_argument("counts: not a " + std::to_string(G_) + " x " + std::to_string(E_) + " matrix");
+  require_count_shape(counts, G_, E_);
   const bool by_node = node_aware();
   const std::size_t rows = by_node ? node_counts_.size() / static_cast<std::size_t>(E_) : 1;
   if (node_sums.size() != rows * static_cast<std::size_t>(E_))
