@@ -7,6 +7,7 @@
 // placement and the same statistics. A second test: the robust floor (ep's replica count).
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "moe_harness.hpp"
@@ -47,33 +48,53 @@ std::int64_t fingerprint(const schedule::Placement& p) {
   return static_cast<std::int64_t>(h >> 1);
 }
 
-TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
-  const int G = ranks(), r = rank();
+/// microep-adaptive on 8 top-1 experts, two replicas each at the start (ep_size G / 2; at 2
+/// ranks every expert is on both), 40 tokens, SGD: the layer both tests drive through a switch.
+struct ShiftRun {
   Case c;
-  c.strategy = StrategyKind::microep_adaptive;
-  c.experts = 8;
-  c.top_k = 1;
-  c.ep_size = -1;  // G / 2: two replicas per expert at the start (at 2 ranks every expert is on both)
-  c.tokens = 40;
-  c.replace_interval = 50;  // never within the test: only a detected shift re-places
-  c.optimizer.kind = OptimizerKind::sgd;
-  c.optimizer.lr = 0.01f;
-  comm::Communicator world(MPI_COMM_WORLD);
-  MoELayer layer(config_of(c), world);
-  const Data d = make_data(c, G, 0);
-  const ExecSpace exec;
-  layer.set_parameters(exec, d.params);
-  const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
-  const int floor = schedule::adaptive_floor(G, S, E, c.adaptive_min_replicas);  // the layer's knob (auto: 0)
-  const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
-  const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+  comm::Communicator world{MPI_COMM_WORLD};
+  std::unique_ptr<MoELayer> layer;
+  Data d;
+  ExecSpace exec;
+  MoELayer::Matrix x, dy;
+
+  ShiftRun(int replace_interval, int min_replicas) {
+    c.strategy = StrategyKind::microep_adaptive;
+    c.experts = 8;
+    c.top_k = 1;
+    c.ep_size = -1;
+    c.adaptive_min_replicas = min_replicas;
+    c.tokens = 40;
+    c.replace_interval = replace_interval;
+    c.optimizer.kind = OptimizerKind::sgd;
+    c.optimizer.lr = 0.01f;
+    layer = std::make_unique<MoELayer>(config_of(c), world);
+    const int G = ranks(), r = rank(), H = c.hidden;
+    d = make_data(c, G, 0);
+    layer->set_parameters(exec, d.params);
+    x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
+    dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
+  }
+  /// One micro-batch whose tokens go 3 in 4 to expert `hot`, forward and backward.
+  void micro_batch(int hot) {
+    const int r = rank();
+    layer->set_next_choices(choices(static_cast<int>(d.count[r]), static_cast<int>(d.first[r]), c.experts, hot));
+    layer->forward(exec, x);
+    layer->backward(exec, dy);
+  }
+};
+
+TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
+  const int G = ranks();
+  ShiftRun run(50, 0);  // K = 50: never within the test, only a detected shift re-places; auto floor
+  MoELayer& layer = *run.layer;
+  const int E = run.c.experts, S = layer.placement().slots_per_gpu;
+  const int floor = schedule::adaptive_floor(G, S, E, run.c.adaptive_min_replicas);
   const int before = 4, after = 6;
   std::int64_t migrations_before_switch = 0;
   for (int step = 0; step < before + after; ++step) {
     const int hot = step < before ? 0 : 7;
-    layer.set_next_choices(choices(static_cast<int>(d.count[r]), static_cast<int>(d.first[r]), E, hot));
-    layer.forward(exec, x);
-    layer.backward(exec, dy);
+    run.micro_batch(hot);
     const auto& s = layer.last_stats();
     const std::string what = "step " + std::to_string(step) + " (hot expert " + std::to_string(hot) + ")";
     EXPECT_EQ(s.max_load, s.lower_bound) << what << ": the schedule is not the proven optimum";
@@ -86,7 +107,7 @@ TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
       const auto bound = static_cast<double>(schedule::memory_bound(s.expert_copies, G, S));
       EXPECT_LE(static_cast<double>(s.max_load), std::max({1.10 * mean, std::ceil(mean) + 1, 1.10 * bound})) << what;
     }
-    layer.step(exec);
+    layer.step(run.exec);
     if (step == before - 1) migrations_before_switch = layer.migrations();
     const auto& p = layer.placement();
     for (int e = 0; e < E; ++e) EXPECT_GE(p.replica_count(e), floor) << what << ": expert " << e;
@@ -105,39 +126,24 @@ TEST(Shift, AdaptiveRecoversWithinKMicroBatchesAndKeepsTheFloor) {
 // than ep's best schedule of the same copies (docs/layer.md, "How far a shift can hurt"). With
 // the auto floor (0) the switch micro-batch at 4 ranks is worse than ep: this test fails there.
 TEST(Shift, WithEpsReplicaCountTheSwitchCostsNoMoreThanEp) {
-  const int G = ranks(), r = rank();
-  Case c;
-  c.strategy = StrategyKind::microep_adaptive;
-  c.experts = 8;
-  c.top_k = 1;
-  c.ep_size = -1;  // G / 2: d = 2 replicas per expert (1 at one rank)
-  c.adaptive_min_replicas = G >= 2 ? 2 : 1;
-  c.tokens = 40;
-  c.replace_interval = 1;  // re-placed every step: the floor must hold through every re-placement
-  c.optimizer.kind = OptimizerKind::sgd;
-  c.optimizer.lr = 0.01f;
-  comm::Communicator world(MPI_COMM_WORLD);
-  MoELayer layer(config_of(c), world);
-  const Data d = make_data(c, G, 0);
-  const ExecSpace exec;
-  layer.set_parameters(exec, d.params);
-  const int H = c.hidden, E = c.experts, S = layer.placement().slots_per_gpu;
-  const int floor = schedule::adaptive_floor(G, S, E, c.adaptive_min_replicas);
-  EXPECT_EQ(floor, c.adaptive_min_replicas);
+  const int G = ranks();
+  // d = 2 replicas per expert (1 at one rank); re-placed every step: the floor must hold through
+  // every re-placement.
+  ShiftRun run(1, G >= 2 ? 2 : 1);
+  MoELayer& layer = *run.layer;
+  const int E = run.c.experts, S = layer.placement().slots_per_gpu;
+  const int floor = schedule::adaptive_floor(G, S, E, run.c.adaptive_min_replicas);
+  EXPECT_EQ(floor, run.c.adaptive_min_replicas);
   const schedule::Placement ep = schedule::make_ep_placement(G, E, G >= 2 ? G / 2 : 1);
-  const auto x = to_device(slice(d.x, d.first[r], d.count[r], H), d.count[r], H);
-  const auto dy = to_device(slice(d.dy, d.first[r], d.count[r], H), d.count[r], H);
   const int before = 4, after = 3;
   for (int step = 0; step < before + after; ++step) {
     const int hot = step < before ? 0 : 7;
-    layer.set_next_choices(choices(static_cast<int>(d.count[r]), static_cast<int>(d.first[r]), E, hot));
-    layer.forward(exec, x);
-    layer.backward(exec, dy);
+    run.micro_batch(hot);
     const auto& s = layer.last_stats();
     const std::string what = "step " + std::to_string(step) + " (hot expert " + std::to_string(hot) + ")";
     schedule::Solver on_ep(ep);
     EXPECT_LE(s.max_load, on_ep.solve_loads(s.expert_copies).max_load) << what << ": worse than ep";
-    layer.step(exec);
+    layer.step(run.exec);
     const auto& p = layer.placement();
     for (int e = 0; e < E; ++e) EXPECT_GE(p.replica_count(e), floor) << what << ": expert " << e;
     EXPECT_TRUE(same_on_all_ranks(fingerprint(p))) << what << ": the ranks hold different placements";
