@@ -329,7 +329,7 @@ Plan ep_routed_plan(const Input& in, const Plan& optimal) {
     for (int e = 0; e < p.experts; ++e) {
       for (const RouteLeg& l : r.legs_of(s, e)) {
         plan.tokens[static_cast<std::size_t>(e) * p.gpus + l.gpu] += l.tokens;
-        plan.slot_tokens[static_cast<std::size_t>(l.gpu) * p.slots_per_gpu + p.slot_of(e)] += l.tokens;
+        plan.slot_tokens[static_cast<std::size_t>(l.gpu) * p.slots_per_gpu + p.slot_on(l.gpu, e)] += l.tokens;
       }
     }
   plan.gpu_load = r.gpu_load;

@@ -37,7 +37,8 @@ std::vector<moe::SlotRows> slot_rows(const schedule::Routing& routing, const sch
       const std::size_t k = static_cast<std::size_t>(s) * routing.experts + e;
       for (auto l = routing.leg_begin[k]; l < routing.leg_begin[k + 1]; ++l) {
         const auto leg = static_cast<std::size_t>(l);
-        out[static_cast<std::size_t>(routing.legs[leg].gpu)].rows[static_cast<std::size_t>(placement.slot_of(e))] +=
+        const int g = routing.legs[leg].gpu;
+        out[static_cast<std::size_t>(g)].rows[static_cast<std::size_t>(placement.slot_on(g, e))] +=
             routing.legs[leg].tokens;
       }
     }

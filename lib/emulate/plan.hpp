@@ -48,7 +48,7 @@ struct StrategyPlan {
 };
 
 /// Rows per (gpu, slot) of one routing: the copies of every leg land on the leg's GPU in the
-/// slot that holds its expert there (placement.slot_of). Slot-major, slots in index order.
+/// slot that holds its expert there (placement.slot_on). Slot-major, slots in index order.
 std::vector<moe::SlotRows> slot_rows(const schedule::Routing& routing, const schedule::Placement& placement);
 
 /// Routes every (iteration, micro-batch, group) of the deck with `kind` (config from

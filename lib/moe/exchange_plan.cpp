@@ -48,7 +48,7 @@ void plan_exchange(const schedule::RankRouting& r, const schedule::Placement& p,
     plan.leg_first[static_cast<std::size_t>(e)] = static_cast<std::int64_t>(plan.legs.size());
     std::int64_t cum = 0;
     for (const schedule::RouteLeg& l : r.legs_of(e)) {
-      plan.legs.push_back({cum, l.tokens, block_off[static_cast<std::size_t>(l.gpu) * S + p.slot_of(e)]});
+      plan.legs.push_back({cum, l.tokens, block_off[static_cast<std::size_t>(l.gpu) * S + p.slot_on(l.gpu, e)]});
       cum += l.tokens;
     }
   }

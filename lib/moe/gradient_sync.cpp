@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "moe/gradient_sync.hpp"
 
+#include <algorithm>
+
 namespace micromoe::moe {
 
 std::unique_ptr<GradientSync> make_gradient_sync(comm::Backend backend, const comm::Communicator& group,
@@ -12,6 +14,16 @@ std::unique_ptr<GradientSync> make_gradient_sync(comm::Backend backend, const co
                                            : detail::make_mpi_gradient_sync(group, data_parallel);
   sync->set_placement(placement);
   return sync;
+}
+
+std::vector<std::pair<int, int>> detail::replicated_by_expert(const schedule::Placement& placement, int gpu) {
+  std::vector<std::pair<int, int>> out;
+  for (int j = 0; j < placement.slots_per_gpu; ++j) {
+    const int e = placement.expert(gpu, j);
+    if (e >= 0 && placement.replica_count(e) >= 2) out.emplace_back(e, j);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace micromoe::moe

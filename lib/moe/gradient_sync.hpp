@@ -7,6 +7,8 @@
 #pragma once
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "comm/backend.hpp"
 #include "comm/communicator.hpp"
@@ -47,6 +49,10 @@ std::unique_ptr<GradientSync> make_gradient_sync(comm::Backend backend, const co
                                                  const schedule::Placement& placement);
 
 namespace detail {
+/// (expert, slot) of every expert on `gpu` with two or more replicas, in ascending expert id:
+/// the order both backends sum replica sets in on every rank (an expert's slot index may
+/// differ between its GPUs, its id does not).
+std::vector<std::pair<int, int>> replicated_by_expert(const schedule::Placement& placement, int gpu);
 /// The MPI backend (every build).
 std::unique_ptr<GradientSync> make_mpi_gradient_sync(const comm::Communicator& group,
                                                      const comm::Communicator* data_parallel);

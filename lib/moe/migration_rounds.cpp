@@ -49,7 +49,7 @@ MigrationRounds plan_migration(const schedule::Placement& from, const schedule::
       const int e = to.expert(g, j);
       if (e < 0 || (in_place && from.expert(g, j) == e)) continue;
       for (int k = 0; k < pieces; ++k) {
-        MigrationTransfer t{g, j, source(g, e), from.slot_of(e), k, 0};
+        MigrationTransfer t{g, j, source(g, e), from.slot_on(source(g, e), e), k, 0};
         auto& s = sent[static_cast<std::size_t>(t.from_gpu)];
         auto& r = received[static_cast<std::size_t>(g)];
         while (used(s, t.round) >= pieces_per_round || used(r, t.round) >= pieces_per_round) ++t.round;

@@ -35,7 +35,11 @@ class MpiGradientSync final : public GradientSync {
   // (eplb: 1-5 new sets per layer and re-placement, 20-110 ms on 4 CPU ranks), more than
   // moving its weights; the messages below need none.
   std::vector<std::vector<int>> slot_members_;
-  static constexpr int kTagBase = 7100;  // + 2 * slot + tensor (w1: 0, w2: 1)
+  // This rank's replicated slots in ascending expert id: both ends of a pair post their
+  // messages in this order, and MPI matches messages of one tag between two ranks in order, so
+  // one tag per tensor names them all (slot indices may differ between the two GPUs).
+  std::vector<int> slot_order_;
+  static constexpr int kTagBase = 7100;  // + tensor (w1: 0, w2: 1)
   std::vector<float> received_;          // the other replicas' gradients, kept between steps
   // Host copies (page-locked) of the gradients (GPU builds), kept between steps: allocating
   // gigabytes of host memory every step costs more than the reduction.
@@ -50,6 +54,8 @@ void MpiGradientSync::set_placement(const schedule::Placement& p) {
     const int e = p.expert(me, j);
     if (e >= 0 && p.replica_count(e) >= 2) slot_members_[static_cast<std::size_t>(j)] = p.replicas(e);
   }
+  slot_order_.clear();
+  for (const auto& expert_slot : replicated_by_expert(p, me)) slot_order_.push_back(expert_slot.second);
 }
 
 void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
@@ -95,9 +101,9 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   compat::fence(exec, "micromoe::moe::gradients_ready");
   // Every message is started before any is awaited, so the sums of different replica sets
   // overlap. A replicated slot: each replica sends its gradient to the other replicas and
-  // receives theirs (the same-slot rule: between two ranks, one expert per slot index, so the
-  // slot names the message), then sums the parts in ascending rank order: every replica the
-  // same bits (two replicas: the all-reduce's bits).
+  // receives theirs (posted in ascending expert id on both ends: slot_order_), then sums the
+  // parts in ascending rank order: every replica the same bits (two replicas: the all-reduce's
+  // bits).
   std::vector<MPI_Request> requests;
   const auto post = [&](bool send, float* data, std::size_t n, int peer, int tag, MPI_Comm comm) {
     // A slot of more than INT_MAX values (H x F1 can be) goes in INT_MAX pieces, in order.
@@ -126,7 +132,7 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
   // parts[j][m]: where member m's part of slot j lies (this rank's own: the gradient itself).
   std::vector<std::vector<const float*>> parts1(static_cast<std::size_t>(S)), parts2(static_cast<std::size_t>(S));
   std::size_t next = 0;
-  for (int j = 0; j < S; ++j)
+  for (const int j : slot_order_)
     for (const int m : slot_members_[static_cast<std::size_t>(j)]) {
       float* own1 = g1.data() + j * slot1;
       float* own2 = g2.data() + j * slot2;
@@ -140,10 +146,10 @@ void MpiGradientSync::run(const ExecSpace& exec, const GradientViews& dev) {
       next += slot1 + slot2;
       parts1[static_cast<std::size_t>(j)].push_back(in1);
       parts2[static_cast<std::size_t>(j)].push_back(in2);
-      post(false, in1, slot1, m, kTagBase + 2 * j, group_.get());
-      post(false, in2, slot2, m, kTagBase + 2 * j + 1, group_.get());
-      post(true, own1, slot1, m, kTagBase + 2 * j, group_.get());
-      post(true, own2, slot2, m, kTagBase + 2 * j + 1, group_.get());
+      post(false, in1, slot1, m, kTagBase, group_.get());
+      post(false, in2, slot2, m, kTagBase + 1, group_.get());
+      post(true, own1, slot1, m, kTagBase, group_.get());
+      post(true, own2, slot2, m, kTagBase + 1, group_.get());
     }
   MICROMOE_CHECK_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
   // The sums, in place (every send of this rank's own parts has completed).

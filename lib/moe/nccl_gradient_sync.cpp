@@ -108,11 +108,9 @@ void NcclGradientSync::run(const ExecSpace& exec, const GradientViews& g) {
   const std::size_t gate_n = g.gate.span();
   const std::size_t slot1 = g.w1.extent(1) * g.w1.extent(2), slot2 = g.w2.extent(1) * g.w2.extent(2);
   MICROMOE_CHECK_NCCL(ncclAllReduce(gate, gate, gate_n, ncclFloat, ncclSum, group_.get(), stream));
-  for (int j = 0; j < placement_.slots_per_gpu; ++j) {
-    const int e = placement_.expert(me, j);
-    if (e < 0 || placement_.replica_count(e) < 2) continue;
-    // Every rank walks the slots in the same order and all replicas of an expert share its slot
-    // index (the placement rule), so the grouped calls of different replica sets never cross.
+  // Every rank walks its replicated experts in ascending expert id (their slot indices may
+  // differ between GPUs), so the grouped calls of different replica sets never cross.
+  for (const auto& [e, j] : replicated_by_expert(placement_, me)) {
     const std::vector<int>& members = placement_.replicas(e);
     replica_sum(exec, group_.get(), members, me, w1 + static_cast<std::size_t>(j) * slot1, slot1);
     replica_sum(exec, group_.get(), members, me, w2 + static_cast<std::size_t>(j) * slot2, slot2);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <queue>
 #include <stdexcept>
 #include <string>
@@ -175,7 +176,8 @@ Replacement make_bounded_replacement(const Placement& current, const std::vector
     out.fresh = true;
     return out;
   }
-  // Single-copy moves from the current placement, within each slot index (same-slot rule).
+  // Single-copy moves from the current placement, any position to any expert (an expert's
+  // slot index may differ between its GPUs).
   std::vector<int> floor(static_cast<std::size_t>(E), replica_floor(G, S, E, options.adaptive.min_replicas));
   if (!options.adaptive.floors.empty())
     for (int e = 0; e < E; ++e)
@@ -183,54 +185,23 @@ Replacement make_bounded_replacement(const Placement& current, const std::vector
           std::max(1, std::min(G, options.adaptive.floors[static_cast<std::size_t>(e)]));
   const auto& L = forecast;
   std::vector<int> at = current.expert_at;
-  std::vector<int> d(static_cast<std::size_t>(E), 0), slot(static_cast<std::size_t>(E), -1);
+  std::vector<int> d(static_cast<std::size_t>(E), 0);
+  std::vector<char> holds(static_cast<std::size_t>(G) * E, 0);  // holds[g * E + e]
   for (int g = 0; g < G; ++g)
     for (int j = 0; j < S; ++j) {
       const int e = at[static_cast<std::size_t>(g) * S + j];
       if (e < 0) continue;
       ++d[static_cast<std::size_t>(e)];
-      slot[static_cast<std::size_t>(e)] = j;
+      holds[static_cast<std::size_t>(g) * E + e] = 1;
     }
+  auto per_replica_less = [&](int a, int da, int b, int db) {  // L_a / da < L_b / db
+    return less_per_replica(L[static_cast<std::size_t>(a)], da, L[static_cast<std::size_t>(b)], db);
+  };
   std::vector<double> share(static_cast<std::size_t>(G));
+  std::vector<int> receivers(static_cast<std::size_t>(E));
   std::int64_t moved = 0;
   // A move adds at most one new pair; the step cap only guards against moves that undo others.
   for (std::int64_t step = 0; moved < options.max_migrations && step < 4 * options.max_migrations + G * S; ++step) {
-    // The receiving expert: largest forecast load per replica among those with a donor.
-    int best_b = -1, best_a = -2;  // best_a: donor expert, -1 = an empty position
-    for (int j = 0; j < S; ++j) {
-      int b = -1, a = -2;
-      bool empty = false;
-      for (int g = 0; g < G; ++g) empty = empty || at[static_cast<std::size_t>(g) * S + j] < 0;
-      for (int e = 0; e < E; ++e) {
-        const auto ei = static_cast<std::size_t>(e);
-        if (slot[ei] != j || d[ei] >= G) continue;
-        if (b < 0 || less_per_replica(L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)], L[ei], d[ei]))
-          b = e;
-      }
-      if (b < 0) continue;
-      if (empty) {
-        a = -1;
-      } else {
-        for (int e = 0; e < E; ++e) {
-          const auto ei = static_cast<std::size_t>(e);
-          if (slot[ei] != j || e == b || d[ei] <= floor[ei]) continue;
-          if (a < 0 ||
-              less_per_replica(L[ei], d[ei] - 1, L[static_cast<std::size_t>(a)], d[static_cast<std::size_t>(a)] - 1))
-            a = e;
-        }
-        // Only a move that lowers the pair's largest load per replica.
-        if (a < 0 || !less_per_replica(L[static_cast<std::size_t>(a)], d[static_cast<std::size_t>(a)] - 1,
-                                       L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)]))
-          continue;
-      }
-      if (best_b < 0 || less_per_replica(L[static_cast<std::size_t>(best_b)], d[static_cast<std::size_t>(best_b)],
-                                         L[static_cast<std::size_t>(b)], d[static_cast<std::size_t>(b)])) {
-        best_b = b;
-        best_a = a;
-      }
-    }
-    if (best_b < 0) break;
-    // The position: the donor's (or an empty one) on the GPU with the least forecast share.
     std::fill(share.begin(), share.end(), 0.0);
     for (int g = 0; g < G; ++g)
       for (int j = 0; j < S; ++j) {
@@ -239,16 +210,54 @@ Replacement make_bounded_replacement(const Placement& current, const std::vector
           share[static_cast<std::size_t>(g)] +=
               static_cast<double>(L[static_cast<std::size_t>(e)]) / d[static_cast<std::size_t>(e)];
       }
-    const int j = slot[static_cast<std::size_t>(best_b)];
-    int pick = -1;
-    for (int g = 0; g < G; ++g) {
-      const int here = at[static_cast<std::size_t>(g) * S + j];
-      if (best_a == -1 ? here >= 0 : here != best_a) continue;
-      if (pick < 0 || share[static_cast<std::size_t>(g)] < share[static_cast<std::size_t>(pick)]) pick = g;
+    // Receivers by descending forecast load per replica (ties: lower id); the first with a
+    // position to take gets it.
+    std::iota(receivers.begin(), receivers.end(), 0);
+    std::stable_sort(receivers.begin(), receivers.end(), [&](int a, int b) {
+      return per_replica_less(b, d[static_cast<std::size_t>(b)], a, d[static_cast<std::size_t>(a)]);
+    });
+    int pick = -1, receiver = -1;
+    for (const int b : receivers) {
+      const int db = d[static_cast<std::size_t>(b)];
+      if (db >= G) continue;
+      // The position: an empty one, else a copy of the donor with the smallest load per
+      // remaining replica above its floor, where the move lowers the pair's largest load per
+      // replica; on a GPU without b, the least forecast share first.
+      int donor = -2;  // -1: an empty position
+      for (int g = 0; g < G; ++g) {
+        if (holds[static_cast<std::size_t>(g) * E + b]) continue;
+        for (int j = 0; j < S; ++j) {
+          const std::size_t x = static_cast<std::size_t>(g) * S + j;
+          const int a = at[x];
+          bool better;
+          if (a < 0) {
+            better = donor != -1 || share[static_cast<std::size_t>(g)] < share[pick / S];
+          } else {
+            const int da = d[static_cast<std::size_t>(a)];
+            if (da <= floor[static_cast<std::size_t>(a)] || !per_replica_less(a, da - 1, b, db)) continue;
+            if (donor == -1) continue;
+            better = donor < 0 || per_replica_less(a, da - 1, donor, d[static_cast<std::size_t>(donor)] - 1) ||
+                     (a == donor && share[static_cast<std::size_t>(g)] < share[pick / S]);
+          }
+          if (better) {
+            donor = a;
+            pick = static_cast<int>(x);
+          }
+        }
+      }
+      if (donor != -2) {
+        receiver = b;
+        if (donor >= 0) {
+          --d[static_cast<std::size_t>(donor)];
+          holds[static_cast<std::size_t>(pick / S) * E + donor] = 0;
+        }
+        break;
+      }
     }
-    if (best_a >= 0) --d[static_cast<std::size_t>(best_a)];
-    ++d[static_cast<std::size_t>(best_b)];
-    at[static_cast<std::size_t>(pick) * S + j] = best_b;
+    if (receiver < 0) break;
+    ++d[static_cast<std::size_t>(receiver)];
+    holds[static_cast<std::size_t>(pick / S) * E + receiver] = 1;
+    at[static_cast<std::size_t>(pick)] = receiver;
     moved = count_new_pairs(current, at, G, S);
   }
   out.placement = Placement(G, S, E, std::move(at));

@@ -117,12 +117,12 @@ struct Replacement {
 
 /// The re-placement of microep-adaptive. The fresh adaptive placement for `forecast` (started
 /// from `current`) when it moves at most max_migrations expert copies; otherwise at most
-/// max_migrations single-copy moves from `current`, each giving one position of a slot index to
-/// the expert of that slot index with the largest forecast load per replica, taken from the
-/// expert there with the smallest load per remaining replica above the floor (or an empty
-/// position), on the GPU with the least forecast share, while that lowers the pair's largest
-/// load per replica. Deterministic. Callers keep `current` when forecast_max_load is not below
-/// current_max_load.
+/// max_migrations single-copy moves from `current`, each giving one position (any GPU without
+/// the expert, any slot index) to the expert with the largest forecast load per replica that can
+/// take one: an empty position, else a copy of the expert with the smallest load per remaining
+/// replica above its floor, where that lowers the pair's largest load per replica; among equal
+/// candidates the GPU with the least forecast share. Deterministic. Callers keep `current` when
+/// forecast_max_load is not below current_max_load.
 Replacement make_bounded_replacement(const Placement& current, const std::vector<std::int64_t>& forecast,
                                      const ReplacementOptions& options);
 

@@ -47,8 +47,7 @@ void Placement::validate() const {
   if (expert_at.size() != n)
     fail("expert_at has " + str(static_cast<std::int64_t>(expert_at.size())) +
          " entries, expected gpus*slots_per_gpu = " + str(static_cast<std::int64_t>(n)));
-  std::vector<int> slot(static_cast<std::size_t>(experts), -1), first_gpu(static_cast<std::size_t>(experts), -1),
-      last_gpu(static_cast<std::size_t>(experts), -1), last_slot(static_cast<std::size_t>(experts), -1);
+  std::vector<int> last_gpu(static_cast<std::size_t>(experts), -1), last_slot(static_cast<std::size_t>(experts), -1);
   for (int g = 0; g < gpus; ++g) {
     for (int j = 0; j < slots_per_gpu; ++j) {
       const int e = expert_at[static_cast<std::size_t>(g) * slots_per_gpu + j];
@@ -60,32 +59,39 @@ void Placement::validate() const {
       if (last_gpu[ei] == g)
         fail("expert " + str(e) + " is on GPU " + str(g) + " twice (slots " + str(last_slot[ei]) + " and " + str(j) +
              ")");
-      if (slot[ei] == -1) {
-        slot[ei] = j;
-        first_gpu[ei] = g;
-      } else if (slot[ei] != j) {
-        fail("expert " + str(e) + " is in slot " + str(slot[ei]) + " on GPU " + str(first_gpu[ei]) + " but in slot " +
-             str(j) + " on GPU " + str(g) + " (all replicas of an expert must use the same slot index)");
-      }
       last_gpu[ei] = g;
       last_slot[ei] = j;
     }
   }
   for (int e = 0; e < experts; ++e)
-    if (slot[static_cast<std::size_t>(e)] == -1) fail("expert " + str(e) + " has no replica");
+    if (last_gpu[static_cast<std::size_t>(e)] == -1) fail("expert " + str(e) + " has no replica");
 }
 
 void Placement::reindex() {
   validate();
   replicas_.assign(static_cast<std::size_t>(experts), {});
-  slot_.assign(static_cast<std::size_t>(experts), -1);
+  replica_slots_.assign(static_cast<std::size_t>(experts), {});
   for (int g = 0; g < gpus; ++g)
     for (int j = 0; j < slots_per_gpu; ++j) {
       const int e = expert(g, j);
       if (e < 0) continue;
       replicas_[static_cast<std::size_t>(e)].push_back(g);
-      slot_[static_cast<std::size_t>(e)] = j;
+      replica_slots_[static_cast<std::size_t>(e)].push_back(j);
     }
+}
+
+int Placement::slot_on(int gpu, int expert) const {
+  const auto& reps = replicas(expert);
+  const auto it = std::lower_bound(reps.begin(), reps.end(), gpu);
+  if (it == reps.end() || *it != gpu) return -1;
+  return replica_slots(expert)[static_cast<std::size_t>(it - reps.begin())];
+}
+
+bool Placement::same_slot() const {
+  for (const auto& slots : replica_slots_)
+    for (const int j : slots)
+      if (j != slots.front()) return false;
+  return true;
 }
 
 int Placement::uniform_replicas() const {

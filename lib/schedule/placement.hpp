@@ -2,8 +2,8 @@
 // Placements: which expert each (GPU, slot) of a MicroEP group holds, and the builders of
 // the placement kinds MicroMoE compares (ep, random, symmetric, adaptive, redundant).
 //
-// The same-slot rule: all replicas of an expert sit in the same slot index on their GPUs, so
-// per-expert gradient all-reduces are issued in slot order everywhere and cannot deadlock.
+// An expert may sit in different slot indices on different GPUs: the data path addresses a
+// replica by (GPU, slot) (slot_on), and the gradient syncs walk the experts in id order.
 #pragma once
 
 #include <cstdint>
@@ -33,16 +33,20 @@ struct Placement {
   int expert(int gpu, int slot) const { return expert_at[static_cast<std::size_t>(gpu) * slots_per_gpu + slot]; }
   /// GPUs holding `expert`, ascending. Precomputed.
   const std::vector<int>& replicas(int expert) const { return replicas_[static_cast<std::size_t>(expert)]; }
-  /// The single slot index all replicas of `expert` use.
-  int slot_of(int expert) const { return slot_[static_cast<std::size_t>(expert)]; }
+  /// The slot index of every replica of `expert`, aligned with replicas(expert). Precomputed.
+  const std::vector<int>& replica_slots(int expert) const { return replica_slots_[static_cast<std::size_t>(expert)]; }
+  /// The slot index `expert` occupies on `gpu`, or -1 when `gpu` holds no replica of it.
+  int slot_on(int gpu, int expert) const;
+  /// True when every expert uses one slot index on all its GPUs (what the structured builders
+  /// produce; no longer required).
+  bool same_slot() const;
   /// Number of replicas of `expert`.
   int replica_count(int expert) const { return static_cast<int>(replicas(expert).size()); }
   /// d if every expert has d replicas, else 0.
   int uniform_replicas() const;
 
   /// Throws std::invalid_argument naming the first problem found: non-positive sizes, a wrong
-  /// `expert_at` length, an id out of range, an expert on a GPU twice, an expert in two slot
-  /// indices (the same-slot rule), an expert with no replica.
+  /// `expert_at` length, an id out of range, an expert on a GPU twice, an expert with no replica.
   void validate() const;
   /// Validates and rebuilds the replica index after `expert_at` was edited.
   void reindex();
@@ -58,7 +62,7 @@ struct Placement {
 
  private:
   std::vector<std::vector<int>> replicas_;
-  std::vector<int> slot_;
+  std::vector<std::vector<int>> replica_slots_;
 };
 
 /// Standard expert parallelism (the baseline): EP size P divides G and E; S = E / P.

@@ -117,13 +117,12 @@ class RankRouter {
     ExpertQuotas& q = q_;
     const auto& reps = p_.replicas(e);
     const std::size_t d = reps.size();
-    const int slot = p_.slot_of(e);
+    const auto& slots = p_.replica_slots(e);
     q.reps = &reps;
     q.fit(d);
-    const std::int64_t* x_of = plan_.slot_tokens.data() + slot;
     for (std::size_t i = 0; i < d; ++i) {
       const int g = reps[i];
-      const std::int64_t x = x_of[static_cast<std::size_t>(g) * S_];
+      const std::int64_t x = plan_.slot_tokens[static_cast<std::size_t>(g) * S_ + slots[i]];
       const std::int64_t loc = std::min(count(g, e), x);
       q.loc[i] = loc;
       q.q1[i] = x - loc;

@@ -135,7 +135,7 @@ Solver::Solver(Placement placement, SolverOptions options)
   for (int e = 0; e < E_; ++e) {
     for (int g : placement_.replicas(e)) {
       rep_gpu_.push_back(g);
-      rep_x_.push_back(static_cast<std::int64_t>(g) * S_ + placement_.slot_of(e));
+      rep_x_.push_back(static_cast<std::int64_t>(g) * S_ + placement_.slot_on(g, e));
     }
     rep_begin_[static_cast<std::size_t>(e) + 1] = static_cast<int>(rep_gpu_.size());
   }
@@ -154,6 +154,7 @@ Solver::Solver(Placement placement, SolverOptions options)
         if (h == g) continue;
         arc_slot_.push_back(j);
         arc_to_.push_back(h);
+        arc_to_slot_.push_back(placement_.slot_on(h, e));
       }
     }
     arc_begin_[static_cast<std::size_t>(g) + 1] = static_cast<int>(arc_slot_.size());
@@ -514,13 +515,13 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
       gpu_load_[static_cast<std::size_t>(g)] = l;
     }
     {
-      std::vector<std::pair<std::int64_t, int>> sl;  // (slack, gpu), sorted by slack desc, gpu asc
+      std::vector<std::pair<std::int64_t, int>> sl;  // (slack, replica), sorted by slack desc, gpu asc
       for (int e = 0; e < E_; ++e) {
         const auto& reps = placement_.replicas(e);
-        const int j = placement_.slot_of(e);
+        const std::int64_t* rx = rep_x_.data() + rep_begin_[static_cast<std::size_t>(e)];  // x index per replica
         std::int64_t rem = loads_[static_cast<std::size_t>(e)];
         if (counts)
-          for (int g : reps) rem -= local_[static_cast<std::size_t>(g) * S_ + j];
+          for (std::size_t k = 0; k < reps.size(); ++k) rem -= local_[static_cast<std::size_t>(rx[k])];
         if (counts && rem > 0 && node_aware()) {
           // Tokens from a node go first to the expert's replicas on that node, within their room.
           for (std::size_t k0 = 0; k0 < reps.size() && rem > 0;) {
@@ -528,12 +529,12 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
             std::size_t k1 = k0;
             std::int64_t demand = node_counts_[static_cast<std::size_t>(n) * E_ + e];
             while (k1 < reps.size() && reps[k1] / gpus_per_node_ == n)
-              demand -= local_[static_cast<std::size_t>(reps[k1++]) * S_ + j];
+              demand -= local_[static_cast<std::size_t>(rx[k1++])];
             for (std::size_t k = k0; k < k1 && demand > 0 && rem > 0; ++k) {
               const auto g = static_cast<std::size_t>(reps[k]);
               const std::int64_t t = std::min(std::min(demand, rem), capv_[g] - gpu_load_[g]);
               if (t <= 0) continue;
-              x_[g * S_ + j] += t;
+              x_[static_cast<std::size_t>(rx[k])] += t;
               gpu_load_[g] += t;
               demand -= t;
               rem -= t;
@@ -544,33 +545,36 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
         if (rem <= 0) continue;
         if (reps.size() == 1) {
           const int g = reps[0];
-          x_[static_cast<std::size_t>(g) * S_ + j] += rem;
+          x_[static_cast<std::size_t>(rx[0])] += rem;
           gpu_load_[static_cast<std::size_t>(g)] += rem;
           continue;
         }
         if (reps.size() == 2) {  // the common case, without sorting or division
           int a = reps[0], b = reps[1];
+          std::int64_t xa = rx[0], xb = rx[1];
           std::int64_t sa = capv_[static_cast<std::size_t>(a)] - gpu_load_[static_cast<std::size_t>(a)];
           std::int64_t sb = capv_[static_cast<std::size_t>(b)] - gpu_load_[static_cast<std::size_t>(b)];
           if (sb > sa) {
             std::swap(a, b);
+            std::swap(xa, xb);
             std::swap(sa, sb);
           }
           std::int64_t ga = std::min(rem, sa - sb), gb = 0;
           const std::int64_t rest = rem - ga;
           ga += rest - (rest >> 1);
           gb += rest >> 1;
-          x_[static_cast<std::size_t>(a) * S_ + j] += ga;
+          x_[static_cast<std::size_t>(xa)] += ga;
           gpu_load_[static_cast<std::size_t>(a)] += ga;
-          x_[static_cast<std::size_t>(b) * S_ + j] += gb;
+          x_[static_cast<std::size_t>(xb)] += gb;
           gpu_load_[static_cast<std::size_t>(b)] += gb;
           continue;
         }
         sl.clear();
-        for (int g : reps)
-          sl.emplace_back(capv_[static_cast<std::size_t>(g)] - gpu_load_[static_cast<std::size_t>(g)], g);
+        for (std::size_t k = 0; k < reps.size(); ++k)  // second: the replica's index
+          sl.emplace_back(capv_[static_cast<std::size_t>(reps[k])] - gpu_load_[static_cast<std::size_t>(reps[k])],
+                          static_cast<int>(k));
         std::sort(sl.begin(), sl.end(), [](const auto& a, const auto& b) {
-          return a.first != b.first ? a.first > b.first : a.second < b.second;
+          return a.first != b.first ? a.first > b.first : a.second < b.second;  // replicas ascend with the gpu
         });
         // Find k receivers and level lambda: give s_i - lambda to the k largest slacks.
         const int d = static_cast<int>(sl.size());
@@ -589,9 +593,9 @@ void Solver::run(const std::int64_t* counts, const std::int64_t* loads, Plan& ou
             --give;
             --over;
           }
-          const int g = sl[static_cast<std::size_t>(i)].second;
-          x_[static_cast<std::size_t>(g) * S_ + j] += give;
-          gpu_load_[static_cast<std::size_t>(g)] += give;
+          const int r = sl[static_cast<std::size_t>(i)].second;
+          x_[static_cast<std::size_t>(rx[r])] += give;
+          gpu_load_[static_cast<std::size_t>(reps[static_cast<std::size_t>(r)])] += give;
         }
       }
     }
@@ -712,7 +716,7 @@ void Solver::relieve_one_hop() {
       const std::int64_t t = std::min(excess, std::min(room, x[gj]));
       if (t <= 0) continue;
       x[gj] -= t;
-      x[static_cast<std::size_t>(h) * S_ + arc_slot_[static_cast<std::size_t>(a)]] += t;
+      x[static_cast<std::size_t>(h) * S_ + arc_to_slot_[static_cast<std::size_t>(a)]] += t;
       gl[g] -= t;
       gl[h] += t;
       excess -= t;
@@ -729,6 +733,7 @@ bool Solver::relieve_two_hop() {
   const int* ab = arc_begin_.data();
   const int* at = arc_to_.data();
   const int* as = arc_slot_.data();
+  const int* ts = arc_to_slot_.data();
   bool left = false;
   for (int g = 0; g < G_; ++g) {
     std::int64_t excess = gl[g] - cp[g];
@@ -737,7 +742,7 @@ bool Solver::relieve_two_hop() {
       const std::size_t gj = static_cast<std::size_t>(g) * S_ + as[a];
       if (x[gj] <= 0) continue;
       const int h = at[a];
-      const std::size_t hj_in = static_cast<std::size_t>(h) * S_ + as[a];
+      const std::size_t hj_in = static_cast<std::size_t>(h) * S_ + ts[a];
       for (int b = ab[h]; b < ab[h + 1] && excess > 0 && x[gj] > 0; ++b) {
         const int k = at[b];
         const std::int64_t room = cp[k] - gl[k];
@@ -748,7 +753,7 @@ bool Solver::relieve_two_hop() {
         x[gj] -= t;
         x[hj_in] += t;
         x[hj] -= t;
-        x[static_cast<std::size_t>(k) * S_ + as[b]] += t;
+        x[static_cast<std::size_t>(k) * S_ + ts[b]] += t;
         gl[g] -= t;
         gl[k] += t;
         excess -= t;
@@ -852,7 +857,8 @@ bool Solver::max_flow_masks() {
       const int g = path_gpu[i], j = path_slot[i];
       known &= ~(std::uint64_t{1} << g);
       x[static_cast<std::size_t>(g) * S_ + j] -= amount;
-      x[static_cast<std::size_t>(to) * S_ + j] += amount;
+      x[static_cast<std::size_t>(to) * S_ + placement_.slot_on(to, slot_expert_[static_cast<std::size_t>(g) * S_ + j])] +=
+          amount;
       to = g;
     }
     gl[cur] -= amount;
@@ -940,7 +946,7 @@ std::int64_t Solver::dfs(int g, std::int64_t f, int mode) {
     const std::int64_t d = dfs(h, std::min(f - pushed, avail), mode);
     if (d > 0) {
       x_[gj] -= d;
-      x_[static_cast<std::size_t>(h) * S_ + j] += d;
+      x_[static_cast<std::size_t>(h) * S_ + arc_to_slot_[static_cast<std::size_t>(a)]] += d;
       pushed += d;
       if (pushed == f) return pushed;  // keep the arc: it may have capacity left
     }

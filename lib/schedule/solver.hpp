@@ -178,9 +178,10 @@ class Solver {
   bool weighted_ = false;
   std::int64_t wmax_ = 1;
   std::vector<std::int64_t> w_;
-  // Arcs of the GPU graph: for GPU g, arcs_[arc_begin_[g] .. arc_begin_[g+1]) = (slot, to).
+  // Arcs of the GPU graph: for GPU g, arcs_[arc_begin_[g] .. arc_begin_[g+1]) = (slot, to,
+  // the expert's slot on `to`: an expert's slot index may differ between its GPUs).
   std::vector<int> arc_begin_;
-  std::vector<int> arc_slot_, arc_to_;
+  std::vector<int> arc_slot_, arc_to_, arc_to_slot_;
   std::vector<int> slot_expert_;             // [g*S+j] expert or -1
   std::vector<std::int64_t> replica_count_;  // d_e
   std::vector<int> rep_begin_, rep_gpu_;     // replicas in CSR form: rep_gpu_[rep_begin_[e] ..]

@@ -40,12 +40,11 @@ void cost_micro_batch(const schedule::Routing& routing, const schedule::Placemen
     auto& from = out.ports[static_cast<std::size_t>(s)];
     for (int e = 0; e < E; ++e) {
       const std::size_t k = static_cast<std::size_t>(s) * E + e;
-      const std::size_t slot = static_cast<std::size_t>(placement.slot_of(e));
       for (auto l = routing.leg_begin[k]; l < routing.leg_begin[k + 1]; ++l) {
         const auto leg = static_cast<std::size_t>(l);
         const int g = routing.legs[leg].gpu;
         const std::int64_t tokens = routing.legs[leg].tokens;
-        out.slot_rows[static_cast<std::size_t>(g) * S + slot] += tokens;
+        out.slot_rows[static_cast<std::size_t>(g) * S + static_cast<std::size_t>(placement.slot_on(g, e))] += tokens;
         sent += tokens;
         if (g == s) continue;  // stays on the rank: no transfer
         const double bytes = static_cast<double>(tokens) * costs.row_bytes;

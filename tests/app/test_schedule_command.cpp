@@ -77,6 +77,17 @@ TEST(Command, ExplicitPlacementJson) {
   EXPECT_EQ(first, again);
 }
 
+TEST(Command, ExpertInDifferentSlotsIsAccepted) {
+  // Expert 0 in slot 0 on GPU 0 and slot 1 on GPU 1 (and expert 1 the other way round).
+  const Result r = run(R"({"gpus": 2, "placement": [[0, 1], [1, 0]], "counts": [[5, 1], [0, 0]]})");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json o = json::parse(r.out);
+  EXPECT_EQ(o["max_load"], 3);  // 6 copies on 2 GPUs: both experts can use either GPU
+  std::int64_t ep_sum = 0;
+  for (const auto& x : o["plan"]) ep_sum += x["tokens"].get<std::int64_t>();
+  EXPECT_EQ(ep_sum, 6);
+}
+
 TEST(Command, KindsTableAndPlacementOnly) {
   const std::string sym = R"({"gpus": 8, "gpus_per_node": 4, "placement_kind": "symmetric", "experts": 16,
     "slots_per_gpu": 4, "seed": 3, "counts": [[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16],
@@ -118,7 +129,6 @@ TEST(Command, MalformedInputGetsOneLineError) {
   expect_error(R"({"gpus": 2, "placement": [[0], [0]], "counts": [[1], [1e30]]})", "integer");
   expect_error(R"({"gpus": 2, "placement": [[0], [0]], "counts": [[1], [99999999999999999999]]})", "counts");
   expect_error(R"({"gpus": 2, "placement": [[0], [0]], "counts": [[1, 1], [2, 2]]})", "expert 1 has no replica");
-  expect_error(R"({"gpus": 2, "placement": [[0, 1], [1, 0]], "counts": [[1, 1], [2, 2]]})", "same slot index");
   expect_error(R"({"gpus": 2, "placement": [[0, 0], [1, 1]], "counts": [[1, 1], [2, 2]]})", "twice");
   expect_error(R"({"gpus": 2, "placement": [[0, 1], [1]], "counts": [[1, 1], [2, 2]]})", "slots");
   expect_error(R"({"gpus": 2, "placement": [[0], [0], [0]], "counts": [[1], [2]]})", "GPU lists");

@@ -55,6 +55,7 @@ struct Case {
   int ep_size = -1;  ///< -1: G/2 for G >= 2 (two replicas), 1 for G = 1
   int replace_interval = 50;
   int adaptive_min_replicas = 0;  ///< microep-adaptive's floor (0: auto)
+  int adaptive_max_migrations = 0;  ///< microep-adaptive's copies per re-placement (0: G*S/2)
   double capacity_factor = 1.0;
   OptimizerConfig optimizer{};
   std::uint64_t seed = 7;
@@ -98,6 +99,7 @@ inline LayerConfig config_of(const Case& c) {
   cfg.strategy.ep_size = p;
   cfg.strategy.replace_interval = c.replace_interval;
   cfg.strategy.adaptive_min_replicas = c.adaptive_min_replicas;
+  cfg.strategy.adaptive_max_migrations = c.adaptive_max_migrations;
   cfg.strategy.capacity_factor = c.capacity_factor;
   cfg.strategy.seed = 3;
   cfg.optimizer = c.optimizer;

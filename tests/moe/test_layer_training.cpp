@@ -27,7 +27,7 @@ struct LayerAndReference {
 /// reference; after each step the next forward outputs and the parameters must agree.
 /// `slot_counts` (optional) receives the layer's slots per rank after every step.
 void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr,
-                             std::vector<int>* slot_counts = nullptr) {
+                             std::vector<int>* slot_counts = nullptr, bool* mixed_slots = nullptr) {
   const int G = ranks(), r = rank(), H = c.hidden;
   LayerAndReference both(c);
   MoELayer& layer = both.layer;
@@ -49,6 +49,7 @@ void train_against_reference(const Case& c, int steps, std::int64_t* migrations 
     expect_tensors_match(layer, Tensor::weights, ref.params, kTrainTolerance, what + ": weights");
     expect_tensors_match(layer, Tensor::state1, ref.state1, 10 * kTrainTolerance, what + ": state1");
     if (slot_counts) slot_counts->push_back(layer.placement().slots_per_gpu);
+    if (mixed_slots) *mixed_slots = *mixed_slots || !layer.placement().same_slot();
   }
   if (migrations) *migrations = layer.migrations();
 }
@@ -88,6 +89,27 @@ TEST(Training, AdaptiveWithMigrationFollowsReference) {
     train_against_reference(c, 4, &migrations);
     // At G = 2 every expert already sits on both ranks: nothing can move.
     if (ranks() >= 4) EXPECT_GT(migrations, 0) << "the skewed load never moved an expert";
+  }
+}
+
+TEST(Training, AdaptiveWithExpertsInDifferentSlotsFollowsReference) {
+  // A budget of one copy per re-placement: the single-copy moves give an expert a position in
+  // another slot index than its other replicas use. Dispatch, combine, the gradient sums among
+  // replicas and the migrations address every replica by its own (GPU, slot).
+  Case c;
+  c.strategy = StrategyKind::microep_adaptive;
+  c.one_expert = true;  // expert 0 hot from the first step: it takes positions from the others
+  c.replace_interval = 1;
+  c.adaptive_min_replicas = 1;
+  c.adaptive_max_migrations = 1;
+  c.optimizer.kind = OptimizerKind::sgd;
+  c.optimizer.lr = 0.05f;
+  std::int64_t migrations = 0;
+  bool mixed = false;
+  train_against_reference(c, 6, &migrations, nullptr, &mixed);
+  if (ranks() >= 4) {
+    EXPECT_GT(migrations, 0);
+    EXPECT_TRUE(mixed) << "every placement kept each expert in one slot index: the case no longer covers it";
   }
 }
 

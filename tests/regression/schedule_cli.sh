@@ -45,7 +45,7 @@ expect_bad() {
 }
 expect_bad "json" '{"gpus": 4,'
 expect_bad "negative" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1],[-1]]}'
-expect_bad "slot" '{"gpus": 2, "placement": [[0,1],[1,0]], "counts": [[1,1],[1,1]]}'
+expect_bad "twice" '{"gpus": 2, "placement": [[0,0],[1,1]], "counts": [[1,1],[1,1]]}'
 expect_bad "counts" '{"gpus": 2, "placement": [[0],[0]], "counts": [[1,2,3]]}'
 
 # Input files that are not regular files: refused with exit 2, never waited on (a FIFO's open

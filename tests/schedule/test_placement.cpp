@@ -39,7 +39,6 @@ std::map<std::pair<int, int>, int> pair_counts(const Placement& p) {
 }  // namespace
 
 TEST(Placement, ValidateNamesTheProblem) {
-  expect_invalid(2, 2, 2, {0, 1, 1, -1}, "slot");  // expert 1 in slot 1 on GPU 0, slot 0 on GPU 1
   expect_invalid(2, 2, 3, {0, 1, 0, 1}, "expert 2 has no replica");
   expect_invalid(2, 2, 2, {0, 0, 1, 1}, "twice");
   expect_invalid(2, 2, 2, {0, 5, 0, 1}, "out of range");
@@ -48,7 +47,16 @@ TEST(Placement, ValidateNamesTheProblem) {
   expect_invalid(0, 2, 2, {}, "gpus");
   const Placement ok(2, 2, 3, {0, 1, 0, 2});
   EXPECT_EQ(ok.replicas(0), (std::vector<int>{0, 1}));
-  EXPECT_EQ(ok.slot_of(2), 1);
+  EXPECT_EQ(ok.slot_on(1, 2), 1);
+  EXPECT_EQ(ok.slot_on(0, 2), -1);
+  EXPECT_TRUE(ok.same_slot());
+  // An expert may use different slot indices on different GPUs: expert 1 in slot 1 on GPU 0,
+  // slot 0 on GPU 1; its replica slots follow its GPUs.
+  const Placement mixed(2, 2, 2, {0, 1, 1, -1});
+  EXPECT_EQ(mixed.replicas(1), (std::vector<int>{0, 1}));
+  EXPECT_EQ(mixed.replica_slots(1), (std::vector<int>{1, 0}));
+  EXPECT_EQ(mixed.slot_on(1, 1), 0);
+  EXPECT_FALSE(mixed.same_slot());
   EXPECT_EQ(ok.expert(1, 1), 2);
   EXPECT_EQ(ok.uniform_replicas(), 0);
   Placement edit = ok;
@@ -61,7 +69,7 @@ TEST(Placement, EpIsIdenticalInEveryGroup) {
   EXPECT_EQ(p.slots_per_gpu, 4);
   for (int e = 0; e < 16; ++e) {
     EXPECT_EQ(p.replicas(e), (std::vector<int>{e / 4, 4 + e / 4}));
-    EXPECT_EQ(p.slot_of(e), e % 4);
+    EXPECT_EQ(p.replica_slots(e), (std::vector<int>{e % 4, e % 4}));
   }
   EXPECT_THROW(ms::make_ep_placement(8, 16, 3), std::invalid_argument);
   EXPECT_THROW(ms::make_ep_placement(6, 16, 3), std::invalid_argument);

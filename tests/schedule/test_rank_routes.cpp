@@ -99,7 +99,7 @@ ms::Plan random_plan(const Placement& p, const CountMatrix& c, ms::Rng& rng) {
       left -= t;
       const int g = reps[i];
       plan.tokens[static_cast<std::size_t>(e) * p.gpus + g] = t;
-      plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_of(e)] = t;
+      plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_on(g, e)] = t;
       plan.gpu_load[static_cast<std::size_t>(g)] += t;
       plan.total_tokens += t;
     }
@@ -244,7 +244,7 @@ TEST(RankRoutes, RejectsBadArgumentsAndNonConservingPlans) {
   EXPECT_THROW(ms::build_rank_routes(p, CountMatrix(3, 4), plan, 1, 0), std::invalid_argument);
   // The plan loses one of GPU 0's tokens of expert 0.
   for (int g : p.replicas(0)) {
-    auto& x = plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_of(0)];
+    auto& x = plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_on(g, 0)];
     if (x > 0) {
       --x;
       break;

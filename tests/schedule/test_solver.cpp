@@ -46,7 +46,7 @@ void expect_valid_plan(const Placement& p, const std::vector<std::int64_t>& load
     total += sum;
     ASSERT_EQ(plan.slot_tokens.size(), static_cast<std::size_t>(p.gpus) * p.slots_per_gpu);
     for (int g : reps)
-      ASSERT_EQ(plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_of(e)], plan.at(e, g));
+      ASSERT_EQ(plan.slot_tokens[static_cast<std::size_t>(g) * p.slots_per_gpu + p.slot_on(g, e)], plan.at(e, g));
   }
   ASSERT_EQ(gl, plan.gpu_load);
   ASSERT_EQ(total, plan.total_tokens);
