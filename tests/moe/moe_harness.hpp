@@ -54,7 +54,7 @@ struct Case {
   bool renormalize = true;
   int ep_size = -1;  ///< -1: G/2 for G >= 2 (two replicas), 1 for G = 1
   int replace_interval = 50;
-  int adaptive_min_replicas = 0;  ///< microep-adaptive's floor (0: auto)
+  int adaptive_min_replicas = 0;    ///< microep-adaptive's floor (0: auto)
   int adaptive_max_migrations = 0;  ///< microep-adaptive's copies per re-placement (0: G*S/2)
   double capacity_factor = 1.0;
   OptimizerConfig optimizer{};
