@@ -857,8 +857,8 @@ bool Solver::max_flow_masks() {
       const int g = path_gpu[i], j = path_slot[i];
       known &= ~(std::uint64_t{1} << g);
       x[static_cast<std::size_t>(g) * S_ + j] -= amount;
-      x[static_cast<std::size_t>(to) * S_ + placement_.slot_on(to, slot_expert_[static_cast<std::size_t>(g) * S_ + j])] +=
-          amount;
+      x[static_cast<std::size_t>(to) * S_ +
+        placement_.slot_on(to, slot_expert_[static_cast<std::size_t>(g) * S_ + j])] += amount;
       to = g;
     }
     gl[cur] -= amount;
