@@ -178,7 +178,7 @@ std::vector<KeySpec> build_schema() {
   s.push_back(int_key("parallel", "adaptive_min_replicas", parallel, &P::adaptive_min_replicas,
                       d.parallel.adaptive_min_replicas, 0, 1024,
                       "microep-adaptive: replicas every expert keeps (robustness to load shifts against balance); "
-                      "0 = auto: ep's count d = G*S/E (d - 1 where d >= 3) where the forecast's hot experts leave "
+                      "0 = auto: ep's count d = G*S/E where the forecast's hot experts leave "
                       "the memory for it; "
                       "d = never worse than ep right after a shift, at the price of balance (docs/layer.md)"));
 

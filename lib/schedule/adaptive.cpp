@@ -140,10 +140,9 @@ std::vector<int> adaptive_floors(int gpus, int slots_per_gpu, const std::vector<
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     return forecast[static_cast<std::size_t>(a)] > forecast[static_cast<std::size_t>(b)];
   });
-  // Raised up to d - 1 where d >= 3: floors of d leave the slot packing no room, and a slot
-  // index short of room then takes the replicas from the hot experts (measured: Switch-128 at
-  // 16-32 GPUs, d = 4, mean 1.11-1.41 with d against 1.00-1.01 with d - 1).
-  const int cap = d <= 2 ? d : d - 1;
+  // Raised up to ep's count d. (Until the slot packing could split an expert over slot indices,
+  // floors of d left it no room where d >= 3 and the cap was d - 1.)
+  const int cap = d;
   for (int level = 2; level <= cap && spare > 0; ++level)
     for (int e : order) {
       if (spare == 0) break;

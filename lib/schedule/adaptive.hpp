@@ -89,8 +89,7 @@ class ShiftDetector {
 ///    its forecast load per replica down to the mean: headroom for a load that grows;
 ///    T_F = `share_scale` where the forecast is hedged shares scaled by it, else sum_e F_e).
 ///    The spare G*S - sum need_e then raises the experts one level at a time (to 2, then 3, ...),
-///    the largest forecast first, up to c = d where d <= 2 and d - 1 where d >= 3 (floors of d
-///    leave the slot packing no room); floor_e = min(that count, c). Where the hot experts need
+///    the largest forecast first, up to ep's count d; floor_e = min(that count, d). Where the hot experts need
 ///    more than the memory holds (sum need_e > G*S) every floor is 1. An expert left below d
 ///    can make the first micro-batch after a shift up to d / floor_e times ep's max load.
 /// Throws std::invalid_argument for G*S < E or a negative min_replicas.

@@ -342,9 +342,9 @@ bool more_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
   return static_cast<__int128>(a) * db > static_cast<__int128>(b) * da;
 }
 
-// Packs experts with counts d (modified when they must shrink) into `bins` slot indices of
-// capacity G; returns bin of each listed expert. Free positions go to the hottest experts of the bin.
-std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
+// The redundant placement's packing: every expert whole in one slot index. Packs experts with
+// counts d (modified when they must shrink) into `bins` slot indices of capacity G; returns bin of each listed expert. Free positions go to the hottest experts of the bin.
+std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
                             const std::vector<std::int64_t>& loads, const std::vector<int>& floor) {
   std::vector<int> order = list;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
@@ -410,39 +410,90 @@ std::vector<int> pack_slots(int G, int bins, const std::vector<int>& list, std::
 
 // Assigns GPUs inside one slot index: experts (descending count) keep their preferred GPUs
 // where free, then take the free GPUs with the least accumulated share (ties: lower id).
-void assign_slot(int G, int S, int j, std::vector<int> members, const std::vector<int>& d,
-                 const std::vector<std::int64_t>& loads, const std::vector<std::vector<int>>& preferred,
-                 std::vector<std::int64_t>& share, std::vector<int>& at) {
-  std::sort(members.begin(), members.end(), [&](int a, int b) {
+// One expert's share of a slot index: `count` of its replicas sit in slot index `slot`.
+struct SlotPart {
+  int slot;
+  int count;
+};
+
+// Packs experts with counts d into `bins` slot indices of capacity G, largest counts first, each
+// into the slot index with the most room; an expert larger than that room continues in the next
+// one (its replicas then use two or more slot indices, on distinct GPUs). Every count fits
+// exactly (sum d <= G * bins), so no count is cut and every floor holds.
+std::vector<std::vector<SlotPart>> pack_slots(int G, int bins, const std::vector<int>& d,
+                                              const std::vector<std::int64_t>& loads) {
+  std::vector<int> order(d.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
     const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
     if (d[ia] != d[ib]) return d[ia] > d[ib];
     if (loads[ia] != loads[ib]) return loads[ia] > loads[ib];
     return a < b;
   });
+  std::vector<int> room(static_cast<std::size_t>(bins), G);
+  std::vector<std::vector<SlotPart>> parts(d.size());
+  for (int e : order) {
+    for (int left = d[static_cast<std::size_t>(e)]; left > 0;) {
+      int jb = 0;
+      for (int j = 1; j < bins; ++j)
+        if (room[static_cast<std::size_t>(j)] > room[static_cast<std::size_t>(jb)]) jb = j;
+      const int c = std::min(left, room[static_cast<std::size_t>(jb)]);
+      if (c < 1) fail("adaptive: no room left for expert " + str(e) + " (more replicas than slots)");
+      parts[static_cast<std::size_t>(e)].push_back({jb, c});
+      room[static_cast<std::size_t>(jb)] -= c;
+      left -= c;
+    }
+  }
+  return parts;
+}
+
+// GPUs for the experts of slot index j (`members`: expert and count in this slot index): first
+// the GPUs in `preferred` (the current placement: fewer migrations), then the least loaded
+// ones, never a GPU that already holds the expert in another slot index (`holds[g * E + e]`).
+// A replica with no such GPU left would stay out (its position empty): possible in principle when
+// two experts spanning slot indices meet in one, never seen in 200,000 seeded small instances
+// nor in test_adaptive's shapes (which assert every position used).
+void assign_slot(int G, int S, int E, int j, std::vector<std::pair<int, int>> members,
+                 const std::vector<std::int64_t>& loads, const std::vector<int>& d,
+                 const std::vector<std::vector<int>>& preferred, std::vector<std::int64_t>& share,
+                 std::vector<char>& holds, std::vector<int>& at) {
+  // Experts split over slot indices first (fewest GPUs to choose from), then larger counts.
+  std::sort(members.begin(), members.end(), [&](const auto& a, const auto& b) {
+    const auto ia = static_cast<std::size_t>(a.first), ib = static_cast<std::size_t>(b.first);
+    const bool sa = a.second < d[ia], sb = b.second < d[ib];
+    if (sa != sb) return sa;
+    if (d[ia] != d[ib]) return d[ia] > d[ib];
+    if (loads[ia] != loads[ib]) return loads[ia] > loads[ib];
+    return a.first < b.first;
+  });
   std::vector<char> used(static_cast<std::size_t>(G), 0);
-  for (int e : members) {
+  auto free_for = [&](int g, int e) {
+    return !used[static_cast<std::size_t>(g)] && !holds[static_cast<std::size_t>(g) * E + e];
+  };
+  auto put = [&](int g, int e, std::int64_t per) {
+    used[static_cast<std::size_t>(g)] = 1;
+    holds[static_cast<std::size_t>(g) * E + e] = 1;
+    at[static_cast<std::size_t>(g) * S + j] = e;
+    share[static_cast<std::size_t>(g)] += per;
+  };
+  for (const auto& [e, count] : members) {
     const auto ei = static_cast<std::size_t>(e);
     const std::int64_t per = loads[ei] / std::max(1, d[ei]);
     int placed = 0;
     if (!preferred.empty())
       for (int g : preferred[ei]) {
-        if (placed == d[ei]) break;
-        if (used[static_cast<std::size_t>(g)]) continue;
-        used[static_cast<std::size_t>(g)] = 1;
-        at[static_cast<std::size_t>(g) * S + j] = e;
-        share[static_cast<std::size_t>(g)] += per;
+        if (placed == count) break;
+        if (!free_for(g, e)) continue;
+        put(g, e, per);
         ++placed;
       }
-    while (placed < d[ei]) {
+    for (; placed < count; ++placed) {
       int pick = -1;
       for (int g = 0; g < G; ++g)
-        if (!used[static_cast<std::size_t>(g)] &&
-            (pick < 0 || share[static_cast<std::size_t>(g)] < share[static_cast<std::size_t>(pick)]))
+        if (free_for(g, e) && (pick < 0 || share[static_cast<std::size_t>(g)] < share[static_cast<std::size_t>(pick)]))
           pick = g;
-      used[static_cast<std::size_t>(pick)] = 1;
-      at[static_cast<std::size_t>(pick) * S + j] = e;
-      share[static_cast<std::size_t>(pick)] += per;
-      ++placed;
+      if (pick < 0) break;
+      put(pick, e, per);
     }
   }
 }
@@ -499,10 +550,8 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
       if (d[static_cast<std::size_t>(e)] < G) pq.push(e);
     }
   }
-  // 2. Slot indices.
-  std::vector<int> all(static_cast<std::size_t>(E));
-  std::iota(all.begin(), all.end(), 0);
-  const std::vector<int> bin = pack_slots(G, S, all, d, L, floor);
+  // 2. Slot indices (an expert may span several).
+  const std::vector<std::vector<SlotPart>> parts = pack_slots(G, S, d, L);
   // 3. GPUs: start from the current placement, then a seeded local search.
   std::vector<std::vector<int>> preferred;
   if (current) {
@@ -511,11 +560,13 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
   }
   std::vector<int> at(static_cast<std::size_t>(G) * S, -1);
   std::vector<std::int64_t> share(static_cast<std::size_t>(G), 0);
+  std::vector<char> holds(static_cast<std::size_t>(G) * E, 0);  // holds[g * E + e]
   for (int j = 0; j < S; ++j) {
-    std::vector<int> members;
+    std::vector<std::pair<int, int>> members;
     for (int e = 0; e < E; ++e)
-      if (bin[static_cast<std::size_t>(e)] == j) members.push_back(e);
-    assign_slot(G, S, j, members, d, L, preferred, share, at);
+      for (const SlotPart& part : parts[static_cast<std::size_t>(e)])
+        if (part.slot == j) members.emplace_back(e, part.count);
+    assign_slot(G, S, E, j, members, L, d, preferred, share, holds, at);
   }
   std::vector<char> had;
   if (current) {
@@ -553,16 +604,32 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
       auto& a = at[static_cast<std::size_t>(g1) * S + j];
       auto& b = at[static_cast<std::size_t>(g2) * S + j];
       if (a == b) continue;
+      // An expert spanning slot indices may already sit on the other GPU.
+      if ((a >= 0 && holds[static_cast<std::size_t>(g2) * E + a]) ||
+          (b >= 0 && holds[static_cast<std::size_t>(g1) * E + b]))
+        continue;
+      auto move = [&](int e, int from, int to) {
+        if (e < 0) return;
+        holds[static_cast<std::size_t>(from) * E + e] = 0;
+        holds[static_cast<std::size_t>(to) * E + e] = 1;
+      };
+      const int ea = a, eb = b;
+      move(ea, g1, g2);
+      move(eb, g2, g1);
       std::swap(a, b);
       const auto cand = evaluate(at);
-      if (cand <= best)
+      if (cand <= best) {
         best = cand;
-      else
+      } else {
         std::swap(a, b);
+        move(ea, g2, g1);
+        move(eb, g1, g2);
+      }
     }
   AdaptivePlacement out;
   out.placement = Placement(G, S, E, at);
-  out.replica_counts = d;
+  out.replica_counts.resize(static_cast<std::size_t>(E));
+  for (int e = 0; e < E; ++e) out.replica_counts[static_cast<std::size_t>(e)] = out.placement.replica_count(e);
   out.forecast_max_load = std::get<0>(best);
   out.migrations = current ? std::get<1>(best) : 0;
   std::int64_t total = 0;
@@ -611,15 +678,20 @@ Placement make_redundant_placement(int gpus, int experts, int ep_size, int extra
       if (!promoted[static_cast<std::size_t>(e)]) at[static_cast<std::size_t>(g) * S + j] = e;
     }
   if (!list.empty()) {
-    const std::vector<int> bin = pack_slots(G, X, list, d, L, std::vector<int>(d.size(), 1));
+    const std::vector<int> bin = pack_whole_slots(G, X, list, d, L, std::vector<int>(d.size(), 1));
     std::vector<std::vector<int>> preferred(static_cast<std::size_t>(experts));
     for (int e : list) preferred[static_cast<std::size_t>(e)] = base.replicas(e);
     std::vector<std::int64_t> share(static_cast<std::size_t>(G), 0);
+    std::vector<char> holds(static_cast<std::size_t>(G) * experts, 0);
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < S; ++j)
+        if (const int e = at[static_cast<std::size_t>(g) * S + j]; e >= 0)
+          holds[static_cast<std::size_t>(g) * experts + e] = 1;
     for (int j = 0; j < X; ++j) {
-      std::vector<int> members;
+      std::vector<std::pair<int, int>> members;
       for (int e : list)
-        if (bin[static_cast<std::size_t>(e)] == j) members.push_back(e);
-      assign_slot(G, S, S0 + j, members, d, L, preferred, share, at);
+        if (bin[static_cast<std::size_t>(e)] == j) members.emplace_back(e, d[static_cast<std::size_t>(e)]);
+      assign_slot(G, S, experts, S0 + j, members, L, d, preferred, share, holds, at);
     }
   }
   return Placement(G, S, experts, std::move(at));

@@ -124,13 +124,13 @@ int replica_floor(int gpus, int slots_per_gpu, int experts, int min_replicas);
 /// 1. Replica counts: every expert gets the floor (options.min_replicas, see there); the remaining
 ///    G*S - floor*E replicas go one at a time to the expert with the largest forecast load per
 ///    replica (ties: lower id), at most G each.
-/// 2. Slots: experts (descending d_e) are packed into the S slot indices, each slot index holding
-///    a set of experts whose replica counts sum to at most G; an expert that fits nowhere has its
-///    count reduced (first taking replicas above the floor from the slot index's coldest expert
-///    per replica, so the floor holds); free positions left at the end go back to the hottest
-///    experts that fit.
+/// 2. Slots: experts (descending d_e) are packed into the S slot indices of G positions, each
+///    into the slot index with the most room; an expert larger than that room continues in the
+///    next one (its replicas then span slot indices, on distinct GPUs). No count is cut.
 /// 3. GPUs: inside each slot index, the GPU sets start from `current` where possible (fewer
-///    migrations), then a seeded local search swaps GPUs between experts of a slot, keeping a
+///    migrations; experts spanning slot indices first, never twice on one GPU), then a seeded
+///    local search swaps GPUs between experts of a slot (never onto a GPU that already holds the
+///    expert in another slot index), keeping a
 ///    move when the exact optimum max load for the forecast (the maximum induced density,
 ///    rounded up) decreases, or stays and migrations do not increase and a secondary spread
 ///    measure (sum over GPUs of squared forecast load share) does not worsen.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -185,9 +187,41 @@ TEST(AdaptiveFloor, EveryExpertKeepsTwoReplicasWhereMemoryAllows) {
   EXPECT_EQ(min_replicas(a.placement), 2);
   EXPECT_GE(a.placement.replica_count(0), 3);
   EXPECT_LE(a.forecast_max_load, a.forecast_lower_bound + 1);
-  // Without the floor the cold experts keep one replica: the floor costs the hot ones replicas.
-  const auto one = ms::make_adaptive_placement(8, 8, f);
+  // With less memory (8 x 4 slots), without the floor the cold experts keep one replica so
+  // that the hot ones get more; the floor of 2 takes those replicas back.
+  const auto one = ms::make_adaptive_placement(8, 4, f);
   EXPECT_EQ(min_replicas(one.placement), 1);
+  const auto two = ms::make_adaptive_placement(8, 4, f, nullptr, o);
+  EXPECT_EQ(min_replicas(two.placement), 2);
+  EXPECT_LT(two.placement.replica_count(0), one.placement.replica_count(0));
+}
+
+TEST(AdaptivePlacement, PackingCutsNoReplicaCountAndKeepsEveryFloor) {
+  // The auto floors (up to ep's count d) on skewed forecasts over many shapes: the slot packing
+  // splits an expert over slot indices where it must, so every position is used, every floor
+  // holds, no expert sits twice on a GPU (the constructor checks), and some expert spans two
+  // slot indices (the case is covered).
+  ms::Rng rng(11);
+  int spanning = 0;
+  const int shapes = std::getenv("MICROMOE_TEST_SHAPES") ? std::atoi(std::getenv("MICROMOE_TEST_SHAPES")) : 120;
+  for (int t = 0; t < shapes; ++t) {
+    const int P = 2 + static_cast<int>(rng.below(7)), d = 2 + static_cast<int>(rng.below(3));
+    const int G = P * d, S = 1 + static_cast<int>(rng.below(8)), E = P * S;
+    const auto f = zipf_loads(E, t, rng.below(2) == 1);
+    ms::AdaptiveOptions o;
+    o.search_iterations = 30;
+    o.floors = ms::adaptive_floors(G, S, f, 0);
+    const auto a = ms::make_adaptive_placement(G, S, f, nullptr, o);
+    const std::string where = "G " + std::to_string(G) + " S " + std::to_string(S) + " E " + std::to_string(E);
+    std::int64_t used = 0;
+    for (int e = 0; e < E; ++e) {
+      EXPECT_GE(a.placement.replica_count(e), o.floors[static_cast<std::size_t>(e)]) << where << " expert " << e;
+      used += a.placement.replica_count(e);
+    }
+    EXPECT_EQ(used, static_cast<std::int64_t>(G) * S) << where;
+    spanning += !a.placement.same_slot();
+  }
+  EXPECT_GT(spanning, 0) << "no placement split an expert: the case no longer covers the split packing";
 }
 
 TEST(AdaptiveFloors, AnExplicitFloorHoldsForEveryExpert) {
@@ -221,7 +255,7 @@ TEST(AdaptiveFloors, AutoGivesEpsCountWhereTheHotExpertsLeaveTheMemory) {
     for (int e = 0; e < E; ++e) {
       const auto fe = floors[static_cast<std::size_t>(e)];
       EXPECT_GE(fe, 1);
-      EXPECT_LE(fe, d <= 2 ? d : d - 1);  // the cap: floors of d would leave the packing no room
+      EXPECT_LE(fe, d);  // the cap: ep's count
       all_one = all_one && fe == 1;
       const std::int64_t need = std::min<std::int64_t>(
           G, std::max<std::int64_t>(1, (2 * G * f[static_cast<std::size_t>(e)] + total - 1) / total));
