@@ -343,9 +343,10 @@ bool more_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
 }
 
 // The redundant placement's packing: every expert whole in one slot index. Packs experts with
-// counts d (modified when they must shrink) into `bins` slot indices of capacity G; returns bin of each listed expert. Free positions go to the hottest experts of the bin.
+// counts d (modified when they must shrink) into `bins` slot indices of capacity G; returns bin of each listed expert.
+// Free positions go to the hottest experts of the bin.
 std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
-                            const std::vector<std::int64_t>& loads, const std::vector<int>& floor) {
+                                  const std::vector<std::int64_t>& loads, const std::vector<int>& floor) {
   std::vector<int> order = list;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);

@@ -7,9 +7,9 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
-#include <string>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "schedule/adaptive.hpp"
