@@ -197,9 +197,9 @@ TEST(Training, MigrationMovesExactBits) {
 
 TEST(Training, MigrationInBoundedRoundsMovesTheSameBits) {
   // The same training with migrations in bounded rounds and in one round: every output,
-  // gradient and weight bit-identical, re-placing after every step (microep-adaptive; eplb also
-  // changes its slot count). Bounds: a third of a copy (each copy in three pieces, one piece per
-  // round) and two copies per round. A copy here: W1, W2, Adam's m and v, 6 x 16 x 24 floats.
+  // gradient and weight bit-identical, re-placing after every step (microep-adaptive and eplb).
+  // Bounds: a third of a copy (each copy in three pieces, one piece per round) and two copies
+  // per round. A copy here: W1, W2, Adam's m and v, 6 x 16 x 24 floats.
   const int G = ranks(), r = rank(), H = 16;
   constexpr std::size_t copy_bytes = 6 * 16 * 24 * sizeof(float);
   for (const std::size_t bound : {copy_bytes / 3, 2 * copy_bytes})
