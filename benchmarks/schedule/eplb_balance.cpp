@@ -71,10 +71,8 @@ int main(int argc, char** argv) {
   int E = 0;
   std::vector<Trace> traces;
   for (int i = 1; i < argc; ++i) traces.push_back(micromoe::bench::read_trace_loads(argv[i], E));
-  std::printf(
-      "| G, S | ep | eplb (earlier) | eplb (DeepSeek) | microep | new/old max load | new better | padded: fits, mean, "
-      "max slots |\n");
-  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf("| G, S | ep | eplb (earlier) | eplb (DeepSeek) | microep | new/old max load | new better |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
   for (int G = 8; G <= 64; ++G) {
     if (G % 2 || E % (G / 2)) continue;
     const int P = G / 2, S = E / P;
@@ -86,8 +84,7 @@ int main(int argc, char** argv) {
     ms::Solver solver(sym, opt);
     Stats s_ep, s_old, s_new, s_micro;
     double ratio = 0;
-    int better = 0, padded = 0, pad_max = 0, n = 0;
-    double pad_sum = 0;
+    int better = 0, n = 0;
     for (const Trace& t : traces)
       for (const auto& kv : t) {
         const auto prev = t.find({kv.first.first - 1, kv.first.second});
@@ -105,9 +102,6 @@ int main(int argc, char** argv) {
         s_micro.v.push_back(solver.solve_loads(l).imbalance());
         ratio += in / io;
         better += in < io;
-        padded += fit.padding_slots > 0;
-        pad_sum += fit.padding_slots;
-        pad_max = std::max(pad_max, fit.padding_slots);
         ++n;
       }
     auto cell = [](const Stats& s) {
@@ -115,9 +109,8 @@ int main(int argc, char** argv) {
       std::snprintf(b, sizeof b, "%.2f / %.2f / %.2f", s.mean(), s.quantile(0.9), s.max());
       return std::string(b);
     };
-    std::printf("| %d, %d | %s | %s | %s | %s | %.3f | %d of %d | %d, %.2f, %d |\n", G, S, cell(s_ep).c_str(),
-                cell(s_old).c_str(), cell(s_new).c_str(), cell(s_micro).c_str(), n ? ratio / n : 0.0, better, n, padded,
-                n ? pad_sum / n : 0.0, pad_max);
+    std::printf("| %d, %d | %s | %s | %s | %s | %.3f | %d of %d |\n", G, S, cell(s_ep).c_str(), cell(s_old).c_str(),
+                cell(s_new).c_str(), cell(s_micro).c_str(), n ? ratio / n : 0.0, better, n);
   }
   return 0;
 }

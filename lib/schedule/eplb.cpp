@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // A line-by-line port of deepseek-ai/EPLB's eplb.py (one layer: the [layers, ...] tensors of
-// the Python code are single rows here), then the slot assignment that fits its GPU contents
-// to the same-slot rule of schedule::Placement.
+// the Python code are single rows here), then its GPU contents written into the num_replicas / G
+// slot indices of a schedule::Placement.
 #include "schedule/eplb.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -97,84 +96,6 @@ EplbMap hierarchical(const std::vector<float>& weight, int num_physical, int num
   return out;
 }
 
-// Slot indices for the experts on several GPUs: two experts sharing a GPU need different ones
-// (a graph coloring; single-GPU experts always fit the slots left, as a GPU holds at most S0
-// experts). First fit in the given order; when that needs more than S0 indices, an exact
-// search (DSatur branch and bound, bounded by a work budget per color count) for the
-// fewest, from S0 up. Deterministic: ties go to the earlier expert in `experts`.
-std::vector<int> color_experts(const std::vector<int>& experts, const std::vector<std::vector<int>>& gpus_of, int gpus,
-                               int S0) {
-  const std::size_t m = experts.size();
-  std::vector<std::vector<int>> on_gpu(static_cast<std::size_t>(gpus));  // indices into experts
-  for (std::size_t i = 0; i < m; ++i)
-    for (int g : gpus_of[static_cast<std::size_t>(experts[i])])
-      on_gpu[static_cast<std::size_t>(g)].push_back(static_cast<int>(i));
-  std::vector<std::vector<char>> conflict(m, std::vector<char>(m, 0));
-  for (const auto& list : on_gpu)
-    for (int a : list)
-      for (int b : list)
-        if (a != b) conflict[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)] = 1;
-  std::vector<int> greedy(m, -1);
-  int used = 0;
-  for (std::size_t i = 0; i < m; ++i) {
-    int c = 0;
-    for (bool clash = true; clash;) {
-      clash = false;
-      for (std::size_t j = 0; j < i && !clash; ++j) clash = conflict[i][j] && greedy[j] == c;
-      if (clash) ++c;
-    }
-    greedy[i] = c;
-    used = std::max(used, c + 1);
-  }
-  // Each step costs about m^2 comparisons: the budget keeps a fit well under a second at any size.
-  constexpr double kSearchWork = 2e8;
-  const long max_steps = std::max(1000L, static_cast<long>(kSearchWork / static_cast<double>(m * m + 1)));
-  for (int k = S0; k < used; ++k) {
-    std::vector<int> color(m, -1);
-    long steps = 0;
-    // Returns 1 when colored, 0 when no k-coloring extends this one, -1 when out of steps.
-    std::function<int(std::size_t, int)> search = [&](std::size_t done, int top) -> int {
-      if (done == m) return 1;
-      if (++steps > max_steps) return -1;
-      std::size_t v = m;
-      int v_sat = -1, v_deg = -1;
-      for (std::size_t i = 0; i < m; ++i) {
-        if (color[i] >= 0) continue;
-        std::vector<char> seen(static_cast<std::size_t>(k), 0);
-        int sat = 0, deg = 0;
-        for (std::size_t j = 0; j < m; ++j)
-          if (conflict[i][j]) {
-            if (color[j] < 0)
-              ++deg;
-            else if (!seen[static_cast<std::size_t>(color[j])]) {
-              seen[static_cast<std::size_t>(color[j])] = 1;
-              ++sat;
-            }
-          }
-        if (sat > v_sat || (sat == v_sat && deg > v_deg)) {
-          v = i;
-          v_sat = sat;
-          v_deg = deg;
-        }
-      }
-      for (int c = 0; c < std::min(k, top + 1); ++c) {  // a new color only as the next one
-        bool free = true;
-        for (std::size_t j = 0; j < m && free; ++j) free = !(conflict[v][j] && color[j] == c);
-        if (!free) continue;
-        color[v] = c;
-        const int r = search(done + 1, std::max(top, c + 1));
-        if (r != 0) return r;
-        color[v] = -1;
-      }
-      return 0;
-    };
-    const int r = search(0, 0);
-    if (r == 1) return color;
-    // out of steps (r < 0) or no coloring: try one index more
-  }
-  return greedy;
-}
-
 }  // namespace
 
 void eplb_balanced_packing(const std::vector<float>& weight, int packs, std::vector<int>& pack_index,
@@ -245,9 +166,12 @@ EplbMap eplb_rebalance_experts(const std::vector<std::int64_t>& weight, int num_
   return hierarchical(w, num_replicas, 1, 1, num_gpus);
 }
 
-EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts) {
+EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts, const Placement* previous) {
   const int R = static_cast<int>(map.phy2log.size());
   if (gpus < 1 || R % gpus != 0) fail("replica count " + str(R) + " is not a multiple of the GPU count " + str(gpus));
+  if (previous && (previous->gpus != gpus || previous->experts != experts))
+    fail("the previous placement has " + str(previous->gpus) + " GPUs and " + str(previous->experts) +
+         " experts, not " + str(gpus) + " and " + str(experts));
   const int S0 = R / gpus;
   EplbPlacement out;
   out.replica_gpus.assign(static_cast<std::size_t>(experts), {});
@@ -256,53 +180,31 @@ EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts) {
     if (e < 0 || e >= experts) fail("physical expert " + str(p) + " holds expert " + str(e) + " out of range");
     out.replica_gpus[static_cast<std::size_t>(e)].push_back(p / S0);  // p ascends, so GPUs do
   }
-  std::vector<std::vector<int>> distinct(static_cast<std::size_t>(experts));
-  std::vector<int> multi;
-  for (int e = 0; e < experts; ++e) {
-    auto& d = distinct[static_cast<std::size_t>(e)];
-    d = out.replica_gpus[static_cast<std::size_t>(e)];
-    if (d.empty()) fail("expert " + str(e) + " has no replica");
-    d.erase(std::unique(d.begin(), d.end()), d.end());
-    if (d.size() > 1) multi.push_back(e);
-  }
-  std::stable_sort(multi.begin(), multi.end(), [&](int a, int b) {
-    return distinct[static_cast<std::size_t>(a)].size() > distinct[static_cast<std::size_t>(b)].size();
-  });
-  // used[g] grows with the slot indices in use; slot[e] is expert e's slot index.
-  std::vector<std::vector<char>> used(static_cast<std::size_t>(gpus),
-                                      std::vector<char>(static_cast<std::size_t>(S0), 0));
-  std::vector<int> slot(static_cast<std::size_t>(experts), -1);
-  auto is_used = [&](int g, int j) {
-    const auto& u = used[static_cast<std::size_t>(g)];
-    return static_cast<std::size_t>(j) < u.size() && u[static_cast<std::size_t>(j)];
-  };
-  auto take = [&](int g, int j) {
-    auto& u = used[static_cast<std::size_t>(g)];
-    if (u.size() <= static_cast<std::size_t>(j)) u.resize(static_cast<std::size_t>(j) + 1, 0);
-    u[static_cast<std::size_t>(j)] = 1;
-  };
-  int S = S0;
-  const std::vector<int> color = color_experts(multi, distinct, gpus, S0);
-  for (std::size_t i = 0; i < multi.size(); ++i) {
-    const int e = multi[i], j = color[i];
-    for (int g : distinct[static_cast<std::size_t>(e)]) take(g, j);
-    slot[static_cast<std::size_t>(e)] = j;
-    S = std::max(S, j + 1);
-  }
-  for (int p = 0; p < R; ++p) {  // single-GPU experts, in EPLB's order on each GPU
-    const int e = map.phy2log[static_cast<std::size_t>(p)], g = p / S0;
-    if (slot[static_cast<std::size_t>(e)] >= 0) continue;
-    int j = 0;
-    while (is_used(g, j)) ++j;
-    take(g, j);
-    slot[static_cast<std::size_t>(e)] = j;
-  }
-  std::vector<int> at(static_cast<std::size_t>(gpus) * S, -1);
   for (int e = 0; e < experts; ++e)
-    for (int g : distinct[static_cast<std::size_t>(e)])
-      at[static_cast<std::size_t>(g) * S + slot[static_cast<std::size_t>(e)]] = e;
-  out.placement = Placement(gpus, S, experts, std::move(at));
-  out.padding_slots = S - S0;
+    if (out.replica_gpus[static_cast<std::size_t>(e)].empty()) fail("expert " + str(e) + " has no replica");
+  // A GPU holds at most S0 distinct experts, so they always fit S0 slot indices. placed_on[e]
+  // is the last GPU given expert e: a repeated replica on that GPU takes no second slot.
+  std::vector<int> at(static_cast<std::size_t>(R), -1), placed_on(static_cast<std::size_t>(experts), -1);
+  for (int g = 0; g < gpus; ++g) {
+    int* row = at.data() + static_cast<std::size_t>(g) * S0;
+    const int* phys = map.phy2log.data() + static_cast<std::size_t>(g) * S0;
+    if (previous)  // experts staying on g keep their slot index: a re-placement copies nothing for them
+      for (int k = 0; k < S0; ++k) {
+        const int e = phys[k], j = previous->slot_on(g, e);
+        if (placed_on[static_cast<std::size_t>(e)] == g || j < 0 || j >= S0 || row[j] >= 0) continue;
+        row[j] = e;
+        placed_on[static_cast<std::size_t>(e)] = g;
+      }
+    int free = 0;
+    for (int k = 0; k < S0; ++k) {  // the others: the lowest free slots, in EPLB's order
+      const int e = phys[k];
+      if (placed_on[static_cast<std::size_t>(e)] == g) continue;
+      while (row[free] >= 0) ++free;
+      row[free] = e;
+      placed_on[static_cast<std::size_t>(e)] = g;
+    }
+  }
+  out.placement = Placement(gpus, S0, experts, std::move(at));
   return out;
 }
 

@@ -47,18 +47,18 @@ struct EplbPlacement {
   /// [E] the GPU of every physical replica of the expert, ascending, with repeats where EPLB
   /// put two replicas of one expert on one GPU (that GPU then gets two shares of its tokens).
   std::vector<std::vector<int>> replica_gpus;
-  int padding_slots = 0;  ///< slot indices beyond num_replicas / G that the same-slot rule needed
 };
 
-/// The placement of an EplbMap on `gpus` GPUs. The GPUs' contents are EPLB's exactly; only the
-/// slot index inside a GPU is chosen, to keep the same-slot rule (all replicas of an expert at
-/// one slot index). Experts on several GPUs (more GPUs first, then lower id) are colored: first
-/// fit, and when that needs more than num_replicas / G slot indices, a bounded exact search
-/// (DSatur branch and bound) for the fewest; single-GPU experts then take the lowest free slot
-/// of their GPU in EPLB's order. Only when no coloring with num_replicas / G indices exists (or
-/// the search runs out of steps) are slot indices added at the end (`padding_slots`, empty
-/// where unused). A second replica of an expert on the same GPU leaves an empty slot (its
-/// token share is kept in `replica_gpus`).
-EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts);
+/// The placement of an EplbMap on `gpus` GPUs, in exactly S0 = num_replicas / G slots per GPU
+/// (the memory EPLB states). The GPUs' contents are EPLB's exactly; only the slot index inside
+/// a GPU is chosen, and an expert may sit at different indices on different GPUs (Placement
+/// addresses a replica by (GPU, slot)). With `previous` (the placement being replaced, same G
+/// and E), an expert that `previous` already holds on a GPU keeps its slot index there when
+/// that index is < S0 and still free, so a re-placement copies nothing for the experts that
+/// stay; the other experts take the lowest free slots in EPLB's physical order. A second
+/// replica of an expert on the same GPU leaves an empty slot (its token share is kept in
+/// `replica_gpus`). Throws std::invalid_argument on a map that does not fit G and E, or a
+/// `previous` of another G or E.
+EplbPlacement make_eplb_placement(const EplbMap& map, int gpus, int experts, const Placement* previous = nullptr);
 
 }  // namespace micromoe::schedule

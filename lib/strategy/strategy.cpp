@@ -188,9 +188,10 @@ class EplbStrategy : public Strategy {
   }
 
  private:
+  // From the current placement (none yet at construction): experts that stay on a GPU keep their slot.
   schedule::EplbPlacement place(const std::vector<std::int64_t>& forecast) const {
     return schedule::make_eplb_placement(schedule::eplb_rebalance_experts(forecast, replicas_, groups_, nodes_, gpus_),
-                                         gpus_, experts_);
+                                         gpus_, experts_, placement_.gpus > 0 ? &placement_ : nullptr);
   }
   void adopt(schedule::EplbPlacement p) {
     placement_ = std::move(p.placement);

@@ -25,9 +25,11 @@ struct LayerAndReference {
 
 /// Runs `steps` iterations (one micro-batch each, new data per step) of the layer and of the
 /// reference; after each step the next forward outputs and the parameters must agree.
-/// `slot_counts` (optional) receives the layer's slots per rank after every step.
+/// `slot_counts` (optional) receives the layer's slots per rank after every step;
+/// `received_bytes` (optional) the migrations' bytes received, summed over steps and ranks.
 void train_against_reference(const Case& c, int steps, std::int64_t* migrations = nullptr,
-                             std::vector<int>* slot_counts = nullptr, bool* mixed_slots = nullptr) {
+                             std::vector<int>* slot_counts = nullptr, bool* mixed_slots = nullptr,
+                             std::int64_t* received_bytes = nullptr) {
   const int G = ranks(), r = rank(), H = c.hidden;
   LayerAndReference both(c);
   MoELayer& layer = both.layer;
@@ -50,8 +52,10 @@ void train_against_reference(const Case& c, int steps, std::int64_t* migrations 
     expect_tensors_match(layer, Tensor::state1, ref.state1, 10 * kTrainTolerance, what + ": state1");
     if (slot_counts) slot_counts->push_back(layer.placement().slots_per_gpu);
     if (mixed_slots) *mixed_slots = *mixed_slots || !layer.placement().same_slot();
+    if (received_bytes) *received_bytes += layer.migrated_bytes();
   }
   if (migrations) *migrations = layer.migrations();
+  if (received_bytes) MPI_Allreduce(MPI_IN_PLACE, received_bytes, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
 }
 
 TEST(Training, SgdMomentumFollowsReference) {
@@ -113,23 +117,27 @@ TEST(Training, AdaptiveWithExpertsInDifferentSlotsFollowsReference) {
   }
 }
 
-TEST(Training, EplbFollowsReferenceWhenItsSlotCountChanges) {
-  // DeepSeek's EPLB re-placed after every step on near-even loads: at 4 ranks (E = 8, EP 2,
-  // 5 + 1 slots) some of its GPU contents need a slot index more for the same-slot rule, so the
-  // layer's slot count changes between placements; training must not notice.
+TEST(Training, EplbFollowsReferenceAcrossReplacements) {
+  // DeepSeek's EPLB re-placed after every step on near-even loads: experts move between GPUs
+  // (migrations), experts staying on a GPU keep their slot (nothing copied for them), and the
+  // layer keeps exactly S + 1 slots per GPU (E/P + eplb's one extra) at every step; training
+  // must not notice.
   Case c;
   c.strategy = StrategyKind::eplb;
   c.replace_interval = 1;
   c.optimizer.kind = OptimizerKind::sgd;
   c.optimizer.lr = 0.05f;
-  std::int64_t migrations = 0;
+  const LayerConfig cfg = config_of(c);
+  const int S = c.experts / cfg.strategy.ep_size + cfg.strategy.eplb_extra_slots;
+  std::int64_t migrations = 0, received = 0;
   std::vector<int> slots;
-  train_against_reference(c, 8, &migrations, &slots);
-  if (ranks() >= 4) {
-    EXPECT_GT(migrations, 0);
-    EXPECT_NE(*std::min_element(slots.begin(), slots.end()), *std::max_element(slots.begin(), slots.end()))
-        << "the slot count never changed: the case no longer covers it";
-  }
+  train_against_reference(c, 8, &migrations, &slots, nullptr, &received);
+  EXPECT_EQ(slots, std::vector<int>(8, S)) << "eplb's slot count is not S + 1 at every step";
+  if (ranks() >= 4) EXPECT_GT(migrations, 0) << "no re-placement moved an expert";
+  // Only experts new on a GPU are copied (W1, W2 and their momentum each): one that stays keeps
+  // its slot, so no copy moves it between slots.
+  const std::int64_t copy_bytes = 4 * c.hidden * c.ffn * static_cast<std::int64_t>(sizeof(float));
+  EXPECT_EQ(received, migrations * copy_bytes) << "experts staying on a GPU were copied to another slot";
 }
 
 TEST(Training, MigrationMovesExactBits) {
@@ -198,9 +206,9 @@ TEST(Training, MigrationMovesExactBits) {
 
 TEST(Training, MigrationInBoundedRoundsMovesTheSameBits) {
   // The same training with migrations in bounded rounds and in one round: every output,
-  // gradient and weight bit-identical, re-placing after every step (microep-adaptive; eplb also
-  // changes its slot count). Bounds: a third of a copy (each copy in three pieces, one piece per
-  // round) and two copies per round. A copy here: W1, W2, Adam's m and v, 6 x 16 x 24 floats.
+  // gradient and weight bit-identical, re-placing after every step (microep-adaptive and eplb).
+  // Bounds: a third of a copy (each copy in three pieces, one piece per round) and two copies
+  // per round. A copy here: W1, W2, Adam's m and v, 6 x 16 x 24 floats.
   const int G = ranks(), r = rank(), H = 16;
   constexpr std::size_t copy_bytes = 6 * 16 * 24 * sizeof(float);
   for (const std::size_t bound : {copy_bytes / 3, 2 * copy_bytes})

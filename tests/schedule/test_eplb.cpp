@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // DeepSeek's EPLB port: the worked example of deepseek-ai/EPLB's README, equivalence with an
-// independent re-implementation on seeded loads, and the fit to the same-slot rule.
+// independent re-implementation on seeded loads, and the fit to S0 = replicas / G slots per GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "schedule/eplb.hpp"
@@ -153,62 +154,185 @@ TEST(Eplb, AssertsOfEplbPyAreErrors) {
   EXPECT_THROW(ms::eplb_rebalance_experts({1, 2, 3}, 4, 2, 1, 2), std::invalid_argument);     // 3 % 2 groups
 }
 
-// The placement keeps every GPU's contents and puts all replicas of an expert at one slot index.
-TEST(Eplb, PlacementKeepsTheGpuContentsUnderTheSameSlotRule) {
+// EPLB's GPU contents: the distinct experts of each GPU's S0 physical replicas, sorted.
+std::vector<std::vector<int>> eplb_gpu_contents(const ms::EplbMap& m, int gpus) {
+  const int S0 = static_cast<int>(m.phy2log.size()) / gpus;
+  std::vector<std::vector<int>> out(static_cast<std::size_t>(gpus));
+  for (int g = 0; g < gpus; ++g) {
+    auto& want = out[static_cast<std::size_t>(g)];
+    want.assign(m.phy2log.begin() + g * S0, m.phy2log.begin() + (g + 1) * S0);
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+  }
+  return out;
+}
+
+// The fit holds EPLB's GPU contents in exactly S0 = replicas / G slots and keeps every physical
+// replica's GPU (repeats included) in replica_gpus.
+void expect_fits_the_map(const ms::EplbPlacement& fit, const ms::EplbMap& m, int gpus, int E) {
+  const auto& p = fit.placement;
+  const int S0 = static_cast<int>(m.phy2log.size()) / gpus;
+  ASSERT_EQ(p.slots_per_gpu, S0);
+  const auto want = eplb_gpu_contents(m, gpus);
+  for (int g = 0; g < gpus; ++g) {
+    std::vector<int> got;
+    for (int j = 0; j < S0; ++j)
+      if (p.expert(g, j) >= 0) got.push_back(p.expert(g, j));
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want[static_cast<std::size_t>(g)]) << "GPU " << g;
+  }
+  std::vector<std::vector<int>> phys(static_cast<std::size_t>(E));
+  for (std::size_t q = 0; q < m.phy2log.size(); ++q)
+    phys[static_cast<std::size_t>(m.phy2log[q])].push_back(static_cast<int>(q) / S0);
+  EXPECT_EQ(fit.replica_gpus, phys);
+  for (int e = 0; e < E; ++e)
+    EXPECT_EQ(static_cast<int>(fit.replica_gpus[static_cast<std::size_t>(e)].size()),
+              m.logcnt[static_cast<std::size_t>(e)]);
+}
+
+struct Layout {
+  int gpus, E, replicas, groups, nodes;
+};
+
+// Seeded layouts: 2-16 GPUs, 1-4 experts per GPU, 1-3 extra replicas per GPU, global and
+// hierarchical policies. Loads with many ties (trial % 3 == 0) or spread.
+Layout seeded_layout(ms::Rng& rng) {
+  const int nodes = 1 + static_cast<int>(rng.below(2));
+  const int gpus = std::max(2, nodes * (1 + static_cast<int>(rng.below(8))));
+  const int E = gpus * (1 + static_cast<int>(rng.below(4)));
+  const int replicas = E + gpus * (1 + static_cast<int>(rng.below(3)));
+  const int groups = rng.below(2) ? nodes : 1;
+  return {gpus, E, replicas, groups, nodes};
+}
+
+std::vector<std::int64_t> seeded_loads(ms::Rng& rng, int E, bool ties) {
+  std::vector<std::int64_t> w(static_cast<std::size_t>(E));
+  for (auto& v : w) v = static_cast<std::int64_t>(rng.below(ties ? 3 : 5000));
+  return w;
+}
+
+// Exactly S0 slots per GPU, whatever the GPUs share: 6 of the 200 seed-7 draws (those of the
+// same-slot test this replaces, e.g. trial 8: G 4, E 8, 16 replicas) needed one slot index more
+// under the same-slot rule.
+TEST(Eplb, PlacementKeepsTheGpuContentsInExactlyS0Slots) {
   ms::Rng rng(7);
   for (int trial = 0; trial < 200; ++trial) {
     const int gpus = 2 + static_cast<int>(rng.below(15));
     const int E = gpus * (1 + static_cast<int>(rng.below(4)));
     const int replicas = E + gpus * (1 + static_cast<int>(rng.below(2)));
-    std::vector<std::int64_t> w(static_cast<std::size_t>(E));
-    for (auto& v : w) v = static_cast<std::int64_t>(rng.below(trial % 3 == 0 ? 3 : 5000));
+    const auto w = seeded_loads(rng, E, trial % 3 == 0);
     const auto m = ms::eplb_rebalance_experts(w, replicas, 1, 1, gpus);
-    const auto fit = ms::make_eplb_placement(m, gpus, E);
-    const auto& p = fit.placement;
-    const int S0 = replicas / gpus;
-    EXPECT_EQ(p.slots_per_gpu, S0 + fit.padding_slots);
-    for (int g = 0; g < gpus; ++g) {
-      std::vector<int> want(m.phy2log.begin() + g * S0, m.phy2log.begin() + (g + 1) * S0), got;
-      std::sort(want.begin(), want.end());
-      want.erase(std::unique(want.begin(), want.end()), want.end());
-      for (int j = 0; j < p.slots_per_gpu; ++j)
-        if (p.expert(g, j) >= 0) got.push_back(p.expert(g, j));
-      std::sort(got.begin(), got.end());
-      EXPECT_EQ(got, want) << "GPU " << g;
-    }
-    for (int e = 0; e < E; ++e) {
-      EXPECT_EQ(static_cast<int>(fit.replica_gpus[static_cast<std::size_t>(e)].size()),
-                m.logcnt[static_cast<std::size_t>(e)]);
-      EXPECT_TRUE(std::is_sorted(fit.replica_gpus[static_cast<std::size_t>(e)].begin(),
-                                 fit.replica_gpus[static_cast<std::size_t>(e)].end()));
-    }
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    expect_fits_the_map(ms::make_eplb_placement(m, gpus, E), m, gpus, E);
   }
+  ms::Rng more(11);
+  int hierarchical = 0, split = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const Layout l = seeded_layout(more);
+    if (l.gpus % l.nodes || l.E % l.nodes) continue;
+    const auto m =
+        ms::eplb_rebalance_experts(seeded_loads(more, l.E, trial % 3 == 0), l.replicas, l.groups, l.nodes, l.gpus);
+    SCOPED_TRACE("layout trial " + std::to_string(trial));
+    const auto fit = ms::make_eplb_placement(m, l.gpus, l.E);
+    expect_fits_the_map(fit, m, l.gpus, l.E);
+    hierarchical += m.hierarchical && l.nodes > 1;
+    split += !fit.placement.same_slot();
+  }
+  EXPECT_GT(hierarchical, 30);
+  EXPECT_GT(split, 30) << "too few fits used different slot indices for one expert";
 }
 
-TEST(Eplb, ReadmeExamplePlacementNeedsNoPadding) {
+TEST(Eplb, ReadmeExamplePlacementUsesTwoSlotsPerGpu) {
   const auto m = ms::eplb_rebalance_experts({90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86}, 16, 4, 2, 8);
   const auto fit = ms::make_eplb_placement(m, 8, 12);
-  EXPECT_EQ(fit.padding_slots, 0);
+  EXPECT_EQ(fit.placement.slots_per_gpu, 2);
   EXPECT_EQ(fit.placement.replicas(5), (std::vector<int>{0, 1}));   // 5 on GPUs 0 and 1
   EXPECT_EQ(fit.placement.replicas(10), (std::vector<int>{4, 5}));  // 10 on GPUs 4 and 5
   EXPECT_EQ(fit.placement.replicas(1), (std::vector<int>{6, 7}));   // 1 on GPUs 6 and 7
+  // Each GPU in EPLB's physical order (the printed map, two replicas per GPU).
+  EXPECT_EQ(fit.placement.expert_at, (std::vector<int>{5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
+  expect_fits_the_map(fit, m, 8, 12);
 }
 
-// GPU 0 {0, 1}, GPU 1 {0, 2}, GPU 2 {1, 2}: three experts pairwise on a common GPU need three
-// slot indices, one more than the two slots per GPU; a repeated replica leaves its slot empty.
-TEST(Eplb, OddCycleNeedsOnePaddingSlotAndRepeatsLeaveEmptySlots) {
+// GPU 0 {0, 1}, GPU 1 {0, 2}, GPU 2 {1, 2}: three experts pairwise on a common GPU, which the
+// same-slot rule could only place in three slot indices; the fit uses the two slots per GPU.
+// A repeated replica leaves its slot empty.
+TEST(Eplb, OddCycleFitsTwoSlotsAndRepeatsLeaveEmptySlots) {
   ms::EplbMap m;
   m.phy2log = {0, 1, 0, 2, 1, 2};
   m.logcnt = {2, 2, 2};
   auto fit = ms::make_eplb_placement(m, 3, 3);
-  EXPECT_EQ(fit.padding_slots, 1);
-  EXPECT_EQ(fit.placement.slots_per_gpu, 3);
+  EXPECT_EQ(fit.placement.slots_per_gpu, 2);
+  EXPECT_EQ(fit.placement.expert_at, (std::vector<int>{0, 1, 0, 2, 1, 2}));
+  EXPECT_FALSE(fit.placement.same_slot());
   m.phy2log = {0, 0, 1, 2};
   m.logcnt = {2, 1, 1};
   fit = ms::make_eplb_placement(m, 2, 3);
-  EXPECT_EQ(fit.padding_slots, 0);
+  EXPECT_EQ(fit.placement.slots_per_gpu, 2);
   EXPECT_EQ(fit.placement.expert_at, (std::vector<int>{0, -1, 1, 2}));
   EXPECT_EQ(fit.replica_gpus[0], (std::vector<int>{0, 0}));
+}
+
+// Re-placements from seeded, drifting loads: every expert that stays on a GPU keeps its slot
+// index there; the others fill the free slots lowest first in EPLB's order; the contents are
+// EPLB's map whatever `previous` is.
+TEST(Eplb, ExpertsStayingOnAGpuKeepTheirSlot) {
+  ms::Rng rng(23);
+  long stayed = 0, moved = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    const Layout l = seeded_layout(rng);
+    if (l.gpus % l.nodes || l.E % l.nodes) continue;
+    auto w = seeded_loads(rng, l.E, trial % 3 == 0);
+    auto prev =
+        ms::make_eplb_placement(ms::eplb_rebalance_experts(w, l.replicas, l.groups, l.nodes, l.gpus), l.gpus, l.E);
+    for (int step = 0; step < 6; ++step) {
+      for (auto& v : w) v = std::max<std::int64_t>(0, v + static_cast<std::int64_t>(rng.below(2001)) - 1000);
+      const auto m = ms::eplb_rebalance_experts(w, l.replicas, l.groups, l.nodes, l.gpus);
+      const auto next = ms::make_eplb_placement(m, l.gpus, l.E, &prev.placement);
+      SCOPED_TRACE("trial " + std::to_string(trial) + " step " + std::to_string(step));
+      expect_fits_the_map(next, m, l.gpus, l.E);
+      const int S0 = next.placement.slots_per_gpu;
+      for (int g = 0; g < l.gpus; ++g) {
+        int lowest_new = 0;  // new experts take the lowest free slots in EPLB's order
+        std::vector<int> order;
+        for (int k = 0; k < S0; ++k) {
+          const int e = m.phy2log[static_cast<std::size_t>(g * S0 + k)];
+          if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
+        }
+        for (int e : order) {
+          const int was = prev.placement.slot_on(g, e), now = next.placement.slot_on(g, e);
+          if (was >= 0) {
+            EXPECT_EQ(now, was) << "expert " << e << " stayed on GPU " << g;
+            ++stayed;
+            continue;
+          }
+          ++moved;
+          while (lowest_new < S0 && (next.placement.expert(g, lowest_new) < 0 ||
+                                     prev.placement.slot_on(g, next.placement.expert(g, lowest_new)) >= 0))
+            ++lowest_new;
+          EXPECT_EQ(now, lowest_new) << "new expert " << e << " on GPU " << g;
+          ++lowest_new;
+        }
+      }
+      prev = next;
+    }
+  }
+  EXPECT_GT(stayed, 1000);
+  EXPECT_GT(moved, 100);
+}
+
+// A previous placement with more slot indices (one written before the fit used exactly S0):
+// experts beyond S0 take a free slot; those below keep theirs. Another G or E is an error.
+TEST(Eplb, PreviousSlotsBeyondS0AreReassigned) {
+  ms::EplbMap m;
+  m.phy2log = {0, 1, 0, 2, 1, 2};
+  m.logcnt = {2, 2, 2};
+  // 3 slots per GPU: GPU 0 {-, 1, 0}, GPU 1 {2, -, 0}, GPU 2 {1, 2, -}.
+  const ms::Placement previous(3, 3, 3, {-1, 1, 0, 2, -1, 0, 1, 2, -1});
+  const auto fit = ms::make_eplb_placement(m, 3, 3, &previous);
+  EXPECT_EQ(fit.placement.expert_at, (std::vector<int>{0, 1, 2, 0, 1, 2}));
+  const ms::Placement other(2, 3, 3, {0, 1, 2, 0, 1, 2});
+  EXPECT_THROW(ms::make_eplb_placement(m, 3, 3, &other), std::invalid_argument);
 }
 
 }  // namespace

@@ -116,6 +116,18 @@ TEST(Strategy, EplbSplitsEvenlyAndReplacesEveryK) {
   EXPECT_TRUE(moved) << "the skewed history did not change the redundant placement";
   // The hottest expert got an extra replica.
   EXPECT_GT(s->placement().replicas(E - 1).size(), before.replicas(E - 1).size());
+  // Exactly S + 1 slots per GPU; an expert staying on a GPU keeps its slot there (the strategy
+  // passes its placement as `previous`).
+  EXPECT_EQ(before.slots_per_gpu, E / P + 1);
+  EXPECT_EQ(s->placement().slots_per_gpu, E / P + 1);
+  int stayed = 0;
+  for (int g = 0; g < G; ++g)
+    for (int e = 0; e < E; ++e)
+      if (before.slot_on(g, e) >= 0 && s->placement().slot_on(g, e) >= 0) {
+        EXPECT_EQ(s->placement().slot_on(g, e), before.slot_on(g, e)) << "expert " << e << " on GPU " << g;
+        ++stayed;
+      }
+  EXPECT_GT(stayed, 0);
 }
 
 TEST(Strategy, CapacityDropsBeyondCapacity) {
