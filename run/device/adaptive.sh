@@ -8,6 +8,8 @@
 # Budget: under 6 minutes with the build; the larger layouts run only while time is left.
 # Session 7: re-run for the per-expert replica floors (parallel.adaptive_min_replicas = 0,
 # auto); the deck's value is recorded in $OUT/floor.txt.
+# Session 8: re-run for the placements without the same-slot rule (bounded moves across slot
+# indices, exact slot packing, auto floors up to d; eplb at exactly S + 1 slots).
 set -uo pipefail
 # shellcheck source=run/device/common.sh
 source "$(dirname "$0")/common.sh"
