@@ -369,7 +369,8 @@ void MoELayer::step(const ExecSpace& exec) {
 void MoELayer::migrate(const ExecSpace& exec, const schedule::Placement& from) {
   PhaseClock clock(exec, timers_, time_phases_, Phase::migration);
   ffn_->weights_changed();
-  // eplb's placements may differ in slot count (a slot index the same-slot rule needed).
+  // A placement of another slot count (no strategy makes one now; eplb padded slot indices
+  // before 2026-12-03, and its checkpoints may still carry them) re-makes the FFN.
   if (placement().slots_per_gpu != from.slots_per_gpu)
     ffn_ = std::make_unique<ExpertFFN>(placement().slots_per_gpu, H_, F_, config_.activation, config_.precision,
                                        config_.expert_gemm == ExpertGemm::grouped);
@@ -405,7 +406,7 @@ void MoELayer::restore_state(const ExecSpace& exec, const std::vector<std::int64
   const std::int64_t steps = in.get(), migrations = in.get();
   if (!in.done() || steps < 0 || migrations < 0)
     throw std::invalid_argument("layer state record does not fit the layer");
-  if (placement().slots_per_gpu != slots_before)  // eplb's placements may differ in slot count
+  if (placement().slots_per_gpu != slots_before)  // a checkpoint of an eplb that padded slot indices
     ffn_ = std::make_unique<ExpertFFN>(placement().slots_per_gpu, H_, F_, config_.activation, config_.precision,
                                        config_.expert_gemm == ExpertGemm::grouped);
   params_->restore_local(exec, placement().slots_per_gpu, steps, weights, state1, state2);
