@@ -32,6 +32,17 @@ bool line_start_header(std::string_view text, std::size_t i, bool top_level) {
   return i == 0 || text[i - 1] == '\n' || (text[i - 1] == '[' && line_start_header(text, i - 1, true));
 }
 
+/// In a multi-line basic string, toml++ 3.3 tests the character after a backslash, and after a
+/// line-ending backslash every character up to the next non-blank, for whitespace; that test
+/// reaches __builtin_unreachable on many non-ASCII code points (U+00A1-U+0499 among them). True
+/// when the first character it tests that way (text[i] = '\\') is ASCII.
+bool line_ending_backslash_is_ascii(std::string_view text, std::size_t i) {
+  std::size_t j = i + 1;
+  if (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n'))
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) ++j;
+  return j == text.size() || static_cast<unsigned char>(text[j]) < 0x80;
+}
+
 /// What ends a bare value token for toml++ (its is_value_terminator, ASCII part).
 bool ends_bare_value(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == ',' || c == ']' || c == '}' || c == '#';
@@ -142,6 +153,10 @@ TomlGuardVerdict toml_guard(std::string_view text) {
         if (c == '\'') state = State::normal;
         break;
       case State::multi_basic:
+        if (c == '\\' && !line_ending_backslash_is_ascii(text, i))
+          return at(
+              "a non-ASCII character right after a backslash (or after the blanks and line breaks a "
+              "line-ending backslash skips) in a multi-line string; write it as \\uXXXX");
         if (c == '\\' && i + 1 < text.size()) {
           if (text[i + 1] == '\n') continue;  // a line-ending backslash: the newline is counted above
           ++i;

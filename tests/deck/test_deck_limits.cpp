@@ -130,6 +130,20 @@ TEST(TomlGuard, ReportsLineAndColumn) {
   EXPECT_TRUE(toml_guard("s = \"\\\"\xc8\x92\"\n").problem.empty());  // an escaped quote does not end the string
 }
 
+TEST(TomlGuard, NonAsciiAfterABackslashInAMultiLineStringIsRefused) {
+  // toml++ tests what follows a backslash in a multi-line basic string, and what a line-ending
+  // backslash skips, for whitespace: undefined on many non-ASCII code points
+  // (fuzz/regressions/deck_text/crash-837a27f7...: three quotes, a backslash, U+024E).
+  EXPECT_FALSE(toml_guard("s = \"\"\"\\\xc9\x8e\"\"\"\n").problem.empty());
+  EXPECT_FALSE(toml_guard("s = \"\"\"a\\\n  \n \xc3\xa9\"\"\"\n").problem.empty());
+  EXPECT_FALSE(toml_guard("s = \"\"\"a\\  \xc3\xa9\"\"\"\n").problem.empty());
+  expect_bounded_error([&] { parse("[run]\nreport = \"\"\"\\\xc9\x8e\"\"\"\n"); }, "backslash");
+  // An escape, or a line-ending backslash followed by ASCII, keeps non-ASCII text allowed.
+  EXPECT_TRUE(toml_guard("s = \"\"\"\\n\xc3\xa9\"\"\"\n").problem.empty());
+  EXPECT_TRUE(toml_guard("s = \"\"\"a\\\n  b\xc3\xa9\"\"\"\n").problem.empty());
+  EXPECT_EQ(parse("[run]\nreport = \"\"\"a\\\n  b\xc3\xa9.h5\"\"\"\n").run.report, "ab\xc3\xa9.h5");
+}
+
 TEST(TomlGuard, AQuoteOpensAStringOnlyWhereAKeyOrValueMayStart) {
   // toml++ reads 9"... as one bad value token and tests each character for whitespace, which
   // reaches __builtin_unreachable on many non-ASCII code points (fuzz/regressions/deck_overrides/).
