@@ -133,7 +133,8 @@ TEST(TomlGuard, ReportsLineAndColumn) {
 TEST(TomlGuard, NonAsciiAfterABackslashInAMultiLineStringIsRefused) {
   // toml++ tests what follows a backslash in a multi-line basic string, and what a line-ending
   // backslash skips, for whitespace: undefined on many non-ASCII code points
-  // (fuzz/regressions/deck_text/crash-837a27f7...: three quotes, a backslash, U+024E).
+  // (fuzz/regressions/deck_text/multi-line-string-backslash-non-ascii.toml: three quotes, a backslash,
+  // U+024E).
   EXPECT_FALSE(toml_guard("s = \"\"\"\\\xc9\x8e\"\"\"\n").problem.empty());
   EXPECT_FALSE(toml_guard("s = \"\"\"a\\\n  \n \xc3\xa9\"\"\"\n").problem.empty());
   EXPECT_FALSE(toml_guard("s = \"\"\"a\\  \xc3\xa9\"\"\"\n").problem.empty());
