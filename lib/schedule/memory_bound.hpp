@@ -11,7 +11,7 @@
 namespace micromoe::schedule {
 
 /// The best max GPU load any placement of E = loads.size() experts on G GPUs with S slots each
-/// can reach for `loads` (the same-slot rule not even required):
+/// can reach for `loads` (whatever slot indices its replicas use):
 ///   B = max( ceil(T / G),  min over r of max_e ceil(L_e / r_e) ),   T = sum_e L_e,
 /// r ranging over replica counts with 1 <= r_e <= G and sum_e r_e <= G * S. Loads are whole
 /// token copies: an expert with r_e replicas puts at least ceil(L_e / r_e) of its copies on one

@@ -141,8 +141,9 @@ AdaptivePlacement make_adaptive_placement(int gpus, int slots_per_gpu, const std
 /// EPLB-style redundant placement (the eplb baseline; it uses more memory): the EP placement
 /// (G, E, P) plus `extra_slots_per_gpu` more slot indices. The hottest experts (greedy on forecast
 /// load per replica, like EPLB) are promoted to an extra slot index where they get more replicas;
-/// to keep the same-slot rule a promoted expert leaves its EP slot (which stays empty, -1) and
-/// keeps its EP GPUs, so only the added replicas move weights. Slots per GPU = E/P + extra.
+/// a promoted expert leaves its EP slot (which stays empty, -1: this variant keeps every expert in
+/// one slot index) and keeps its EP GPUs, so only the added replicas move weights. Slots per GPU =
+/// E/P + extra.
 Placement make_redundant_placement(int gpus, int experts, int ep_size, int extra_slots_per_gpu,
                                    const std::vector<std::int64_t>& forecast_loads);
 
