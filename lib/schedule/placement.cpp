@@ -342,11 +342,12 @@ bool more_per_replica(std::int64_t a, int da, std::int64_t b, int db) {
   return static_cast<__int128>(a) * db > static_cast<__int128>(b) * da;
 }
 
-// The redundant placement's packing: every expert whole in one slot index. Packs experts with
-// counts d (modified when they must shrink) into `bins` slot indices of capacity G; returns bin of each listed expert.
-// Free positions go to the hottest experts of the bin.
+// The redundant placement's packing, every expert whole in one slot index: the listed experts
+// with counts d into `bins` slot indices of capacity G; returns each one's bin. An expert that
+// fits nowhere has its count cut (taking replicas above one from the bin's coldest expert per
+// replica); free positions left go to the hottest experts of their bin.
 std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list, std::vector<int>& d,
-                                  const std::vector<std::int64_t>& loads, const std::vector<int>& floor) {
+                                  const std::vector<std::int64_t>& loads) {
   std::vector<int> order = list;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
@@ -358,26 +359,26 @@ std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list,
   std::vector<int> bin(d.size(), -1);
   for (int e : order) {
     auto& de = d[static_cast<std::size_t>(e)];
-    const int need = std::min(de, floor[static_cast<std::size_t>(e)]);
+    const int need = std::min(de, 1);
     int jb = 0;
     for (int j = 1; j < bins; ++j)
       if (room[static_cast<std::size_t>(j)] > room[static_cast<std::size_t>(jb)]) jb = j;
     if (room[static_cast<std::size_t>(jb)] < need) {
-      // Keep the floor: the bin that can free most room by taking replicas above the floor.
+      // Keep one replica: the bin that can free most room by taking replicas above one.
       std::vector<int> spare(room);
       for (int x : list)
         if (bin[static_cast<std::size_t>(x)] >= 0)
           spare[static_cast<std::size_t>(bin[static_cast<std::size_t>(x)])] +=
-              std::max(0, d[static_cast<std::size_t>(x)] - floor[static_cast<std::size_t>(x)]);
+              std::max(0, d[static_cast<std::size_t>(x)] - 1);
       for (int j = 0; j < bins; ++j)
         if (spare[static_cast<std::size_t>(j)] > spare[static_cast<std::size_t>(jb)]) jb = j;
     }
-    // Take replicas above the floor from the bin's expert that loses least per replica.
+    // Take replicas above one from the bin's expert that loses least per replica.
     while (room[static_cast<std::size_t>(jb)] < need) {
       int give = -1;
       for (int x : list) {
         const auto xi = static_cast<std::size_t>(x);
-        if (bin[xi] != jb || d[xi] <= floor[xi]) continue;
+        if (bin[xi] != jb || d[xi] <= 1) continue;
         if (give < 0 || more_per_replica(loads[static_cast<std::size_t>(give)], d[static_cast<std::size_t>(give)] - 1,
                                          loads[xi], d[xi] - 1))
           give = x;
@@ -387,7 +388,7 @@ std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list,
       ++room[static_cast<std::size_t>(jb)];
     }
     de = std::min(de, room[static_cast<std::size_t>(jb)]);
-    if (de < 1) fail("adaptive: no room left for expert " + str(e) + " (more experts than slots)");
+    if (de < 1) fail("redundant: no room left for expert " + str(e) + " (more experts than slots)");
     room[static_cast<std::size_t>(jb)] -= de;
     bin[static_cast<std::size_t>(e)] = jb;
   }
@@ -409,8 +410,6 @@ std::vector<int> pack_whole_slots(int G, int bins, const std::vector<int>& list,
   return bin;
 }
 
-// Assigns GPUs inside one slot index: experts (descending count) keep their preferred GPUs
-// where free, then take the free GPUs with the least accumulated share (ties: lower id).
 // One expert's share of a slot index: `count` of its replicas sit in slot index `slot`.
 struct SlotPart {
   int slot;
@@ -448,10 +447,11 @@ std::vector<std::vector<SlotPart>> pack_slots(int G, int bins, const std::vector
   return parts;
 }
 
-// GPUs for the experts of slot index j (`members`: expert and count in this slot index): first
-// the GPUs in `preferred` (the current placement: fewer migrations), then the least loaded
-// ones, never a GPU that already holds the expert in another slot index (`holds[g * E + e]`).
-// A replica with no such GPU left would stay out (its position empty): possible in principle when
+// GPUs for the experts of slot index j (`members`: expert and count in this slot index; split
+// experts first, then descending count): first the GPUs in `preferred` (the current placement:
+// fewer migrations), then the free ones with the least accumulated share (ties: lower id);
+// never a GPU that already holds the expert in another slot index (`holds[g * E + e]`). A
+// replica with no such GPU left would stay out (its position empty): possible in principle when
 // two experts spanning slot indices meet in one, never seen in 200,000 seeded small instances
 // nor in test_adaptive's shapes (which assert every position used).
 void assign_slot(int G, int S, int E, int j, std::vector<std::pair<int, int>> members,
@@ -679,7 +679,7 @@ Placement make_redundant_placement(int gpus, int experts, int ep_size, int extra
       if (!promoted[static_cast<std::size_t>(e)]) at[static_cast<std::size_t>(g) * S + j] = e;
     }
   if (!list.empty()) {
-    const std::vector<int> bin = pack_whole_slots(G, X, list, d, L, std::vector<int>(d.size(), 1));
+    const std::vector<int> bin = pack_whole_slots(G, X, list, d, L);
     std::vector<std::vector<int>> preferred(static_cast<std::size_t>(experts));
     for (int e : list) preferred[static_cast<std::size_t>(e)] = base.replicas(e);
     std::vector<std::int64_t> share(static_cast<std::size_t>(G), 0);
